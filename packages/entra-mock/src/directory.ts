@@ -1,0 +1,234 @@
+import { ENTITY_KINDS, KINDS, RELATION_TARGETS } from './model.ts';
+import type { Entity, EntityKind, Relation } from './model.ts';
+
+/** The members or owners of one object: the `$ref` collection Graph exposes at `/{kind}/{id}/{relation}`. */
+export interface LinkSet {
+  readonly kind: EntityKind;
+  readonly id: string;
+  readonly relation: Relation;
+  readonly targets: readonly string[];
+}
+
+export interface DeletedObject {
+  readonly kind: EntityKind;
+  readonly object: Entity;
+}
+
+/**
+ * A whole tenant as plain data: what the generator produces, what a backup reads and what
+ * a restore aims at. Arrays keep a stable order so the same tenant serialises byte for byte.
+ */
+export interface DirectoryState {
+  readonly tenantId: string;
+  readonly objects: { readonly [K in EntityKind]: readonly Entity<K>[] };
+  readonly links: readonly LinkSet[];
+  /** The recycle bin (`/directory/deletedItems`); not part of the live tenant, so comparisons ignore it. */
+  readonly deleted: readonly DeletedObject[];
+}
+
+/** A mutation Graph refuses; the handlers turn it into Graph's error envelope. */
+export class DirectoryRefusal extends Error {
+  override readonly name = 'DirectoryRefusal';
+  constructor(
+    readonly status: 400 | 404,
+    readonly graphCode: 'Request_ResourceNotFound' | 'Request_BadRequest',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function notFound(what: string): DirectoryRefusal {
+  return new DirectoryRefusal(404, 'Request_ResourceNotFound', `Resource '${what}' does not exist or one of its queried reference-property objects are not present.`);
+}
+
+const linkKey = (kind: EntityKind, id: string, relation: Relation): string => `${kind}/${id}/${relation}`;
+
+/** The in-memory tenant: the handlers serve it and mutate it, tests mutate it directly. */
+export class Directory {
+  readonly tenantId: string;
+  private readonly objects = new Map<EntityKind, Map<string, Entity>>(ENTITY_KINDS.map((k) => [k, new Map()]));
+  private readonly kindById = new Map<string, EntityKind>();
+  private readonly links = new Map<string, Set<string>>();
+  private readonly deleted = new Map<string, DeletedObject>();
+
+  constructor(state: DirectoryState) {
+    this.tenantId = state.tenantId;
+    for (const kind of ENTITY_KINDS) for (const o of state.objects[kind]) this.add(kind, structuredClone(o));
+    for (const l of state.links) this.links.set(linkKey(l.kind, l.id, l.relation), new Set(l.targets));
+    for (const d of state.deleted) this.deleted.set(d.object.id, structuredClone(d));
+  }
+
+  kindOf(id: string): EntityKind | undefined {
+    return this.kindById.get(id);
+  }
+
+  get<K extends EntityKind>(kind: K, id: string): Entity<K> | undefined {
+    return this.objects.get(kind)!.get(id) as Entity<K> | undefined;
+  }
+
+  /** Live objects of a kind in insertion order; the handlers page over this. */
+  list<K extends EntityKind>(kind: K): Entity<K>[] {
+    return [...this.objects.get(kind)!.values()] as Entity<K>[];
+  }
+
+  count(kind: EntityKind): number {
+    return this.objects.get(kind)!.size;
+  }
+
+  add<K extends EntityKind>(kind: K, object: Entity<K>): Entity<K> {
+    if (this.kindById.has(object.id) || this.deleted.has(object.id)) {
+      throw new DirectoryRefusal(400, 'Request_BadRequest', `Another object with the same value for property id already exists.`);
+    }
+    this.objects.get(kind)!.set(object.id, object);
+    this.kindById.set(object.id, kind);
+    return object;
+  }
+
+  /** Sets properties; `null` removes one, as Graph reports an unset property as null. */
+  update(kind: EntityKind, id: string, changes: Readonly<Record<string, unknown>>): Entity {
+    const object = this.get(kind, id);
+    if (object === undefined) throw notFound(id);
+    const record = object as unknown as Record<string, unknown>;
+    for (const [property, value] of Object.entries(changes)) {
+      if (value === null || value === undefined) delete record[property];
+      else record[property] = structuredClone(value);
+    }
+    return object;
+  }
+
+  /**
+   * Users, groups and applications go to the recycle bin; other kinds are gone for good.
+   * Either way the object leaves every members/owners collection, and its own collections are dropped,
+   * which is why a restore has to re-link them.
+   */
+  remove(kind: EntityKind, id: string, at: Date): void {
+    const object = this.get(kind, id);
+    if (object === undefined) throw notFound(id);
+    this.objects.get(kind)!.delete(id);
+    this.kindById.delete(id);
+    for (const relation of KINDS[kind].relations) this.links.delete(linkKey(kind, id, relation));
+    for (const targets of this.links.values()) targets.delete(id);
+    if (KINDS[kind].softDelete) {
+      this.deleted.set(id, { kind, object: { ...object, deletedDateTime: at.toISOString() } as Entity });
+    }
+  }
+
+  deletedItems(kind?: EntityKind): DeletedObject[] {
+    return [...this.deleted.values()].filter((d) => kind === undefined || d.kind === kind);
+  }
+
+  restore(id: string): DeletedObject {
+    const item = this.deleted.get(id);
+    if (item === undefined) throw notFound(id);
+    this.deleted.delete(id);
+    const { deletedDateTime: _, ...object } = item.object as Entity & { deletedDateTime?: unknown };
+    this.add(item.kind, object as Entity);
+    return { kind: item.kind, object: object as Entity };
+  }
+
+  members(kind: EntityKind, id: string, relation: Relation): string[] {
+    if (this.get(kind, id) === undefined) throw notFound(id);
+    return [...(this.links.get(linkKey(kind, id, relation)) ?? [])];
+  }
+
+  addLink(kind: EntityKind, id: string, relation: Relation, targetId: string): void {
+    if (this.get(kind, id) === undefined) throw notFound(id);
+    const targetKind = this.kindById.get(targetId);
+    if (targetKind === undefined) throw notFound(targetId);
+    if (!(RELATION_TARGETS[`${kind}/${relation}`] ?? []).includes(targetKind)) {
+      throw new DirectoryRefusal(400, 'Request_BadRequest', `A ${targetKind} cannot be added to ${relation} of a ${kind}.`);
+    }
+    const key = linkKey(kind, id, relation);
+    const targets = this.links.get(key) ?? new Set<string>();
+    if (targets.has(targetId)) {
+      throw new DirectoryRefusal(400, 'Request_BadRequest', `One or more added object references already exist for the following modified properties: '${relation}'.`);
+    }
+    targets.add(targetId);
+    this.links.set(key, targets);
+  }
+
+  removeLink(kind: EntityKind, id: string, relation: Relation, targetId: string): void {
+    if (this.get(kind, id) === undefined) throw notFound(id);
+    const targets = this.links.get(linkKey(kind, id, relation));
+    if (targets === undefined || !targets.delete(targetId)) throw notFound(targetId);
+  }
+
+  /** A deep copy of the tenant as data, in a stable order. */
+  state(): DirectoryState {
+    const objects = Object.fromEntries(ENTITY_KINDS.map((k) => [k, this.list(k).map((o) => structuredClone(o))])) as unknown as DirectoryState['objects'];
+    const links: LinkSet[] = [];
+    for (const kind of ENTITY_KINDS) {
+      for (const relation of KINDS[kind].relations) {
+        for (const o of this.objects.get(kind)!.values()) {
+          const targets = this.links.get(linkKey(kind, o.id, relation));
+          if (targets !== undefined && targets.size > 0) links.push({ kind, id: o.id, relation, targets: [...targets] });
+        }
+      }
+    }
+    return { tenantId: this.tenantId, objects, links, deleted: this.deletedItems().map((d) => structuredClone(d)) };
+  }
+}
+
+/** One difference between an expected and an actual tenant, entity by entity. */
+export type DirectoryDifference =
+  | { readonly kind: EntityKind; readonly id: string; readonly change: 'missing' | 'unexpected' }
+  | { readonly kind: EntityKind; readonly id: string; readonly change: 'changed'; readonly property: string; readonly expected: unknown; readonly actual: unknown }
+  | { readonly kind: EntityKind; readonly id: string; readonly change: 'linkMissing' | 'linkUnexpected'; readonly property: Relation; readonly targetId: string };
+
+/** JSON with object keys sorted, so equal values compare equal whatever order their properties were set in. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+const isUnset = (v: unknown): boolean => v === null || v === undefined;
+
+/** Properties that differ between two versions of one object; an absent property equals null. */
+export function changedProperties(expected: object, actual: object): string[] {
+  const e = expected as Record<string, unknown>;
+  const a = actual as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(e), ...Object.keys(a)])].filter((k) => !k.startsWith('@odata.')).sort();
+  return keys.filter((k) => (isUnset(e[k]) ? !isUnset(a[k]) : isUnset(a[k]) || canonicalJson(e[k]) !== canonicalJson(a[k])));
+}
+
+/**
+ * Everything that differs between `expected` and `actual` in the live tenant: objects, their
+ * properties and their members/owners. The recycle bin is not compared.
+ */
+export function compareDirectories(expected: DirectoryState, actual: DirectoryState): DirectoryDifference[] {
+  const differences: DirectoryDifference[] = [];
+  for (const kind of ENTITY_KINDS) {
+    const want = new Map<string, Entity>(expected.objects[kind].map((o) => [o.id, o]));
+    const have = new Map<string, Entity>(actual.objects[kind].map((o) => [o.id, o]));
+    for (const [id, e] of want) {
+      const a = have.get(id);
+      if (a === undefined) {
+        differences.push({ kind, id, change: 'missing' });
+        continue;
+      }
+      const er = e as unknown as Record<string, unknown>;
+      const ar = a as unknown as Record<string, unknown>;
+      for (const property of changedProperties(e, a)) {
+        differences.push({ kind, id, change: 'changed', property, expected: er[property] ?? null, actual: ar[property] ?? null });
+      }
+    }
+    for (const id of have.keys()) if (!want.has(id)) differences.push({ kind, id, change: 'unexpected' });
+  }
+  const linkMap = (s: DirectoryState) => new Map(s.links.map((l) => [linkKey(l.kind, l.id, l.relation), l]));
+  const want = linkMap(expected);
+  const have = linkMap(actual);
+  for (const key of new Set([...want.keys(), ...have.keys()])) {
+    const w = want.get(key);
+    const h = have.get(key);
+    const { kind, id, relation } = (w ?? h)!;
+    const wt = new Set(w?.targets ?? []);
+    const ht = new Set(h?.targets ?? []);
+    for (const t of wt) if (!ht.has(t)) differences.push({ kind, id, change: 'linkMissing', property: relation, targetId: t });
+    for (const t of ht) if (!wt.has(t)) differences.push({ kind, id, change: 'linkUnexpected', property: relation, targetId: t });
+  }
+  return differences;
+}
