@@ -1,0 +1,395 @@
+/**
+ * Reads scenario files. Every problem, whatever the input, comes back as a
+ * `file:line:column: expected ..., found ...` error; the loader never throws.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import type { Document, Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { ScenarioSchema } from './format.ts';
+import type { Scenario, Step } from './format.ts';
+import { suggest, describe, quoteList } from './words.ts';
+
+export interface LocatedError {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+export function formatError(e: LocatedError): string {
+  return `${e.file}:${e.line}:${e.column}: ${e.message}`;
+}
+
+export interface LoadedScenario {
+  readonly scenario: Scenario;
+  readonly file: string;
+  /** Line of the scenario's document start, and of each step, for messages that point back at the file. */
+  readonly line: number;
+  readonly stepLines: readonly number[];
+}
+
+export interface LoadResult {
+  readonly scenarios: readonly LoadedScenario[];
+  readonly errors: readonly LocatedError[];
+  readonly files: readonly string[];
+}
+
+export interface LoadOptions {
+  /** Known rule ids; a scenario naming another id is an error. Leave out to accept any `EKM-nn`. */
+  readonly ruleIds?: readonly string[];
+}
+
+/** Past this size a file is refused rather than parsed: no scenario needs it and it protects the run. */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+const MAX_ERRORS_PER_FILE = 50;
+
+type Path = readonly PropertyKey[];
+
+/** Parses one file's text (one or several YAML documents, each one scenario). */
+export function loadText(text: string, file: string, options: LoadOptions = {}): LoadResult {
+  const errors: LocatedError[] = [];
+  const scenarios: LoadedScenario[] = [];
+  const lines = new LineCounter();
+  const at = (offset: number | undefined): { line: number; column: number } => {
+    if (offset === undefined) return { line: 1, column: 1 };
+    const p = lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  try {
+    if (text.length > MAX_FILE_BYTES) {
+      return {
+        scenarios,
+        errors: [{ file, line: 1, column: 1, message: `expected a scenario file under ${MAX_FILE_BYTES} bytes, found ${text.length} characters` }],
+        files: [file],
+      };
+    }
+    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const list = Array.isArray(docs) ? docs : [];
+    for (const doc of list) {
+      if (errors.length >= MAX_ERRORS_PER_FILE) break;
+      if (doc.errors.length > 0) {
+        for (const e of doc.errors) errors.push({ file, ...at(e.pos[0]), message: yamlMessage(e.message) });
+        continue;
+      }
+      if (doc.contents === null) continue; // an empty document, e.g. after a trailing `---`
+      const located = loadDocument(doc, file, at, options);
+      errors.push(...located.errors);
+      if (located.scenario !== undefined) scenarios.push(located.scenario);
+    }
+  } catch (err) {
+    // The YAML library and zod recurse; absurd nesting ends up here as a RangeError.
+    errors.push({ file, line: 1, column: 1, message: unreadable(err) });
+  }
+  return { scenarios, errors: errors.slice(0, MAX_ERRORS_PER_FILE), files: [file] };
+}
+
+function unreadable(err: unknown): string {
+  if (err instanceof RangeError) return 'expected YAML of reasonable depth and size, found nesting too deep to read';
+  const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return `expected a readable YAML scenario file, found one the parser rejects (${why})`;
+}
+
+function yamlMessage(message: string): string {
+  const first = message.split('\n')[0] ?? message;
+  return `expected valid YAML, found a syntax error: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
+}
+
+function loadDocument(
+  doc: Document.Parsed,
+  file: string,
+  at: (offset: number | undefined) => { line: number; column: number },
+  options: LoadOptions,
+): { scenario?: LoadedScenario; errors: LocatedError[] } {
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    const start = at(doc.contents?.range[0]);
+    const message =
+      err instanceof RangeError ? unreadable(err) : `expected plain YAML data, found ${err instanceof Error ? err.message : String(err)}`;
+    return { errors: [{ file, ...start, message }] };
+  }
+  const located = (path: Path, message: string, onKey = false): LocatedError => {
+    const { node, keyNode } = locate(doc, path);
+    const target = onKey && keyNode !== undefined ? keyNode : node;
+    return { file, ...at(target?.range?.[0]), message };
+  };
+  const parsed = ScenarioSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) {
+    const issues = parsed.error.issues;
+    const unknownAt = new Set(issues.filter((i) => i.code === 'unrecognized_keys').map((i) => i.path.join('\u0000')));
+    // A step whose only key is a misspelt action already says "did you mean"; "found no action" would repeat it.
+    const kept = issues.filter(
+      (i) => !(i.code === 'custom' && (i.params as { kind?: string } | undefined)?.kind === 'noAction' && unknownAt.has(i.path.join('\u0000'))),
+    );
+    return { errors: kept.flatMap((issue) => issueErrors(issue, located)) };
+  }
+  const scenario = parsed.data;
+  const errors = checkReferences(scenario, options).map(([path, message]) => located(path, message, false));
+  const line = at(doc.contents?.range[0]).line;
+  const stepLines = scenario.steps.map((_, i) => at(locate(doc, ['steps', i]).node?.range?.[0]).line);
+  return errors.length > 0 ? { errors } : { scenario: { scenario, file, line, stepLines }, errors };
+}
+
+/** Walks the YAML tree along a zod path; stops at the deepest node that exists. */
+function locate(doc: Document.Parsed, path: Path): { node?: YamlNode; keyNode?: YamlNode; complete: boolean } {
+  let node: unknown = doc.contents;
+  let keyNode: YamlNode | undefined;
+  for (const seg of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (pair === undefined) return { node: node as YamlNode, complete: false };
+      keyNode = pair.key as YamlNode;
+      // `key:` with nothing after it has no value node; point at the key instead.
+      if (pair.value === null || pair.value === undefined) return { node: keyNode, keyNode, complete: true };
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
+      keyNode = undefined;
+      node = node.items[seg];
+    } else {
+      return { node: node as YamlNode, complete: false };
+    }
+  }
+  return { node: node as YamlNode, keyNode, complete: true };
+}
+
+type Locate = (path: Path, message: string, onKey?: boolean) => LocatedError;
+
+function issueErrors(issue: z.core.$ZodIssue, located: Locate): LocatedError[] {
+  const path = issue.path;
+  const field = path.length > 0 ? String(path[path.length - 1]) : undefined;
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = keysAt(path);
+      return issue.keys.map((key) => {
+        const near = suggest(key, allowed);
+        const hint = near !== undefined ? `; did you mean "${near}"?` : allowed.length <= 12 ? `; expected one of ${quoteList(allowed)}` : '';
+        return located([...path, key], `unknown field "${key}"${hint}`, true);
+      });
+    }
+    case 'invalid_type': {
+      if (input === undefined && field !== undefined) {
+        return [located(path, `expected field "${field}" (${article(issue.expected)}), found nothing`)];
+      }
+      return [located(path, `expected ${article(issue.expected)}${field !== undefined ? ` for "${field}"` : ''}, found ${describe(input)}`)];
+    }
+    case 'invalid_value': {
+      const values = issue.values.map(String);
+      const near = typeof input === 'string' ? suggest(input, values) : undefined;
+      const expected = values.length <= 14 ? `one of ${quoteList(values)}` : valueFamily(path);
+      return [located(path, `expected ${expected}, found ${describe(input)}${near !== undefined ? `; did you mean "${near}"?` : ''}`)];
+    }
+    case 'invalid_format':
+      return [located(path, `expected ${issue.message}, found ${describe(input)}`)];
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const word = issue.code === 'too_small' ? 'at least' : 'at most';
+      const what = issue.origin === 'array' ? `${word} ${String(bound)} item(s)` : issue.origin === 'string' ? `${word} ${String(bound)} character(s)` : `a number ${word} ${String(bound)}`;
+      return [located(path, `expected ${what}, found ${describe(input)}`)];
+    }
+    case 'invalid_union': {
+      const options = issue.errors.flat().flatMap((i) => (i.code === 'invalid_value' ? i.values.map(String) : []));
+      const expected = options.length > 0 ? `one of ${quoteList(options)}` : 'a different value';
+      return [located(path, `expected ${expected}, found ${describe(input)}`)];
+    }
+    case 'custom':
+      return [located(path, issue.message)];
+    default:
+      return [located(path, `expected ${issue.message.toLowerCase()}, found ${describe(input)}`)];
+  }
+}
+
+function valueFamily(path: Path): string {
+  const last = String(path[path.length - 1] ?? '');
+  if (last === 'outcome' || last === 'result') return '"ok" or a failure code from FAILURES';
+  if (last === 'op') return 'a KMS operation name';
+  return 'one of the listed values';
+}
+
+function article(expected: string): string {
+  if (expected === 'object') return 'a mapping';
+  if (expected === 'array') return 'a list';
+  if (expected === 'int') return 'an integer';
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+/** Field names the schema allows at a path, for "did you mean". */
+function keysAt(path: Path): string[] {
+  let schema: unknown = ScenarioSchema;
+  for (const seg of path) {
+    schema = child(unwrap(schema), seg);
+    if (schema === undefined) return [];
+  }
+  const s = unwrap(schema) as { _zod?: { def?: { type?: string; shape?: Record<string, unknown> } } } | undefined;
+  return s?._zod?.def?.type === 'object' ? Object.keys(s._zod.def.shape ?? {}) : [];
+}
+
+interface Def {
+  type?: string;
+  innerType?: unknown;
+  in?: unknown;
+  out?: unknown;
+  shape?: Record<string, unknown>;
+  element?: unknown;
+  valueType?: unknown;
+  options?: unknown[];
+}
+const defOf = (s: unknown): Def | undefined => (s as { _zod?: { def?: Def } } | undefined)?._zod?.def;
+
+function unwrap(schema: unknown): unknown {
+  for (let i = 0; i < 20; i++) {
+    const def = defOf(schema);
+    if (def === undefined) return schema;
+    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') schema = def.innerType;
+    else if (def.type === 'pipe') schema = defOf(def.in)?.type === 'transform' ? def.out : def.in;
+    else return schema;
+  }
+  return schema;
+}
+
+function child(schema: unknown, seg: PropertyKey): unknown {
+  const def = defOf(schema);
+  if (def?.type === 'object') return def.shape?.[String(seg)];
+  if (def?.type === 'array') return def.element;
+  if (def?.type === 'record') return def.valueType;
+  if (def?.type === 'union') return def.options?.map((o) => child(unwrap(o), seg)).find((c) => c !== undefined);
+  return undefined;
+}
+
+/**
+ * What the schema cannot see: names used before the step that creates them, rules
+ * outside the catalogue. Returns [path, message] pairs.
+ */
+function checkReferences(scenario: Scenario, options: LoadOptions): [Path, string][] {
+  const problems: [Path, string][] = [];
+  if (options.ruleIds !== undefined) {
+    scenario.rules.forEach((rule, i) => {
+      if (!options.ruleIds!.includes(rule)) {
+        const near = suggest(rule, options.ruleIds!);
+        problems.push([['rules', i], `expected a rule id from the catalogue (EKM-01..), found "${rule}"${near !== undefined ? `; did you mean "${near}"?` : ''}`]);
+      }
+    });
+  }
+  const keys: string[] = [];
+  const grants: string[] = [];
+  const snapshots: string[] = [];
+  const need = (kind: string, known: string[], name: string | undefined, path: Path): void => {
+    if (name === undefined || known.includes(name)) return;
+    const near = suggest(name, known);
+    const hint = near !== undefined ? `; did you mean "${near}"?` : known.length > 0 ? ` (known: ${known.join(', ')})` : '';
+    problems.push([path, `expected a ${kind} created by an earlier step, found "${name}"${hint}`]);
+  };
+  scenario.steps.forEach((step: Step, i) => {
+    const base: Path = ['steps', i, step.action];
+    const args = step.args as Record<string, unknown>;
+    const str = (k: string): string | undefined => (typeof args[k] === 'string' ? (args[k] as string) : undefined);
+    if (step.action === 'admin.createKey') {
+      keys.push(step.args.key);
+    } else if (step.action === 'admin.replicateKey') {
+      need('key', keys, step.args.key, [...base, 'key']);
+      keys.push(step.args.replica);
+    } else {
+      need('key', keys, str('key'), [...base, 'key']);
+    }
+    if (step.action === 'admin.createGrant') grants.push(step.args.grant);
+    if (step.action === 'admin.revokeGrant') need('grant', grants, step.args.grant, [...base, 'grant']);
+    const expect = step.expect;
+    if (expect !== undefined) {
+      const e: Path = ['steps', i, 'expect'];
+      need('key', keys, expect.status?.key, [...e, 'status', 'key']);
+      expect.audit?.calls?.forEach((c, j) => need('key', keys, c.key, [...e, 'audit', 'calls', j, 'key']));
+      need('snapshot', snapshots, expect.data?.tenantEquals, [...e, 'data', 'tenantEquals']);
+      need('snapshot', snapshots, expect.data?.downloadContains, [...e, 'data', 'downloadContains']);
+    }
+    if (step.action === 'workflow.restore' || step.action === 'workflow.download') {
+      need('snapshot', snapshots, step.args.snapshot, [...base, 'snapshot']);
+    }
+    // A snapshot's name is known after its own step, so `expect.data` on that step may not use it yet.
+    if ((step.action === 'workflow.scheduledBackup' || step.action === 'workflow.manualBackup') && step.args.snapshot !== undefined) {
+      snapshots.push(step.args.snapshot);
+    }
+  });
+  return problems;
+}
+
+export interface FileSource {
+  readonly path: string;
+  readonly display: string;
+}
+
+/** Expands files and directories (recursively, `.yaml`/`.yml`, sorted) into scenario files. */
+export async function findScenarioFiles(paths: readonly string[], cwd = process.cwd()): Promise<{ files: FileSource[]; errors: LocatedError[] }> {
+  const files: FileSource[] = [];
+  const errors: LocatedError[] = [];
+  const display = (p: string): string => {
+    const r = relative(cwd, p);
+    return r === '' ? p : r;
+  };
+  const walk = async (p: string): Promise<void> => {
+    const entries = (await readdir(p, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const full = join(p, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (/\.ya?ml$/.test(entry.name)) files.push({ path: full, display: display(full) });
+    }
+  };
+  for (const p of paths) {
+    const full = isAbsolute(p) ? p : join(cwd, p);
+    try {
+      const s = await stat(full);
+      if (s.isDirectory()) await walk(full);
+      else files.push({ path: full, display: display(full) });
+    } catch (err) {
+      errors.push({ file: p, line: 1, column: 1, message: `expected a scenario file or directory, found ${fsReason(err)}` });
+    }
+  }
+  return { files, errors };
+}
+
+function fsReason(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return 'nothing at this path';
+  if (code === 'EACCES') return 'a path this user may not read';
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Loads every scenario under the given paths; scenario ids must be unique across all files. */
+export async function loadScenarios(paths: readonly string[], options: LoadOptions & { cwd?: string } = {}): Promise<LoadResult> {
+  const found = await findScenarioFiles(paths, options.cwd);
+  const errors: LocatedError[] = [...found.errors];
+  const scenarios: LoadedScenario[] = [];
+  for (const f of found.files) {
+    let text: string;
+    try {
+      text = await readFile(f.path, 'utf8');
+    } catch (err) {
+      errors.push({ file: f.display, line: 1, column: 1, message: `expected a readable file, found ${fsReason(err)}` });
+      continue;
+    }
+    const r = loadText(text, f.display, options);
+    errors.push(...r.errors);
+    scenarios.push(...r.scenarios);
+  }
+  const seen = new Map<string, LoadedScenario>();
+  const unique: LoadedScenario[] = [];
+  for (const s of scenarios) {
+    const first = seen.get(s.scenario.id);
+    if (first !== undefined) {
+      errors.push({
+        file: s.file,
+        line: s.line,
+        column: 1,
+        message: `expected a unique scenario id, found "${s.scenario.id}" again (first at ${first.file}:${first.line})`,
+      });
+    } else {
+      seen.set(s.scenario.id, s);
+      unique.push(s);
+    }
+  }
+  return { scenarios: unique, errors, files: found.files.map((f) => f.display) };
+}
