@@ -1,1 +1,27 @@
-export {};
+export { parseKeyArn, type ArnParse, type KeyArn } from './arn.ts';
+export { classify, KmsError, type CallContext } from './classify.ts';
+export type { EncryptionContext, KeyDescription, KeyPort } from './port.ts';
+export { createKmsClient, kmsPort, MAX_ATTEMPTS, type KmsClientOptions } from './adapter.ts';
+export { validateKey, VALIDATION_PURPOSE, type Validation, type ValidateOptions } from './validate.ts';
+export { TenantKey } from './tenant-key.ts';
+export {
+  MemoryJournal,
+  TENANT_KEY_PURPOSE,
+  TenantKeys,
+  tenantKeyContext,
+  unwrapTenantKey,
+  type TenantKeyEntry,
+  type TenantKeyJournal,
+  type WrappedTenantKey,
+} from './hierarchy.ts';
+export {
+  decryptSnapshot,
+  decryptSnapshotStream,
+  encryptSnapshot,
+  encryptSnapshotStream,
+  SNAPSHOT_FRAME_LENGTH,
+  SNAPSHOT_PURPOSE,
+  SNAPSHOT_SUITE,
+  snapshotContext,
+  type SnapshotContext,
+} from './snapshot.ts';

@@ -1,0 +1,110 @@
+import {
+  DecryptCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  KMSClient,
+  ReEncryptCommand,
+} from '@aws-sdk/client-kms';
+import { failure } from '@ekm/domain';
+import { classify, KmsError, type CallContext } from './classify.ts';
+import type { EncryptionContext, KeyDescription, KeyPort } from './port.ts';
+
+/**
+ * Retry budget for transient errors (throttling, 5xx, timeouts). The SDK's standard
+ * strategy retries only those, with exponential backoff and a shared retry-token
+ * bucket; client errors such as DisabledException or AccessDeniedException are never
+ * retried, so a revocation costs exactly one call.
+ */
+export const MAX_ATTEMPTS = 3;
+
+export interface KmsClientOptions {
+  readonly endpoint?: string;
+  readonly region: string;
+  /**
+   * The caller's 12-digit account. LocalStack (and the gateway) take the account from
+   * a 12-digit access key id, so it doubles as the access key id here.
+   */
+  readonly account: string;
+  readonly maxAttempts?: number;
+}
+
+/** A KMS client for LocalStack or the gateway, with the standard retry mode and a bounded budget. */
+export function createKmsClient(options: KmsClientOptions): KMSClient {
+  return new KMSClient({
+    region: options.region,
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    credentials: { accessKeyId: options.account, secretAccessKey: 'test' },
+    retryMode: 'standard',
+    maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
+  });
+}
+
+/** The KeyPort over `@aws-sdk/client-kms`: the one boundary where SDK errors become domain Failures. */
+export function kmsPort(client: KMSClient, account: string): KeyPort {
+  async function call<T>(ctx: CallContext, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw new KmsError(classify(error, { ...ctx, account }), { cause: error });
+    }
+  }
+  const bytes = (value: Uint8Array | undefined, what: string): Uint8Array => {
+    if (value === undefined) throw new KmsError(failure('KmsUnavailable', `AWS KMS returned no ${what}.`));
+    return value;
+  };
+  const ec = (context: EncryptionContext): Record<string, string> => ({ ...context });
+
+  return {
+    account,
+    describe: (keyArn) =>
+      call({ operation: 'DescribeKey', keyArn }, async () => {
+        const out = await client.send(new DescribeKeyCommand({ KeyId: keyArn }));
+        const m = out.KeyMetadata;
+        if (m === undefined) throw new KmsError(failure('KmsUnavailable', 'AWS KMS returned no key metadata.'));
+        const d: KeyDescription = {
+          arn: m.Arn ?? keyArn,
+          account: m.AWSAccountId ?? '',
+          state: m.KeyState ?? 'Unknown',
+          keySpec: m.KeySpec ?? m.CustomerMasterKeySpec ?? 'Unknown',
+          keyUsage: m.KeyUsage ?? 'Unknown',
+          origin: m.Origin ?? 'Unknown',
+          multiRegion: m.MultiRegion ?? false,
+          ...(m.ValidTo === undefined ? {} : { validTo: m.ValidTo }),
+        };
+        return d;
+      }),
+    generateDataKey: (keyArn, context) =>
+      call({ operation: 'GenerateDataKey', keyArn }, async () => {
+        const out = await client.send(
+          new GenerateDataKeyCommand({ KeyId: keyArn, KeySpec: 'AES_256', EncryptionContext: ec(context) }),
+        );
+        return { plaintext: bytes(out.Plaintext, 'plaintext'), ciphertext: bytes(out.CiphertextBlob, 'ciphertext') };
+      }),
+    encrypt: (keyArn, plaintext, context) =>
+      call({ operation: 'Encrypt', keyArn }, async () => {
+        const out = await client.send(new EncryptCommand({ KeyId: keyArn, Plaintext: plaintext, EncryptionContext: ec(context) }));
+        return bytes(out.CiphertextBlob, 'ciphertext');
+      }),
+    decrypt: (keyArn, ciphertext, context) =>
+      // keyKnown: data exists under this key, so "not found" means the key was destroyed (EKM-18).
+      call({ operation: 'Decrypt', keyArn, keyKnown: true }, async () => {
+        // Naming the key makes KMS refuse a ciphertext that another key produced.
+        const out = await client.send(new DecryptCommand({ KeyId: keyArn, CiphertextBlob: ciphertext, EncryptionContext: ec(context) }));
+        return bytes(out.Plaintext, 'plaintext');
+      }),
+    reEncrypt: (fromKeyArn, toKeyArn, ciphertext, context) =>
+      call({ operation: 'ReEncrypt', keyArn: fromKeyArn, keyKnown: true }, async () => {
+        const out = await client.send(
+          new ReEncryptCommand({
+            CiphertextBlob: ciphertext,
+            SourceKeyId: fromKeyArn,
+            SourceEncryptionContext: ec(context),
+            DestinationKeyId: toKeyArn,
+            DestinationEncryptionContext: ec(context),
+          }),
+        );
+        return bytes(out.CiphertextBlob, 'ciphertext');
+      }),
+  };
+}

@@ -1,0 +1,135 @@
+import { failure, type Failure, type FailureCode } from '@ekm/domain';
+
+/**
+ * The one thrown shape of this package: a domain Failure carried by an Error, so a
+ * stack trace survives while callers branch on `failure.code` / `failure.kind`.
+ */
+export class KmsError extends Error {
+  override readonly name = 'KmsError';
+  readonly failure: Failure;
+  constructor(f: Failure, options?: { cause?: unknown }) {
+    super(`${f.code}: ${f.message}`, options);
+    this.failure = f;
+  }
+  get code(): FailureCode {
+    return this.failure.code;
+  }
+}
+
+/** What was being attempted, so the sentence can name the operation, key and account. */
+export interface CallContext {
+  /** KMS operation without the `kms:` prefix, e.g. `Decrypt`. */
+  readonly operation?: string;
+  readonly keyArn?: string;
+  /** The provider's account: the principal the customer's key policy must allow (EKM-02). */
+  readonly account?: string;
+  /**
+   * The key was known to exist (it protects data): a NotFoundException then means it
+   * was deleted (permanent, EKM-18) rather than mistyped (input).
+   */
+  readonly keyKnown?: boolean;
+}
+
+const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'LimitExceededException', 'SlowDown']);
+const UNAVAILABLE = new Set([
+  'KeyUnavailableException',
+  'DependencyTimeoutException',
+  'KMSInternalException',
+  'InternalFailure',
+  'InternalError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Turns anything thrown by the AWS SDK (or the network under it) into a domain Failure,
+ * keeping the kind: transient (retry later), revocation (the customer withdrew access;
+ * never retried), permanent, input. This is the only place SDK error names are read.
+ */
+export function classify(error: unknown, ctx: CallContext = {}): Failure {
+  if (error instanceof KmsError) return error.failure;
+  const e = (typeof error === 'object' && error !== null ? error : {}) as {
+    name?: unknown;
+    message?: unknown;
+    code?: unknown;
+    $fault?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+    $response?: { statusCode?: unknown };
+  };
+  const name = typeof e.name === 'string' ? e.name : '';
+  const text = typeof e.message === 'string' ? e.message : '';
+  const status = numberOr(e.$metadata?.httpStatusCode, numberOr(e.$response?.statusCode, undefined));
+  const op = ctx.operation === undefined ? 'use' : `use kms:${ctx.operation}`;
+  const key = ctx.keyArn === undefined ? 'the key' : `the key ${ctx.keyArn}`;
+  const who = ctx.account === undefined ? "the provider's account" : `account ${ctx.account}`;
+
+  switch (name) {
+    case 'DisabledException':
+      return failure('KeyDisabled', `${cap(key)} is disabled; enable it in AWS KMS to restore access.`, ctx.keyArn);
+    case 'AccessDeniedException':
+    case 'AccessDenied':
+      return failure('KeyAccessDenied', `The key policy or grants of ${key} do not allow ${who} to ${op}.`, ctx.keyArn);
+    case 'KMSInvalidStateException':
+      return invalidState(text, key, ctx.keyArn);
+    case 'NotFoundException':
+      return ctx.keyKnown === true
+        ? failure('KeyDeleted', `${cap(key)} no longer exists; data protected only by it cannot be recovered.`, ctx.keyArn)
+        : failure('KeyNotFound', `${cap(key)} does not exist in that account and Region; check the key ARN.`, ctx.keyArn);
+    case 'InvalidArnException':
+    case 'ValidationException':
+      return failure('InvalidKeyArn', `AWS KMS refused the key identifier: ${text || 'malformed ARN'}.`, ctx.keyArn);
+    case 'InvalidKeyUsageException':
+      return failure('UnsupportedKeyUsage', `${cap(key)} cannot be used to ${op}; it must be a symmetric ENCRYPT_DECRYPT key.`, ctx.keyArn);
+    case 'UnsupportedOperationException':
+      return failure('UnsupportedKeySpec', `${cap(key)} does not support kms:${ctx.operation ?? 'this operation'}; it must be a symmetric encryption key.`, ctx.keyArn);
+    case 'InvalidCiphertextException':
+    case 'IncorrectKeyException':
+      // Wrong tenant or purpose in the encryption context, wrong key, or altered bytes: KMS cannot tell which.
+      return failure('DataTampered', `AWS KMS refused the ciphertext for ${key}: it was altered or belongs to another tenant or purpose.`, ctx.keyArn);
+    case 'UnrecognizedClientException':
+    case 'InvalidSignatureException':
+    case 'ExpiredTokenException':
+      return failure('KmsUnavailable', `AWS KMS did not accept the provider's credentials (${name}).`);
+  }
+  if (THROTTLING.has(name) || status === 429) {
+    return failure('KmsThrottled', `AWS KMS throttled kms:${ctx.operation ?? 'request'}; it will be retried later.`);
+  }
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (UNAVAILABLE.has(name) || NETWORK.has(code) || e.$fault === 'server' || (status !== undefined && status >= 500)) {
+    return failure('KmsUnavailable', `AWS KMS could not complete kms:${ctx.operation ?? 'request'} (${name || code || status}); it will be retried later.`);
+  }
+  if (error instanceof Error && e.$metadata === undefined) {
+    // No response metadata: the request never got an answer (socket, DNS, abort).
+    return failure('KmsUnavailable', `AWS KMS could not be reached (${name || code || 'network error'}).`);
+  }
+  // An unknown client-side refusal: not transient, and not something the customer did.
+  return failure('KmsUnavailable', `AWS KMS refused kms:${ctx.operation ?? 'request'} with ${name || status || 'an unknown error'}.`);
+}
+
+function invalidState(text: string, key: string, keyArn: string | undefined): Failure {
+  if (/pending\s*deletion/i.test(text) || /PendingReplicaDeletion/i.test(text)) {
+    return failure('KeyPendingDeletion', `${cap(key)} is scheduled for deletion; cancel the deletion in AWS KMS to restore access.`, keyArn);
+  }
+  if (/pending\s*import|PendingImport|key material|expired/i.test(text)) {
+    return failure('KeyMaterialUnavailable', `The imported key material of ${key} is deleted or expired; re-import the same material to restore access.`, keyArn);
+  }
+  if (/disabled/i.test(text)) {
+    return failure('KeyDisabled', `${cap(key)} is disabled; enable it in AWS KMS to restore access.`, keyArn);
+  }
+  if (/unavailable|creating|updating/i.test(text)) {
+    return failure('KmsUnavailable', `${cap(key)} is temporarily unavailable (${text}).`, keyArn);
+  }
+  return failure('KeyDisabled', `${cap(key)} is not in a usable state (${text}).`, keyArn);
+}
+
+function numberOr<T>(v: unknown, fallback: T): number | T {
+  return typeof v === 'number' ? v : fallback;
+}
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

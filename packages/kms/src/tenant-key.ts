@@ -1,0 +1,63 @@
+import { inspect } from 'node:util';
+import { failure } from '@ekm/domain';
+import { KmsError } from './classify.ts';
+
+const REDACTED = '[TenantKey redacted]';
+
+/**
+ * A tenant's 256-bit key in plaintext, alive for one workflow only (EKM-19). It cannot
+ * be serialised or printed (JSON, util.inspect, String all give a redacted marker), and
+ * `drop()` zeroes the bytes so a revocation bites at the next workflow.
+ */
+export class TenantKey {
+  readonly tenant: string;
+  /** The tenant-key version recorded with each snapshot; changes only when a new tenant key is created. */
+  readonly version: number;
+  #bytes: Uint8Array;
+  #dropped = false;
+
+  /** Takes ownership of `bytes`: the caller must not keep or reuse them. */
+  constructor(tenant: string, version: number, bytes: Uint8Array) {
+    if (bytes.byteLength !== 32) {
+      bytes.fill(0);
+      throw new KmsError(failure('DataTampered', 'The tenant key does not have 256 bits.'));
+    }
+    this.tenant = tenant;
+    this.version = version;
+    this.#bytes = bytes;
+  }
+
+  get dropped(): boolean {
+    return this.#dropped;
+  }
+
+  /**
+   * Lends the bytes to `use` (synchronously, so they cannot escape into a later tick by
+   * accident). Throws after `drop()`.
+   */
+  reveal<T>(use: (bytes: Uint8Array) => T): T {
+    if (this.#dropped) {
+      throw new KmsError(failure('KeyAccessDenied', `The tenant key of ${this.tenant} was dropped at the end of its workflow; unwrap it again.`));
+    }
+    return use(this.#bytes);
+  }
+
+  /** Zeroes the key. Idempotent; call it in `finally` when the workflow ends. */
+  drop(): void {
+    this.#bytes.fill(0);
+    this.#bytes = new Uint8Array(0);
+    this.#dropped = true;
+  }
+
+  toJSON(): string {
+    return REDACTED;
+  }
+
+  toString(): string {
+    return REDACTED;
+  }
+
+  [inspect.custom](): string {
+    return REDACTED;
+  }
+}
