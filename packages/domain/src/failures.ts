@@ -15,6 +15,7 @@ export const FAILURES = {
   KeyMaterialUnavailable: { kind: 'revocation', summary: 'the imported key material is deleted or expired' },
   KeyNotFound: { kind: 'input', summary: 'no key with this ARN exists' },
   KeyDeleted: { kind: 'permanent', summary: 'the key was deleted' },
+  KeyInvalidState: { kind: 'input', summary: "the key's state does not allow this key operation" },
   // identifiers and key types refused at validation
   InvalidKeyArn: { kind: 'input', summary: 'the key ARN is malformed' },
   AliasNotAccepted: { kind: 'input', summary: 'an alias was given; use the key ARN' },
@@ -24,12 +25,14 @@ export const FAILURES = {
   KeyRegionMismatch: { kind: 'input', summary: 'the key is in a region the provider does not use' },
   // account / console state
   NotActivated: { kind: 'input', summary: 'support has not activated Enterprise Key Management for this account' },
+  AlreadyActivated: { kind: 'input', summary: 'support has already activated Enterprise Key Management for this account' },
   NotValidated: { kind: 'input', summary: 'no validated key ARN is awaiting the terms' },
   TermsNotAccepted: { kind: 'input', summary: 'the legal terms were not accepted' },
   AlreadyEnabled: { kind: 'input', summary: 'Enterprise Key Management is already enabled' },
   NotEnabled: { kind: 'input', summary: 'Enterprise Key Management is not enabled' },
   CannotReturnToCloudKms: { kind: 'input', summary: 'an account cannot return to Cloud Key Management' },
   UpdateInProgress: { kind: 'input', summary: 'a key update is already in progress' },
+  NoUpdateInProgress: { kind: 'input', summary: 'no key update is in progress' },
   SameKey: { kind: 'input', summary: 'the new key ARN is the key already in force' },
   UpdateNeedsOldKey: { kind: 'revocation', summary: 'the old key must stay usable until the update completes' },
   // the service itself
