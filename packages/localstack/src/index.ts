@@ -1,1 +1,63 @@
-export {};
+import { dockerAvailable, startDocker } from './docker.ts';
+import { LocalStackStartError, type LocalStackMode } from './errors.ts';
+import { readHealth, servicesUp } from './health.ts';
+import { SERVICES, startHost } from './host.ts';
+
+export { LocalStackStartError, type LocalStackMode } from './errors.ts';
+export { LOCALSTACK_IMAGE, LOCALSTACK_VERSION, cacheRoot, venvDir } from './paths.ts';
+export { ensureVenv, findPython } from './venv.ts';
+export { dockerAvailable } from './docker.ts';
+export { freePort } from './host.ts';
+
+export interface LocalStackOptions {
+  /** auto: LOCALSTACK_ENDPOINT if set, else Docker if a runtime answers, else host mode. */
+  mode?: LocalStackMode | 'auto';
+  endpoint?: string;
+  /** host mode only: the port to listen on (default: a free one). */
+  port?: number;
+  startTimeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LocalStack {
+  endpoint: string;
+  mode: LocalStackMode;
+  /** Time to get a usable endpoint, including venv creation on first use. */
+  startMs: number;
+  venvCreated: boolean;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const env = options.env ?? process.env;
+  const started = performance.now();
+  const endpoint = options.endpoint ?? env.LOCALSTACK_ENDPOINT;
+  let mode = options.mode ?? (env.EKM_LOCALSTACK_MODE as LocalStackMode | 'auto' | undefined) ?? 'auto';
+  if (mode === 'auto') mode = endpoint ? 'external' : (await dockerAvailable(env)) ? 'docker' : 'host';
+
+  if (mode === 'external') {
+    if (!endpoint)
+      throw new LocalStackStartError('external', 'endpoint', 'no endpoint given', 'set LOCALSTACK_ENDPOINT or pass --endpoint http://host:port');
+    const health = await readHealth(endpoint, 3000);
+    if (!servicesUp(health, SERVICES)) {
+      const seen = health ? JSON.stringify(Object.fromEntries(SERVICES.map((s) => [s, health.services[s] ?? 'absent']))) : 'no answer';
+      throw new LocalStackStartError(
+        'external',
+        'health',
+        `${endpoint}/_localstack/health does not report kms and s3 available (${seen})`,
+        'start LocalStack with SERVICES=kms,s3, or unset LOCALSTACK_ENDPOINT to let the project start one',
+      );
+    }
+    return { endpoint, mode, startMs: performance.now() - started, venvCreated: false, stop: async () => {} };
+  }
+  if (mode === 'docker') {
+    const docker = await startDocker();
+    return { ...docker, mode, startMs: performance.now() - started, venvCreated: false };
+  }
+  const host = await startHost({
+    env,
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
+  });
+  return { endpoint: host.endpoint, mode, startMs: performance.now() - started, venvCreated: host.venvCreated, stop: host.stop };
+}

@@ -1,0 +1,18 @@
+export type LocalStackMode = 'external' | 'docker' | 'host';
+
+/** Why LocalStack could not be had, for a person: which mode, what failed, the log tail and the fix. */
+export class LocalStackStartError extends Error {
+  override readonly name = 'LocalStackStartError';
+  constructor(
+    readonly mode: LocalStackMode,
+    readonly stage: 'python' | 'venv' | 'port' | 'spawn' | 'health' | 'container' | 'endpoint',
+    readonly problem: string,
+    readonly fix: string,
+    readonly logTail = '',
+  ) {
+    super(
+      `LocalStack (${mode} mode) failed at ${stage}: ${problem}\nFix: ${fix}` +
+        (logTail ? `\n--- last lines of the LocalStack log ---\n${logTail}` : ''),
+    );
+  }
+}
