@@ -127,6 +127,11 @@ export class Directory {
     return { kind: item.kind, object: object as Entity };
   }
 
+  /** Permanent deletion from the recycle bin. */
+  purge(id: string): void {
+    if (!this.deleted.delete(id)) throw notFound(id);
+  }
+
   members(kind: EntityKind, id: string, relation: Relation): string[] {
     if (this.get(kind, id) === undefined) throw notFound(id);
     return [...(this.links.get(linkKey(kind, id, relation)) ?? [])];

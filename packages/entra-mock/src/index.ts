@@ -1,1 +1,15 @@
-export {};
+export { ENTITY_KINDS, GRAPH_BASE, KINDS, LOGIN_BASE, RELATION_TARGETS, kindOfOdataType, kindOfPath, odataType } from './model.ts';
+export type { Entity, EntityKind, EntityTypes, KindInfo, Relation } from './model.ts';
+export { generateTenant } from './generate.ts';
+export type { TenantSpec } from './generate.ts';
+export { Directory, DirectoryRefusal, canonicalJson, changedProperties, compareDirectories } from './directory.ts';
+export type { DeletedObject, DirectoryDifference, DirectoryState, LinkSet } from './directory.ts';
+export { TenantFaults } from './faults.ts';
+export type { GraphFault } from './faults.ts';
+export { TenantRegistry, createGraphServer, createMockTenant, graphHandlers, isLoopback } from './graph-handlers.ts';
+export type { GraphServer, MockTenant } from './graph-handlers.ts';
+export { GraphClient, GraphError, toGraphError } from './graph-client.ts';
+export type { GraphClientOptions, GraphFailureCode, ListOptions } from './graph-client.ts';
+export { readTenant } from './tenant-read.ts';
+export { executeRestorePlan, planRestore } from './restore-plan.ts';
+export type { GraphOperation, RestoreOutcome, RestorePlan, Unrestorable } from './restore-plan.ts';

@@ -1,0 +1,186 @@
+import { failure } from '@ekm/domain';
+import type { Failure, FailureCode } from '@ekm/domain';
+import { GRAPH_BASE, LOGIN_BASE } from './model.ts';
+
+export type GraphFailureCode = Extract<FailureCode, 'GraphThrottled' | 'GraphUnavailable'>;
+
+/**
+ * A Graph call that did not succeed. Transient outcomes carry a code from the failure table
+ * (`GraphThrottled`, `GraphUnavailable`) and are only thrown once retries are used up;
+ * refusals (400, 403, 404, a wrong client secret) have no code and keep Graph's own `graphCode`.
+ */
+export class GraphError extends Error {
+  override readonly name = 'GraphError';
+  readonly code: GraphFailureCode | undefined;
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly graphCode: string | undefined,
+    code?: GraphFailureCode,
+  ) {
+    super(message);
+    this.code = code;
+  }
+
+  get failure(): Failure<GraphFailureCode> | undefined {
+    return this.code === undefined ? undefined : failure(this.code, this.message);
+  }
+}
+
+/** The one place an unknown throwable from a Graph call becomes a GraphError: anything not already one is the network failing. */
+export function toGraphError(error: unknown): GraphError {
+  if (error instanceof GraphError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GraphError(`Microsoft Graph could not be reached: ${message}`, undefined, undefined, 'GraphUnavailable');
+}
+
+export interface GraphClientOptions {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Retries after a 429, 503, 504 or network failure before giving up; default 6. */
+  readonly maxRetries?: number;
+  /** Injected so tests ride out a Retry-After storm without waiting. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Delay when a throttled answer has no Retry-After (conditional access does that); default 1 s doubling to 32 s. */
+  readonly backoffMs?: (attempt: number) => number;
+  readonly fetch?: typeof fetch;
+  readonly now?: () => number;
+}
+
+export interface ListOptions {
+  readonly top?: number;
+  readonly select?: readonly string[];
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Graph v1.0 over the client-credentials flow: the only way the provider reaches a tenant. */
+export class GraphClient {
+  readonly tenantId: string;
+  /** Requests retried after a transient answer, for reports and tests. */
+  retries = 0;
+  requests = 0;
+  private token: { value: string; expires: number } | undefined;
+  private readonly maxRetries: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly backoffMs: (attempt: number) => number;
+  private readonly fetch: typeof fetch;
+  private readonly now: () => number;
+
+  constructor(private readonly options: GraphClientOptions) {
+    this.tenantId = options.tenantId;
+    this.maxRetries = options.maxRetries ?? 6;
+    this.sleep = options.sleep ?? realSleep;
+    this.backoffMs = options.backoffMs ?? ((attempt) => Math.min(32_000, 1000 * 2 ** attempt));
+    // Looked up per call so an MSW server started after the client still intercepts it.
+    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.now = options.now ?? Date.now;
+  }
+
+  private async accessToken(): Promise<string> {
+    if (this.token !== undefined && this.now() < this.token.expires) return this.token.value;
+    const { tenantId, clientId, clientSecret } = this.options;
+    const form = new URLSearchParams({ client_id: clientId, client_secret: clientSecret, scope: 'https://graph.microsoft.com/.default', grant_type: 'client_credentials' });
+    const response = await this.send(`${LOGIN_BASE}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`, { method: 'POST', body: form });
+    const body = (await response.json()) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
+    if (!response.ok || body.access_token === undefined) {
+      throw new GraphError(body.error_description ?? `token request failed with ${response.status}`, response.status, body.error);
+    }
+    // Renew a minute early so a token never expires between check and use.
+    this.token = { value: body.access_token, expires: this.now() + ((body.expires_in ?? 3599) - 60) * 1000 };
+    return this.token.value;
+  }
+
+  /** fetch with Retry-After handling: transient answers are retried, the last one is returned or thrown. */
+  private async send(url: string, init: RequestInit): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      let response: Response;
+      this.requests++;
+      try {
+        response = await this.fetch(url, init);
+      } catch (error) {
+        if (attempt >= this.maxRetries) throw toGraphError(error);
+        this.retries++;
+        await this.sleep(this.backoffMs(attempt));
+        continue;
+      }
+      if (response.status !== 429 && response.status !== 503 && response.status !== 504) return response;
+      if (attempt >= this.maxRetries) {
+        const code: GraphFailureCode = response.status === 429 ? 'GraphThrottled' : 'GraphUnavailable';
+        const error = await graphErrorBody(response);
+        throw new GraphError(`${error.message} (gave up after ${attempt} retries)`, response.status, error.code, code);
+      }
+      await response.body?.cancel();
+      this.retries++;
+      const retryAfter = Number(response.headers.get('retry-after'));
+      await this.sleep(response.headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter * 1000 : this.backoffMs(attempt));
+    }
+  }
+
+  /** One Graph call. `path` is relative to /v1.0 or an absolute `@odata.nextLink`. Returns the JSON body, or undefined for 204. */
+  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = path.startsWith('https://') ? path : `${GRAPH_BASE}/${path}`;
+    for (let renewed = false; ; renewed = true) {
+      const headers: Record<string, string> = { authorization: `Bearer ${await this.accessToken()}` };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const response = await this.send(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      if (response.status === 401 && !renewed) {
+        // The token may have been revoked or expired early: one fresh token, then the refusal stands.
+        await response.body?.cancel();
+        this.token = undefined;
+        continue;
+      }
+      if (!response.ok) {
+        const error = await graphErrorBody(response);
+        throw new GraphError(`${method} ${path}: ${error.message}`, response.status, error.code);
+      }
+      if (response.status === 204) return undefined as T;
+      const text = await response.text();
+      return (text === '' ? undefined : JSON.parse(text)) as T;
+    }
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+  post<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+  patch(path: string, body: unknown): Promise<void> {
+    return this.call<void>('PATCH', path, body);
+  }
+  delete(path: string): Promise<void> {
+    return this.call<void>('DELETE', path);
+  }
+
+  /** Every page of a collection, following `@odata.nextLink` until there is none. */
+  async *pages<T>(path: string, options: ListOptions = {}): AsyncGenerator<T[]> {
+    const query = new URLSearchParams();
+    if (options.top !== undefined) query.set('$top', String(options.top));
+    if (options.select !== undefined) query.set('$select', options.select.join(','));
+    const q = query.toString();
+    let next: string | undefined = q === '' ? path : `${path}?${q}`;
+    while (next !== undefined) {
+      const page: { value: T[]; '@odata.nextLink'?: string } = await this.get(next);
+      yield page.value;
+      next = page['@odata.nextLink'];
+    }
+  }
+
+  async list<T>(path: string, options: ListOptions = {}): Promise<T[]> {
+    const all: T[] = [];
+    for await (const page of this.pages<T>(path, options)) all.push(...page);
+    return all;
+  }
+}
+
+async function graphErrorBody(response: Response): Promise<{ code: string | undefined; message: string }> {
+  const text = await response.text().catch(() => '');
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    return { code: parsed.error?.code, message: parsed.error?.message ?? `HTTP ${response.status}` };
+  } catch {
+    return { code: undefined, message: `HTTP ${response.status}` };
+  }
+}
