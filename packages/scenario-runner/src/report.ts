@@ -1,0 +1,148 @@
+/** The three files a run leaves in `--out`: results.json, junit.xml and index.html. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { KmsCall, Results, ScenarioResult } from './results.ts';
+
+export const RESULTS_FILE = 'results.json';
+export const JUNIT_FILE = 'junit.xml';
+export const HTML_FILE = 'index.html';
+
+export async function writeReports(results: Results, outDir: string): Promise<string[]> {
+  await mkdir(outDir, { recursive: true });
+  const files: [string, string][] = [
+    [RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`],
+    [JUNIT_FILE, junitXml(results)],
+    [HTML_FILE, htmlReport(results)],
+  ];
+  for (const [name, text] of files) await writeFile(join(outDir, name), text);
+  return files.map(([name]) => join(outDir, name));
+}
+
+const xml = (s: string): string =>
+  s
+    // XML 1.0 cannot carry most control characters even escaped; an executor's error text may hold them.
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(3);
+
+/** Where a scenario failed, in one line: the step number, its title and what went wrong. */
+export function failureMessage(s: ScenarioResult): string {
+  const i = s.steps.findIndex((x) => x.status === 'failed' || x.status === 'error');
+  const step = s.steps[i];
+  if (step === undefined) return 'the scenario failed';
+  const at = step.line !== undefined ? ` (${s.file}:${step.line})` : '';
+  return `step ${i + 1} "${step.title}"${at} ${step.status === 'error' ? 'errored' : 'failed'}: ${step.error ?? 'no detail'}`;
+}
+
+/** One testsuite per file, one testcase per scenario; invalid files are failing testcases too. */
+export function junitXml(results: Results): string {
+  const byFile = new Map<string, ScenarioResult[]>();
+  for (const s of results.scenarios) byFile.set(s.file, [...(byFile.get(s.file) ?? []), s]);
+  const invalid = new Map<string, string[]>();
+  for (const e of results.errors) {
+    const file = e.split(':')[0] ?? e;
+    invalid.set(file, [...(invalid.get(file) ?? []), e]);
+  }
+  const suites: string[] = [];
+  for (const [file, list] of byFile) {
+    const failures = list.filter((s) => s.status === 'failed').length;
+    const time = list.reduce((t, s) => t + s.durationMs, 0);
+    const cases = list.map((s) => {
+      const head = `    <testcase classname="${xml(file)}" name="${xml(`${s.id}: ${s.title}`)}" time="${seconds(s.durationMs)}">`;
+      const props = `      <properties><property name="rules" value="${xml(s.rules.join(' '))}"/></properties>`;
+      if (s.status === 'passed') return `${head}\n${props}\n    </testcase>`;
+      const detail = s.steps.map((x, i) => `${i + 1}. [${x.status}] ${x.title}${x.error !== undefined ? `: ${x.error}` : ''}`).join('\n');
+      return `${head}\n${props}\n      <failure message="${xml(failureMessage(s))}" type="ScenarioFailed">${xml(detail)}</failure>\n    </testcase>`;
+    });
+    suites.push(
+      `  <testsuite name="${xml(file)}" tests="${list.length}" failures="${failures}" errors="0" skipped="0" time="${seconds(time)}">\n${cases.join('\n')}\n  </testsuite>`,
+    );
+  }
+  for (const [file, errors] of invalid) {
+    suites.push(
+      `  <testsuite name="${xml(file)}" tests="1" failures="1" errors="0" skipped="0" time="0">\n    <testcase classname="${xml(file)}" name="the file is a valid scenario file" time="0">\n      <failure message="${xml(errors[0] ?? '')}" type="InvalidScenarioFile">${xml(errors.join('\n'))}</failure>\n    </testcase>\n  </testsuite>`,
+    );
+  }
+  const tests = results.scenarios.length + invalid.size;
+  const failures = results.summary.failed + invalid.size;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="ekm conformance" tests="${tests}" failures="${failures}" errors="0" time="${seconds(results.summary.durationMs)}">\n${suites.join('\n')}\n</testsuites>\n`;
+}
+
+const html = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+const anchor = (id: string): string => `s-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+
+function callText(c: KmsCall): string {
+  const ctx = c.encryptionContext === undefined ? '' : ` ${Object.entries(c.encryptionContext).map(([k, v]) => `${k}=${v}`).join(', ')}`;
+  return `${c.operation} from ${c.from}${c.key !== undefined ? ` on ${c.key}` : ''}${ctx} → ${c.result}`;
+}
+
+/** A self-contained page: no scripts or styles from elsewhere, readable from a CI artefact. */
+export function htmlReport(results: Results): string {
+  const s = results.summary;
+  const scen = results.scenarios;
+  const verdict = results.rules.every((r) => r.status === 'passed') && s.failed === 0 && results.errors.length === 0;
+  const head = scen.map((x, i) => `<th class="col" title="${html(`${x.id}: ${x.title}`)}"><a href="#${anchor(x.id)}">${i + 1}</a></th>`).join('');
+  const rows = results.rules
+    .map((r) => {
+      const cells = scen
+        .map((x) => {
+          if (!x.rules.includes(r.id)) return '<td></td>';
+          return x.status === 'passed'
+            ? `<td class="pass" title="${html(x.id)} passed">✓</td>`
+            : `<td class="fail" title="${html(x.id)} failed">✗</td>`;
+        })
+        .join('');
+      return `<tr class="${r.status}"><th class="rule"><b>${html(r.id)}</b> <span class="st">${r.status}</span><div>${html(r.title)}</div><q>${html(r.quote)}</q></th>${cells}</tr>`;
+    })
+    .join('\n');
+  const timelines = scen
+    .map((x, i) => {
+      const steps = x.steps
+        .map(
+          (st, j) =>
+            `<li class="${st.status}"><span class="st">${st.status}</span> ${j + 1}. ${html(st.title)}${st.durationMs !== undefined ? ` <small>${st.durationMs} ms</small>` : ''}${
+              st.error !== undefined ? `<div class="err">${html(st.error)}</div>` : ''
+            }${st.kmsCalls.length > 0 ? `<ul class="kms">${st.kmsCalls.map((c) => `<li>${html(callText(c))}</li>`).join('')}</ul>` : ''}</li>`,
+        )
+        .join('\n');
+      return `<details id="${anchor(x.id)}" class="${x.status}"${x.status === 'failed' ? ' open' : ''}><summary>${i + 1}. <b>${html(x.id)}</b> ${html(x.title)} <span class="st">${x.status}</span> <small>${html(x.file)} · ${x.durationMs} ms · ${html(x.rules.join(', '))}</small></summary><ol>${steps}</ol></details>`;
+    })
+    .join('\n');
+  const errors =
+    results.errors.length === 0 ? '' : `<h2>Invalid scenario files</h2><ul class="errors">${results.errors.map((e) => `<li><code>${html(e)}</code></li>`).join('')}</ul>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>EKM conformance</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+table.matrix{border-collapse:collapse}
+.matrix td,.matrix th{border:1px solid #ddd;padding:2px 4px;text-align:center;vertical-align:top}
+.matrix th.rule{text-align:left;max-width:36em;font-weight:normal}
+.matrix q{color:#555;font-style:italic;display:block}
+td.pass{background:#dfd}td.fail{background:#fdd}
+tr.uncovered th.rule{background:#ffe9b3}tr.failed th.rule{background:#fdd}
+.st{font-size:11px;text-transform:uppercase;color:#666}
+li.failed,li.error,details.failed>summary{color:#a00}
+.err{white-space:pre-wrap;font-family:monospace}
+ul.kms{font-family:monospace;font-size:12px;color:#345}
+</style></head><body>
+<h1>EKM conformance: ${verdict ? 'passed' : 'failed'}</h1>
+<p>${s.scenarios} scenarios, ${s.passed} passed, ${s.failed} failed, ${results.errors.length} file error(s), ${s.durationMs} ms.
+Rules: ${results.rules.filter((r) => r.status === 'passed').length}/${results.rules.length} passed.
+Transitions covered: ${results.transitions.covered}/${results.transitions.total}.${results.shard !== undefined ? ` Shard ${results.shard.index}/${results.shard.count}.` : ''}${results.grep !== undefined ? ` Filtered by ${html(results.grep)}.` : ''}</p>
+${errors}
+<h2>Traceability: rule × scenario</h2>
+<table class="matrix"><thead><tr><th>rule and the article's words</th>${head}</tr></thead><tbody>
+${rows}
+</tbody></table>
+<h2>Scenarios</h2>
+${timelines}
+</body></html>
+`;
+}

@@ -1,0 +1,206 @@
+/**
+ * The run model: what an executor reports per scenario, and `results.json`, the one
+ * document every reporter, `ekm rules` and `ekm report merge` read.
+ */
+import type { LocatedError } from './load.ts';
+import { formatError } from './load.ts';
+
+/** One rule of the catalogue, as `RULES` in @ekm/domain gives it. */
+export interface Rule {
+  readonly id: string;
+  readonly title: string;
+  readonly kind: string;
+  /** The help article's words the rule rests on. */
+  readonly quote: string;
+}
+
+export interface KmsCall {
+  readonly operation: string;
+  /** Account role (`provider`, `customer`, `other`), not the run's 12-digit id. */
+  readonly from: string;
+  /** The scenario's local key name when the call hit a named key. */
+  readonly key?: string;
+  readonly encryptionContext?: Readonly<Record<string, string>>;
+  /** `ok` or the failure code the call ended with. */
+  readonly result: string;
+}
+
+export type StepStatus = 'passed' | 'failed' | 'error' | 'skipped';
+
+export interface StepResult {
+  readonly title: string;
+  readonly status: StepStatus;
+  readonly kmsCalls: readonly KmsCall[];
+  /** What went wrong: the expectation that did not hold, or the executor's error. */
+  readonly error?: string;
+  readonly durationMs?: number;
+  /** Line of the step in its file. */
+  readonly line?: number;
+}
+
+export interface ScenarioResult {
+  readonly id: string;
+  readonly title: string;
+  readonly file: string;
+  readonly status: 'passed' | 'failed';
+  readonly rules: readonly string[];
+  readonly durationMs: number;
+  readonly steps: readonly StepResult[];
+  /** State-machine transitions the scenario went through, by id. */
+  readonly transitions?: readonly string[];
+}
+
+export type RuleStatus = 'passed' | 'failed' | 'uncovered';
+
+export interface ShardInfo {
+  readonly index: number;
+  readonly count: number;
+  /** Scenarios in the whole suite before sharding, so that a merge can tell a shard is missing. */
+  readonly suiteScenarios: number;
+}
+
+export interface Results {
+  readonly version: 1;
+  readonly summary: { scenarios: number; passed: number; failed: number; invalidFiles: number; durationMs: number };
+  readonly rules: readonly { id: string; title: string; kind: string; quote: string; status: RuleStatus; scenarios: string[] }[];
+  readonly scenarios: readonly ScenarioResult[];
+  readonly transitions: { total: number; covered: number; coveredIds: string[] };
+  /** Invalid scenario files, as `file:line:column: message`. */
+  readonly errors: readonly string[];
+  /** Set for shard runs; absent for full runs and merges. */
+  readonly shard?: ShardInfo;
+  /** `grep` filter applied, if any: coverage of a filtered run is partial by design. */
+  readonly grep?: string;
+}
+
+export interface BuildOptions {
+  readonly rules: readonly Rule[];
+  /** Every transition id of the EKM state machine; empty until the world reports them. */
+  readonly transitions?: readonly string[];
+  readonly durationMs: number;
+  readonly errors?: readonly (LocatedError | string)[];
+  readonly shard?: ShardInfo;
+  readonly grep?: string;
+}
+
+export function buildResults(scenarios: readonly ScenarioResult[], options: BuildOptions): Results {
+  const sorted = [...scenarios].sort((a, b) => compare(a.id, b.id));
+  const rules = options.rules.map((rule) => {
+    const naming = sorted.filter((s) => s.rules.includes(rule.id));
+    const status: RuleStatus =
+      naming.length === 0 ? 'uncovered' : naming.some((s) => s.status === 'failed') ? 'failed' : 'passed';
+    return { id: rule.id, title: rule.title, kind: rule.kind, quote: rule.quote, status, scenarios: naming.map((s) => s.id) };
+  });
+  const all = options.transitions ?? [];
+  const seen = new Set(sorted.flatMap((s) => s.transitions ?? []));
+  const coveredIds = all.filter((t) => seen.has(t));
+  const errors = (options.errors ?? []).map((e) => (typeof e === 'string' ? e : formatError(e)));
+  const passed = sorted.filter((s) => s.status === 'passed').length;
+  return {
+    version: 1,
+    summary: {
+      scenarios: sorted.length,
+      passed,
+      failed: sorted.length - passed,
+      invalidFiles: new Set(errors.map((e) => e.split(':')[0])).size,
+      durationMs: Math.round(options.durationMs),
+    },
+    rules,
+    scenarios: sorted,
+    transitions: { total: all.length, covered: coveredIds.length, coveredIds },
+    errors,
+    ...(options.shard === undefined ? {} : { shard: options.shard }),
+    ...(options.grep === undefined ? {} : { grep: options.grep }),
+  };
+}
+
+/** Code-unit order, so that sharding and reports do not depend on the machine's locale. */
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export interface GateVerdict {
+  readonly ok: boolean;
+  readonly reasons: readonly string[];
+}
+
+/**
+ * The conformance gate. A partial run (one shard, or `--grep`) cannot cover every rule,
+ * so coverage is only demanded of full runs and of merged shards.
+ */
+export function gate(results: Results): GateVerdict {
+  const reasons: string[] = [];
+  for (const e of results.errors) reasons.push(`invalid scenario file: ${e}`);
+  for (const s of results.scenarios) {
+    if (s.status === 'failed') {
+      const step = s.steps.findIndex((x) => x.status === 'failed' || x.status === 'error');
+      const at = step >= 0 ? ` at step ${step + 1} "${s.steps[step]!.title}"` : '';
+      reasons.push(`scenario ${s.id} failed${at}`);
+    }
+  }
+  const partial = results.shard !== undefined || results.grep !== undefined;
+  if (!partial) {
+    if (results.rules.length === 0) reasons.push('the rule catalogue is empty: nothing to gate on');
+    for (const r of results.rules) {
+      if (r.status === 'uncovered') reasons.push(`rule ${r.id} has no scenario`);
+      else if (r.status === 'failed') reasons.push(`rule ${r.id} has a failing scenario`);
+    }
+  }
+  return { ok: reasons.length === 0, reasons };
+}
+
+export class MergeError extends Error {
+  override readonly name = 'MergeError';
+}
+
+/**
+ * Merges shard results into the results of one full run. Refuses duplicated
+ * scenarios, missing shards and shards of different suites.
+ */
+export function mergeResults(parts: readonly Results[]): Results {
+  if (parts.length === 0) throw new MergeError('expected at least one results.json to merge, found none');
+  const first = parts[0]!;
+  const byId = new Map<string, ScenarioResult>();
+  for (const part of parts) {
+    for (const s of part.scenarios) {
+      if (byId.has(s.id)) throw new MergeError(`scenario ${s.id} appears in more than one shard`);
+      byId.set(s.id, s);
+    }
+  }
+  const shards = parts.map((p) => p.shard).filter((s): s is ShardInfo => s !== undefined);
+  if (shards.length > 0) {
+    const count = shards[0]!.count;
+    const suite = shards[0]!.suiteScenarios;
+    if (shards.length !== parts.length || shards.some((s) => s.count !== count || s.suiteScenarios !== suite)) {
+      throw new MergeError('expected shards of one run (same --shard n and scenario set), found a mix');
+    }
+    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !shards.some((s) => s.index === i));
+    if (missing.length > 0) throw new MergeError(`expected all ${count} shards, found shard(s) ${missing.join(', ')} missing`);
+    if (byId.size !== suite) throw new MergeError(`expected ${suite} scenarios across the shards, found ${byId.size}`);
+  }
+  const transitionIds = [...new Set(parts.flatMap((p) => p.transitions.coveredIds))];
+  const total = Math.max(...parts.map((p) => p.transitions.total));
+  const merged = buildResults([...byId.values()], {
+    rules: first.rules.map(({ id, title, kind, quote }) => ({ id, title, kind, quote })),
+    // Totals come from the catalogue; the covered ids are all each shard saw.
+    transitions: transitionIds,
+    durationMs: Math.max(...parts.map((p) => p.summary.durationMs)),
+    errors: [...new Set(parts.flatMap((p) => p.errors))],
+  });
+  return { ...merged, transitions: { total, covered: transitionIds.length, coveredIds: transitionIds.sort(compare) } };
+}
+
+/** Reads a results.json produced by this version; a located message when it is not one. */
+export function parseResults(text: string, source: string): Results {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new MergeError(`${source}: expected JSON, found text that does not parse`);
+  }
+  const r = data as Partial<Results> | null;
+  if (r === null || typeof r !== 'object' || r.version !== 1 || !Array.isArray(r.scenarios) || !Array.isArray(r.rules) || r.summary === undefined || r.transitions === undefined) {
+    throw new MergeError(`${source}: expected an ekm results.json (version 1), found something else`);
+  }
+  return { ...(r as Results), errors: Array.isArray(r.errors) ? r.errors : [] };
+}
