@@ -111,7 +111,7 @@ export class GraphClient {
         const error = await graphErrorBody(response);
         throw new GraphError(`${error.message} (gave up after ${attempt} retries)`, response.status, error.code, code);
       }
-      await response.body?.cancel();
+      await drain(response);
       this.retries++;
       const retryAfter = Number(response.headers.get('retry-after'));
       await this.sleep(response.headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter * 1000 : this.backoffMs(attempt));
@@ -127,7 +127,7 @@ export class GraphClient {
       const response = await this.send(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       if (response.status === 401 && !renewed) {
         // The token may have been revoked or expired early: one fresh token, then the refusal stands.
-        await response.body?.cancel();
+        await drain(response);
         this.token = undefined;
         continue;
       }
@@ -183,4 +183,9 @@ async function graphErrorBody(response: Response): Promise<{ code: string | unde
   } catch {
     return { code: undefined, message: `HTTP ${response.status}` };
   }
+}
+
+/** Reads a body that is not needed, so the connection is released; cancelling MSW's mocked streams can hang. */
+async function drain(response: Response): Promise<void> {
+  await response.arrayBuffer().catch(() => undefined);
 }

@@ -97,9 +97,10 @@ function page(url: URL, context: string, items: readonly object[], select: reado
   const value = items.slice(offset, end).map((o) => project(o, select, typeOf?.(o)));
   const body: Record<string, unknown> = { '@odata.context': `${GRAPH_BASE}/$metadata#${context}`, value };
   if (end < items.length) {
-    const next = new URL(url);
-    next.searchParams.set('$skiptoken', Buffer.from(String(end)).toString('base64url'));
-    body['@odata.nextLink'] = next.toString();
+    // Graph writes `$` and `,` of its query options literally; URLSearchParams would escape them.
+    const query = [...url.searchParams].filter(([k]) => k !== '$skiptoken').map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2C/g, ',')}`);
+    query.push(`$skiptoken=${Buffer.from(String(end)).toString('base64url')}`);
+    body['@odata.nextLink'] = `${url.origin}${url.pathname}?${query.join('&')}`;
   }
   return HttpResponse.json(body);
 }
