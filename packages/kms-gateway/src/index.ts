@@ -1,1 +1,13 @@
-export {};
+export { startKmsGateway, HEADERS, CONTROL_PREFIX } from './gateway.ts';
+export type { KmsGateway, KmsGatewayControl, KmsGatewayOptions, GatewayStats } from './gateway.ts';
+export { ManualClock, DAY_MS } from './clock.ts';
+export type { GatewayClock } from './clock.ts';
+export { KMS_ERRORS, KmsError, toKmsError, isKmsErrorCode, messages } from './errors.ts';
+export type { KmsErrorCode } from './errors.ts';
+export type { AuditEvent, AuditQuery } from './audit.ts';
+export { TOXIC_TYPES } from './toxics.ts';
+export type { Toxic, ToxicSpec, ToxicType } from './toxics.ts';
+export { evaluatePolicy, parsePolicy, principalMatches, PolicyParseError } from './policy.ts';
+export type { PolicyDocument, PolicyStatement, PolicyRequest, PolicyDecision, ContextValue } from './policy.ts';
+export { constraintsHold } from './grants.ts';
+export type { Grant } from './grants.ts';
