@@ -73,7 +73,7 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
         for (const e of doc.errors) errors.push({ file, ...at(e.pos[0]), message: yamlMessage(e.message) });
         continue;
       }
-      if (doc.contents === null) continue; // an empty document, e.g. after a trailing `---`
+      if (isEmpty(doc)) continue; // an empty document, e.g. after a trailing `---`
       const located = loadDocument(doc, file, at, options);
       errors.push(...located.errors);
       if (located.scenario !== undefined) scenarios.push(located.scenario);
@@ -83,6 +83,11 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
     errors.push({ file, line: 1, column: 1, message: unreadable(err) });
   }
   return { scenarios, errors: errors.slice(0, MAX_ERRORS_PER_FILE), files: [file] };
+}
+
+function isEmpty(doc: Document.Parsed): boolean {
+  const c = doc.contents;
+  return c === null || (isScalar(c) && c.value === null && c.range[0] === c.range[1]);
 }
 
 function unreadable(err: unknown): string {
@@ -198,7 +203,8 @@ function issueErrors(issue: z.core.$ZodIssue, located: Locate): LocatedError[] {
       return [located(path, `expected ${expected}, found ${describe(input)}`)];
     }
     case 'custom':
-      return [located(path, issue.message)];
+      // Custom issues are about a field as a whole (two actions, key and arn both given): point at its name.
+      return [located(path, issue.message, true)];
     default:
       return [located(path, `expected ${issue.message.toLowerCase()}, found ${describe(input)}`)];
   }

@@ -1,0 +1,228 @@
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { ACTION_NAMES, ACTIONS } from './format.ts';
+import { formatError, loadScenarios, loadText, MAX_FILE_BYTES } from './load.ts';
+import type { LocatedError } from './load.ts';
+
+const fixture = fileURLToPath(new URL('./fixtures/valid.yaml', import.meta.url));
+const valid = readFileSync(fixture, 'utf8');
+
+const header = (id = 's1') => `apiVersion: ekm.conformance/v1\nkind: Scenario\nid: ${id}\ntitle: t\nrules: [EKM-12]\n`;
+const errorsOf = (text: string) => loadText(text, 'f.yaml').errors.map(formatError);
+
+describe('loadText: valid files', () => {
+  it('reads several scenarios from one file, with shorthands, defaults and step lines', () => {
+    const r = loadText(valid, 'valid.yaml');
+    expect(r.errors).toEqual([]);
+    expect(r.scenarios.map((s) => s.scenario.id)).toEqual(['revoke-disable-scheduled-backup', 'update-key-happy-path']);
+    const [first, second] = r.scenarios;
+    expect(first!.line).toBe(2);
+    expect(first!.stepLines.slice(0, 3)).toEqual([8, 9, 10]);
+    expect(first!.scenario.steps[1]).toEqual({ action: 'admin.createKey', title: 'admin.createKey key=A', args: expect.objectContaining({ key: 'A', spec: 'SYMMETRIC_DEFAULT', origin: 'AWS_KMS', allow: ['provider'] }) });
+    expect(first!.scenario.steps[0]).toEqual({ action: 'support.activate', title: 'support.activate', args: {} });
+    expect(first!.scenario.steps[5]!.title).toBe('the next scheduled backup');
+    expect(first!.scenario.steps[5]!.expect?.outcome).toBe('KeyDisabled');
+    expect(second!.scenario.steps.find((s) => s.action === 'tenant.drift')!.args).toEqual({ changes: 3 });
+    expect(second!.scenario.tenant).toEqual({ seed: 7, users: 4, groups: 3 });
+  });
+
+  it('skips empty documents (a trailing ---) but keeps one-scenario files', () => {
+    const r = loadText(`${header()}steps:\n  - support.activate:\n---\n`, 'f.yaml');
+    expect(r.errors).toEqual([]);
+    expect(r.scenarios).toHaveLength(1);
+  });
+
+  it('every action of the format has a summary and a schema', () => {
+    expect(ACTION_NAMES.length).toBeGreaterThanOrEqual(30);
+    for (const name of ACTION_NAMES) expect(ACTIONS[name].summary.length).toBeGreaterThan(5);
+  });
+});
+
+describe('loadText: located errors', () => {
+  it('a typo in an action names file:line:column and suggests the action', () => {
+    const text = `${header()}steps:\n  - support.activate:\n  - admin.disablekey: A\n`;
+    expect(errorsOf(text)).toEqual(['f.yaml:8:5: unknown field "admin.disablekey"; did you mean "admin.disableKey"?']);
+  });
+
+  it('a typo in a field, an enum value and a failure code each point at their line', () => {
+    const text = `${header()}steps:\n  - admin.createKey: { key: A, spce: RSA_2048 }\n  - admin.createKey: { key: B, spec: SYMETRIC_DEFAULT }\n  - admin.disableKey: A\n    expect: { outcome: KeyDisabld }\n`;
+    expect(errorsOf(text)).toEqual([
+      'f.yaml:7:32: unknown field "spce"; did you mean "spec"?',
+      expect.stringMatching(/^f\.yaml:8:38: expected one of "SYMMETRIC_DEFAULT", .* found "SYMETRIC_DEFAULT"; did you mean "SYMMETRIC_DEFAULT"\?$/),
+      'f.yaml:10:24: expected "ok" or a failure code from FAILURES, found "KeyDisabld"; did you mean "KeyDisabled"?',
+    ]);
+  });
+
+  it('a missing field, a wrong type and a wrong apiVersion say what was expected and found', () => {
+    const text = `apiVersion: ekm.conformance/v2\nkind: Scenario\nid: x\ntitle: t\nsteps:\n  - clock.advance: { by: 7 days }\n  - tenant.drift: { changes: many }\n`;
+    expect(errorsOf(text)).toEqual([
+      'f.yaml:1:13: expected one of "ekm.conformance/v1", found "ekm.conformance/v2"; did you mean "ekm.conformance/v1"?',
+      'f.yaml:1:1: expected field "rules" (a list), found nothing',
+      'f.yaml:6:26: expected a duration such as 250ms, 90s, 15m, 1h or 7d, found "7 days"',
+      'f.yaml:7:30: expected a number for "changes", found "many"',
+    ]);
+  });
+
+  it('a step with two actions, or none, is refused at the step', () => {
+    const text = `${header()}steps:\n  - admin.disableKey: A\n    admin.enableKey: A\n  - title: nothing to do\n`;
+    expect(errorsOf(text)).toEqual([
+      'f.yaml:8:5: expected one action per step, found 2 (admin.disableKey, admin.enableKey); split them into separate steps',
+      'f.yaml:9:5: expected one action such as admin.disableKey or workflow.restore, found none',
+    ]);
+  });
+
+  it('names used before the step that creates them are errors, with a suggestion', () => {
+    const text = `${header()}steps:\n  - admin.createKey: Alpha\n  - admin.disableKey: Alpah\n  - workflow.restore: s1\n  - workflow.manualBackup: s1\n    expect: { data: { tenantEquals: s1 } }\n`;
+    expect(errorsOf(text)).toEqual([
+      'f.yaml:8:23: expected a key created by an earlier step, found "Alpah"; did you mean "Alpha"?',
+      'f.yaml:9:23: expected a snapshot created by an earlier step, found "s1"',
+      'f.yaml:11:37: expected a snapshot created by an earlier step, found "s1"',
+    ]);
+    const both = `${header()}steps:\n  - console.enable: { key: Alpha, arn: "arn:aws:kms:x" }\n`;
+    expect(errorsOf(both)).toEqual(['f.yaml:7:5: expected either key (a key name) or arn (a literal ARN), found both']);
+  });
+
+  it('rule ids outside the catalogue are errors when a catalogue is given', () => {
+    const text = `${header()}steps:\n  - support.activate:\n`.replace('[EKM-12]', '[EKM-12, EKM-21]');
+    const r = loadText(text, 'f.yaml', { ruleIds: ['EKM-12', 'EKM-20'] });
+    expect(r.errors.map(formatError)).toEqual(['f.yaml:5:17: expected a rule id from the catalogue (EKM-01..), found "EKM-21"; did you mean "EKM-20"?']);
+  });
+
+  it('YAML syntax errors and duplicate keys are located', () => {
+    expect(errorsOf(`${header()}steps: [\n`)).toEqual([expect.stringMatching(/^f\.yaml:\d+:\d+: expected valid YAML, found a syntax error: /)]);
+    const dup = errorsOf(`${header()}id: again\nsteps:\n  - support.activate:\n`);
+    expect(dup).toEqual([expect.stringMatching(/^f\.yaml:6:1: expected valid YAML, found a syntax error: Map keys must be unique/)]);
+  });
+
+  it('a top level that is not a mapping says so', () => {
+    expect(errorsOf('- just\n- a list\n')).toEqual(['f.yaml:1:1: expected a mapping, found a list of 2 item(s)']);
+    expect(errorsOf('42\n')).toEqual(['f.yaml:1:1: expected a mapping, found number 42']);
+  });
+});
+
+const wellLocated = (errors: readonly LocatedError[], text: string): void => {
+  const lines = text.split(/\r\n|\r|\n/).length;
+  for (const e of errors) {
+    expect(e.file).toBe('f.yaml');
+    expect(e.line).toBeGreaterThanOrEqual(1);
+    expect(e.line).toBeLessThanOrEqual(lines + 1);
+    expect(e.column).toBeGreaterThanOrEqual(1);
+    expect(e.message).toMatch(/\S/);
+    expect(e.message).not.toMatch(/\n\s+at /); // no stack traces
+  }
+};
+
+describe('loadText never throws and always locates (fuzz)', () => {
+  it('random text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (text) => {
+        const r = loadText(text, 'f.yaml');
+        wellLocated(r.errors, text);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('random YAML-looking text built from YAML tokens', () => {
+    const token = fc.constantFrom('- ', ': ', '\n', '  ', '{', '}', '[', ']', ',', '&a ', '*a', '!!str ', '|', '>', '"', "'", '#', '---\n', '...\n', 'key', 'steps', 'admin.createKey', 'A', '%YAML 1.2\n', '? ', '\t', '<<: *a');
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 80 }), (parts) => {
+        const text = parts.join('');
+        wellLocated(loadText(text, 'f.yaml').errors, text);
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('valid scenarios with one field replaced by a value of any type', () => {
+    const base = loadText(valid, 'f.yaml');
+    expect(base.errors).toEqual([]);
+    const doc = JSON.parse(JSON.stringify(base.scenarios[1]!.scenario)) as Record<string, unknown>;
+    const raw = { ...doc, steps: (doc['steps'] as { action: string; args: unknown }[]).map((s) => ({ [s.action]: s.args })) };
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.nat({ max: 30 })), { minLength: 1, maxLength: 5 }), fc.jsonValue({ maxDepth: 4 }), (path, value) => {
+        const copy = structuredClone(raw) as Record<string, unknown>;
+        let node: Record<string, unknown> = copy;
+        for (const seg of path.slice(0, -1)) {
+          const next = node[String(seg)];
+          if (next === null || typeof next !== 'object') break;
+          node = next as Record<string, unknown>;
+        }
+        node[String(path[path.length - 1])] = value;
+        const text = stringify(copy);
+        const r = loadText(text, 'f.yaml');
+        wellLocated(r.errors, text);
+        expect(r.errors.length + r.scenarios.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('random structures of the wrong shape', () => {
+    fc.assert(
+      fc.property(fc.anything({ maxDepth: 5, withNullPrototype: false, withMap: false, withSet: false, withObjectString: false, withBoxedValues: false, withTypedArray: false, withSparseArray: false, withBigInt: false, withDate: false }), (value) => {
+        let text: unknown;
+        try {
+          text = stringify(value);
+        } catch {
+          return; // not representable in YAML; nothing to load
+        }
+        if (typeof text !== 'string') return;
+        wellLocated(loadText(text, 'f.yaml').errors, text);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('deep nesting, alias bombs and huge files come back as located errors', () => {
+    const depth = 50_000;
+    const cases = [
+      '['.repeat(depth) + ']'.repeat(depth),
+      '{a: '.repeat(depth) + '1' + '}'.repeat(depth),
+      Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}- `).join('\n'),
+      `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n`,
+      'x'.repeat(MAX_FILE_BYTES + 1),
+    ];
+    for (const text of cases) {
+      const r = loadText(text, 'f.yaml');
+      expect(r.errors.length).toBeGreaterThan(0);
+      wellLocated(r.errors, text);
+    }
+  });
+
+  it('a large valid file (500 scenarios x 20 steps) loads', () => {
+    const one = (i: number) => `${header(`s${i}`)}steps:\n${'  - admin.createKey: A\n'.slice(0, 0)}  - admin.createKey: A\n${'  - admin.rotateKey: A\n'.repeat(19)}`;
+    const text = Array.from({ length: 500 }, (_, i) => one(i)).join('---\n');
+    const r = loadText(text, 'f.yaml');
+    expect(r.errors).toEqual([]);
+    expect(r.scenarios).toHaveLength(500);
+    expect(r.scenarios[499]!.stepLines[19]).toBe(499 * 27 + 26);
+  });
+});
+
+describe('loadScenarios', () => {
+  it('walks directories, names files relative to cwd, refuses duplicate ids and missing paths', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ekm-load-'));
+    try {
+      await mkdir(join(dir, 'area'));
+      await writeFile(join(dir, 'area', 'a.yaml'), `${header('same')}steps:\n  - support.activate:\n`);
+      await writeFile(join(dir, 'b.yml'), `# b\n${header('same')}steps:\n  - support.activate:\n`);
+      await writeFile(join(dir, 'notes.txt'), 'not a scenario');
+      const r = await loadScenarios(['.', 'missing.yaml'], { cwd: dir });
+      expect(r.files).toEqual(['area/a.yaml', 'b.yml']);
+      expect(r.scenarios.map((s) => s.file)).toEqual(['area/a.yaml']);
+      expect(r.errors.map(formatError)).toEqual([
+        'missing.yaml:1:1: expected a scenario file or directory, found nothing at this path',
+        'b.yml:2:1: expected a unique scenario id, found "same" again (first at area/a.yaml:1)',
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
