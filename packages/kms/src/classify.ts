@@ -99,15 +99,16 @@ export function classify(error: unknown, ctx: CallContext = {}): Failure {
     return failure('KmsThrottled', `AWS KMS throttled kms:${ctx.operation ?? 'request'}; it will be retried later.`);
   }
   const code = typeof e.code === 'string' ? e.code : '';
+  const label = code || (name === 'Error' ? '' : name) || String(status ?? 'unknown error');
   if (UNAVAILABLE.has(name) || NETWORK.has(code) || e.$fault === 'server' || (status !== undefined && status >= 500)) {
-    return failure('KmsUnavailable', `AWS KMS could not complete kms:${ctx.operation ?? 'request'} (${name || code || status}); it will be retried later.`);
+    return failure('KmsUnavailable', `AWS KMS could not complete kms:${ctx.operation ?? 'request'} (${label}); it will be retried later.`);
   }
   if (error instanceof Error && e.$metadata === undefined) {
     // No response metadata: the request never got an answer (socket, DNS, abort).
-    return failure('KmsUnavailable', `AWS KMS could not be reached (${name || code || 'network error'}).`);
+    return failure('KmsUnavailable', `AWS KMS could not be reached (${label}).`);
   }
   // An unknown client-side refusal: not transient, and not something the customer did.
-  return failure('KmsUnavailable', `AWS KMS refused kms:${ctx.operation ?? 'request'} with ${name || status || 'an unknown error'}.`);
+  return failure('KmsUnavailable', `AWS KMS refused kms:${ctx.operation ?? 'request'} with ${label}.`);
 }
 
 function invalidState(text: string, key: string, keyArn: string | undefined): Failure {

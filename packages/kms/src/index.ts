@@ -25,3 +25,4 @@ export {
   snapshotContext,
   type SnapshotContext,
 } from './snapshot.ts';
+export { MemoryKms } from './memory-kms.ts';

@@ -1,5 +1,4 @@
-import { PassThrough, Readable, type Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { pipeline, Readable, type Duplex } from 'node:stream';
 import {
   AlgorithmSuiteIdentifier,
   buildClient,
@@ -119,14 +118,12 @@ export async function decryptSnapshot(key: TenantKey, message: Uint8Array, ctx: 
 /** Streams a large snapshot through encryption, one frame in memory at a time. */
 export function encryptSnapshotStream(key: TenantKey, ctx: SnapshotContext, source: Readable | AsyncIterable<Uint8Array>): Readable {
   checkTenant(key, ctx);
-  const out = new PassThrough();
   const cipher = encryptStream(keyring(key), {
     suiteId: SNAPSHOT_SUITE,
     encryptionContext: snapshotContext(ctx),
     frameLength: SNAPSHOT_FRAME_LENGTH,
   });
-  pipeline(toReadable(source), cipher, out).catch((error: unknown) => out.destroy(error as Error));
-  return out;
+  return through(source, cipher, (error) => error);
 }
 
 /**
@@ -136,7 +133,6 @@ export function encryptSnapshotStream(key: TenantKey, ctx: SnapshotContext, sour
  */
 export function decryptSnapshotStream(key: TenantKey, ctx: SnapshotContext, source: Readable | AsyncIterable<Uint8Array>): Readable {
   checkTenant(key, ctx);
-  const out = new PassThrough();
   const decipher: Duplex = decryptUnsignedMessageStream(keyring(key));
   decipher.once('MessageHeader', (header: { encryptionContext: EsdkContext }) => {
     try {
@@ -145,10 +141,20 @@ export function decryptSnapshotStream(key: TenantKey, ctx: SnapshotContext, sour
       decipher.destroy(error as Error);
     }
   });
-  pipeline(toReadable(source), decipher, out).catch((error: unknown) => out.destroy(tampered(error, ctx)));
-  return out;
+  return through(source, decipher, (error) => tampered(error, ctx));
 }
 
-function toReadable(source: Readable | AsyncIterable<Uint8Array>): Readable {
-  return source instanceof Readable ? source : Readable.from(source);
+/** Pipes `source` into `transform` and reads it out, so every failure surfaces once, as `mapError` says. */
+function through(source: Readable | AsyncIterable<Uint8Array>, transform: Duplex, mapError: (error: unknown) => unknown): Readable {
+  const input = source instanceof Readable ? source : Readable.from(source);
+  // The callback form wires errors and cleanup; the error itself is read from the iterator below.
+  pipeline(input, transform, () => {});
+  async function* read(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of transform) yield chunk as Buffer;
+    } catch (error) {
+      throw mapError(error);
+    }
+  }
+  return Readable.from(read(), { objectMode: false });
 }

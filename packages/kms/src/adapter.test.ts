@@ -1,0 +1,162 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  AccessDeniedException,
+  DecryptCommand,
+  DependencyTimeoutException,
+  DescribeKeyCommand,
+  DisabledException,
+  GenerateDataKeyCommand,
+  IncorrectKeyException,
+  InvalidArnException,
+  InvalidCiphertextException,
+  InvalidKeyUsageException,
+  KeyUnavailableException,
+  KMSClient,
+  KMSInternalException,
+  KMSInvalidStateException,
+  LimitExceededException,
+  NotFoundException,
+  ReEncryptCommand,
+  UnsupportedOperationException,
+} from '@aws-sdk/client-kms';
+import { FAILURES, type FailureCode } from '@ekm/domain';
+import { classify, KmsError } from './classify.ts';
+import { createKmsClient, kmsPort, MAX_ATTEMPTS } from './adapter.ts';
+
+const ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const PROVIDER = '444455556666';
+const meta = { $metadata: { httpStatusCode: 400 } };
+const server = { $metadata: { httpStatusCode: 500 } };
+
+const mapped = new KMSClient({ region: 'us-east-1' });
+const kms = mockClient(mapped);
+afterEach(() => kms.reset());
+
+async function failureOf(run: () => Promise<unknown>) {
+  try {
+    await run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(KmsError);
+    return (error as KmsError).failure;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('kmsPort maps every SDK error to one domain failure, keeping its kind', () => {
+  const port = kmsPort(mapped, PROVIDER);
+  const decrypt = () => port.decrypt(ARN, new Uint8Array([1]), { tenant: 't-1', purpose: 'tenant-key' });
+
+  const cases: [string, Error, FailureCode, RegExp][] = [
+    ['[EKM-12] DisabledException', new DisabledException({ message: `${ARN} is disabled.`, ...meta }), 'KeyDisabled', /is disabled; enable it/],
+    [
+      '[EKM-12] AccessDeniedException',
+      Object.assign(new Error('User is not authorized to perform: kms:Decrypt'), { name: 'AccessDeniedException', ...meta }),
+      'KeyAccessDenied',
+      new RegExp(`^The key policy or grants of the key ${ARN} do not allow account ${PROVIDER} to use kms:Decrypt\\.$`),
+    ],
+    ['[EKM-12] KMSInvalidStateException pending deletion', new KMSInvalidStateException({ message: `${ARN} is pending deletion.`, ...meta }), 'KeyPendingDeletion', /scheduled for deletion/],
+    ['[EKM-12] KMSInvalidStateException pending import', new KMSInvalidStateException({ message: `${ARN} is pending import.`, ...meta }), 'KeyMaterialUnavailable', /re-import the same material/],
+    ['[EKM-18] NotFoundException of a key that protected data', new NotFoundException({ message: `Key '${ARN}' does not exist`, ...meta }), 'KeyDeleted', /no longer exists/],
+    ['[EKM-20] InvalidCiphertextException', new InvalidCiphertextException({ message: '', ...meta }), 'DataTampered', /another tenant or purpose/],
+    ['[EKM-20] IncorrectKeyException', new IncorrectKeyException({ message: '', ...meta }), 'DataTampered', /altered/],
+    ['[EKM-05] InvalidKeyUsageException', new InvalidKeyUsageException({ message: '', ...meta }), 'UnsupportedKeyUsage', /ENCRYPT_DECRYPT/],
+    ['[EKM-05] UnsupportedOperationException', new UnsupportedOperationException({ message: '', ...meta }), 'UnsupportedKeySpec', /symmetric encryption key/],
+    ['[EKM-06] InvalidArnException', new InvalidArnException({ message: 'bad arn', ...meta }), 'InvalidKeyArn', /refused the key identifier/],
+    ['ThrottlingException', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', ...meta }), 'KmsThrottled', /throttled kms:Decrypt/],
+    ['LimitExceededException', new LimitExceededException({ message: '', ...meta }), 'KmsThrottled', /throttled/],
+    ['KeyUnavailableException', new KeyUnavailableException({ message: '', ...server }), 'KmsUnavailable', /retried later/],
+    ['KMSInternalException', new KMSInternalException({ message: '', ...server }), 'KmsUnavailable', /retried later/],
+    ['DependencyTimeoutException', new DependencyTimeoutException({ message: '', ...server }), 'KmsUnavailable', /retried later/],
+    ['an unknown 503', Object.assign(new Error('?'), { name: 'Whatever', $fault: 'server', $metadata: { httpStatusCode: 503 } }), 'KmsUnavailable', /Whatever/],
+    ['a 429 without a known name', Object.assign(new Error('?'), { name: 'Unknown', $metadata: { httpStatusCode: 429 } }), 'KmsThrottled', /throttled/],
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' }), 'KmsUnavailable', /ECONNREFUSED/],
+  ];
+
+  it.each(cases)('%s', async (_, error, code, message) => {
+    kms.on(DecryptCommand).rejects(error);
+    const f = await failureOf(decrypt);
+    expect(f.code).toBe(code);
+    expect(f.kind).toBe(FAILURES[code].kind);
+    expect(f.message).toMatch(message);
+  });
+
+  it('[EKM-06] NotFoundException while validating a new ARN is an input error, not a deletion', async () => {
+    kms.on(DescribeKeyCommand).rejects(new NotFoundException({ message: 'nope', ...meta }));
+    const f = await failureOf(() => port.describe(ARN));
+    expect(f).toMatchObject({ code: 'KeyNotFound', kind: 'input', field: ARN });
+  });
+
+  it('[EKM-20] sends the key ARN and the encryption context with every Decrypt, GenerateDataKey and ReEncrypt', async () => {
+    kms.on(DecryptCommand).resolves({ Plaintext: new Uint8Array(32) });
+    kms.on(GenerateDataKeyCommand).resolves({ Plaintext: new Uint8Array(32), CiphertextBlob: new Uint8Array(8) });
+    kms.on(ReEncryptCommand).resolves({ CiphertextBlob: new Uint8Array(8) });
+    const ctx = { tenant: 't-1', purpose: 'tenant-key' };
+    await port.decrypt(ARN, new Uint8Array([1]), ctx);
+    await port.generateDataKey(ARN, ctx);
+    await port.reEncrypt(ARN, `${ARN}0`, new Uint8Array([1]), ctx);
+    expect(kms.commandCalls(DecryptCommand)[0]?.args[0].input).toMatchObject({ KeyId: ARN, EncryptionContext: ctx });
+    expect(kms.commandCalls(GenerateDataKeyCommand)[0]?.args[0].input).toMatchObject({ KeyId: ARN, KeySpec: 'AES_256', EncryptionContext: ctx });
+    expect(kms.commandCalls(ReEncryptCommand)[0]?.args[0].input).toMatchObject({
+      SourceKeyId: ARN,
+      DestinationKeyId: `${ARN}0`,
+      SourceEncryptionContext: ctx,
+      DestinationEncryptionContext: ctx,
+    });
+  });
+
+  it('classify passes a KmsError through unchanged', () => {
+    const e = new KmsError({ code: 'KeyDisabled', kind: 'revocation', message: 'x' });
+    expect(classify(e)).toBe(e.failure);
+  });
+});
+
+/**
+ * aws-sdk-client-mock replaces `send`, which skips the retry middleware; a fake HTTP
+ * handler keeps the SDK's real standard retry strategy in the loop.
+ */
+function clientAnswering(status: number, type: string) {
+  const seen = { requests: 0 };
+  const client = createKmsClient({ region: 'us-east-1', account: PROVIDER, endpoint: 'http://127.0.0.1:9' });
+  client.config.requestHandler = {
+    handle: async () => {
+      seen.requests += 1;
+      const body = Readable.from([Buffer.from(JSON.stringify({ __type: type, message: `${type} from fake` }))]);
+      return { response: { statusCode: status, reason: '', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type }, body } };
+    },
+    updateHttpClientConfig: () => {},
+    httpHandlerConfigs: () => ({}),
+  } as never;
+  return { client, seen };
+}
+
+describe('retry: transient errors use the bounded standard retry, revocations are never retried', () => {
+  const ctx = { tenant: 't-1', purpose: 'tenant-key' };
+
+  it.each([
+    [429, 'ThrottlingException', 'KmsThrottled'],
+    [500, 'KMSInternalException', 'KmsUnavailable'],
+    [500, 'KeyUnavailableException', 'KmsUnavailable'],
+    [503, 'ServiceUnavailable', 'KmsUnavailable'],
+  ])(`a %i %s is tried ${MAX_ATTEMPTS} times, then reported as %s`, async (status, type, code) => {
+    const { client, seen } = clientAnswering(status, type);
+    const f = await failureOf(() => kmsPort(client, PROVIDER).decrypt(ARN, new Uint8Array([1]), ctx));
+    expect(f.code).toBe(code);
+    expect(f.kind).toBe('transient');
+    expect(seen.requests).toBe(MAX_ATTEMPTS);
+  }, 20_000);
+
+  it.each([
+    ['DisabledException', 'KeyDisabled'],
+    ['AccessDeniedException', 'KeyAccessDenied'],
+    ['KMSInvalidStateException', 'KeyDisabled'],
+    ['InvalidCiphertextException', 'DataTampered'],
+    ['NotFoundException', 'KeyDeleted'],
+  ])('[EKM-12] a 400 %s is sent once and reported as %s', async (type, code) => {
+    const { client, seen } = clientAnswering(400, type);
+    const f = await failureOf(() => kmsPort(client, PROVIDER).decrypt(ARN, new Uint8Array([1]), ctx));
+    expect(f.code).toBe(code);
+    expect(seen.requests).toBe(1);
+  });
+});
