@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
-  AccessDeniedException,
   DecryptCommand,
   DependencyTimeoutException,
   DescribeKeyCommand,

@@ -53,7 +53,7 @@ describe('validateKey', () => {
     expect(kms.commandCalls(DecryptCommand)[0]?.args[0].input).toMatchObject({ KeyId: ARN, EncryptionContext: { purpose: 'key-validation', account: PROVIDER } });
   });
 
-  it.each([
+  it.each<[Partial<KeyMetadata>, string]>([
     [{ Origin: 'EXTERNAL' }, 'imported key material'],
     [{ MultiRegion: true }, 'a multi-Region key'],
   ])('[EKM-04] accepts %o (%s)', async (over) => {
