@@ -50,6 +50,21 @@ const arnInput = fc.oneof(
   { arbitrary: fc.constantFrom(ARN.rsa, ARN.hmac, ARN.unknown, ARN.later, ...BAD_INPUTS), weight: 1 },
 );
 
+/** Key actions on `arns`; a small set lets a sequence take one key through its whole lifecycle. */
+export function keyCommandOn(arns: readonly string[]): fc.Arbitrary<KeyCommand> {
+  const arn = fc.constantFrom(...arns);
+  return fc.oneof(
+    fc.record({
+      type: fc.constantFrom(
+        'disableKey', 'enableKey', 'denyAccess', 'allowAccess', 'scheduleDeletion', 'cancelDeletion',
+        'deletionDue', 'deleteMaterial', 'reimportMaterial', 'rotateKey', 'kmsRecover',
+      ),
+      arn,
+    }),
+    fc.record({ type: fc.constant('kmsFault' as const), arn, fault: fc.constantFrom('throttled' as const, 'unavailable' as const) }),
+  ) as fc.Arbitrary<KeyCommand>;
+}
+
 export const keyCommand: fc.Arbitrary<KeyCommand> = fc.oneof(
   fc.record({
     type: fc.constantFrom(
