@@ -20,8 +20,10 @@ function mulberry32(seed: number): () => number {
 export class TenantFaults {
   private throttleCount = 0;
   private unavailableCount = 0;
-  private retryAfterSeconds = 1;
+  private throttleRetryAfter = 1;
+  private unavailableRetryAfter = 1;
   private fraction = 0;
+  private fractionRetryAfter = 1;
   private random: () => number = () => 1;
   /** Requests answered with a fault so far; tests assert a storm really happened. */
   faulted = 0;
@@ -29,20 +31,20 @@ export class TenantFaults {
   /** The next `n` Graph requests answer 429 TooManyRequests with `Retry-After`. */
   throttleNext(n: number, retryAfterSeconds = 1): void {
     this.throttleCount = n;
-    this.retryAfterSeconds = retryAfterSeconds;
+    this.throttleRetryAfter = retryAfterSeconds;
   }
 
   /** Each Graph request answers 429 with probability `fraction`, drawn from `seed`. */
   throttleFraction(fraction: number, seed: number, retryAfterSeconds = 1): void {
     this.fraction = fraction;
     this.random = mulberry32(seed);
-    this.retryAfterSeconds = retryAfterSeconds;
+    this.fractionRetryAfter = retryAfterSeconds;
   }
 
   /** The next `n` Graph requests answer 503 ServiceUnavailable with `Retry-After`. */
   unavailableNext(n: number, retryAfterSeconds = 1): void {
     this.unavailableCount = n;
-    this.retryAfterSeconds = retryAfterSeconds;
+    this.unavailableRetryAfter = retryAfterSeconds;
   }
 
   clear(): void {
@@ -56,12 +58,12 @@ export class TenantFaults {
     let fault: GraphFault | undefined;
     if (this.unavailableCount > 0) {
       this.unavailableCount--;
-      fault = { status: 503, retryAfterSeconds: this.retryAfterSeconds };
+      fault = { status: 503, retryAfterSeconds: this.unavailableRetryAfter };
     } else if (this.throttleCount > 0) {
       this.throttleCount--;
-      fault = { status: 429, retryAfterSeconds: this.retryAfterSeconds };
+      fault = { status: 429, retryAfterSeconds: this.throttleRetryAfter };
     } else if (this.fraction > 0 && this.random() < this.fraction) {
-      fault = { status: 429, retryAfterSeconds: this.retryAfterSeconds };
+      fault = { status: 429, retryAfterSeconds: this.fractionRetryAfter };
     }
     if (fault !== undefined) this.faulted++;
     return fault;
