@@ -1,0 +1,280 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomInt } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  CreateKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  EnableKeyRotationCommand,
+  GetKeyRotationStatusCommand,
+  ListKeyRotationsCommand,
+  PutKeyPolicyCommand,
+  RotateKeyOnDemandCommand,
+  ScheduleKeyDeletionCommand,
+  type KMSClient,
+  type KeySpec,
+  type KeyUsageType,
+} from '@aws-sdk/client-kms';
+import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
+import type {} from '@ekm/localstack/vitest-setup';
+import { createKmsClient, kmsPort } from './adapter.ts';
+import { KmsError } from './classify.ts';
+import { MemoryJournal, TenantKeys, unwrapTenantKey } from './hierarchy.ts';
+import { decryptSnapshot, decryptSnapshotStream, encryptSnapshotStream } from './snapshot.ts';
+import { validateKey } from './validate.ts';
+
+const REGION = 'us-east-1';
+const account = () => String(randomInt(100_000, 999_999)) + String(randomInt(100_000, 999_999));
+
+let gateway: KmsGateway;
+beforeAll(async () => {
+  gateway = await startKmsGateway({ localstackEndpoint: inject('localstackEndpoint') });
+});
+afterAll(async () => gateway?.close());
+
+/** A customer with its own account and KMS admin client, and a provider calling from another account. */
+function world() {
+  const customer = account();
+  const provider = account();
+  const admin = createKmsClient({ endpoint: gateway.endpoint, region: REGION, account: customer });
+  const providerClient = createKmsClient({ endpoint: gateway.endpoint, region: REGION, account: provider });
+  const port = kmsPort(providerClient, provider);
+  const journal = new MemoryJournal();
+  return { customer, provider, admin, providerClient, port, journal, keys: new TenantKeys(port, journal) };
+}
+
+function policy(owner: string, provider: string | undefined, providerActions: string[]) {
+  const statements: object[] = [{ Sid: 'Owner', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${owner}:root` }, Action: 'kms:*', Resource: '*' }];
+  if (provider !== undefined) {
+    statements.push({ Sid: 'Provider', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${provider}:root` }, Action: providerActions, Resource: '*' });
+  }
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}
+
+const PROVIDER_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'];
+
+async function createKey(
+  admin: KMSClient,
+  owner: string,
+  provider: string | undefined,
+  options: { actions?: string[]; keySpec?: KeySpec; keyUsage?: KeyUsageType } = {},
+): Promise<string> {
+  const out = await admin.send(
+    new CreateKeyCommand({
+      Policy: policy(owner, provider, options.actions ?? PROVIDER_ACTIONS),
+      KeySpec: options.keySpec ?? 'SYMMETRIC_DEFAULT',
+      KeyUsage: options.keyUsage ?? 'ENCRYPT_DECRYPT',
+    }),
+  );
+  return out.KeyMetadata!.Arn!;
+}
+
+async function codeOf(run: () => Promise<unknown>): Promise<string> {
+  try {
+    await run();
+  } catch (error) {
+    if (error instanceof KmsError) return error.code;
+    throw error;
+  }
+  return 'none';
+}
+
+function entities(count: number): Readable {
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < count; i++) yield Buffer.from(`${JSON.stringify({ id: `user-${i}`, displayName: `User ${i}`, mail: `user${i}@contoso.example` })}\n`);
+    })(),
+  );
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** One backup as the provider runs it: unwrap once, stream the entities through the ESDK, drop the key. */
+async function backup(keys: TenantKeys, tenant: string, snapshot: string, count: number): Promise<Buffer> {
+  const key = await keys.unwrap(tenant);
+  try {
+    return await collect(encryptSnapshotStream(key, { tenant, snapshot }, entities(count)));
+  } finally {
+    key.drop();
+  }
+}
+
+async function restore(keys: TenantKeys, tenant: string, snapshot: string, message: Uint8Array): Promise<Buffer> {
+  const key = await keys.unwrap(tenant);
+  try {
+    return await collect(decryptSnapshotStream(key, { tenant, snapshot }, Readable.from([message])));
+  } finally {
+    key.drop();
+  }
+}
+
+/** Onboarding then enabling EKM: tenant key under the provider's Cloud KM key, moved under customer key A. */
+async function enabled(w: ReturnType<typeof world>, tenant = 't-1') {
+  const cloudKey = await createKey(w.providerClient, w.provider, undefined);
+  const a = await createKey(w.admin, w.customer, w.provider);
+  await w.keys.create(tenant, cloudKey);
+  await w.keys.rewrap(tenant, a);
+  return { cloudKey, a };
+}
+
+describe('through the KMS gateway in front of LocalStack', () => {
+  it('[EKM-06] [EKM-05] validation from the provider account: usable key ok, every refusal with its reason', async () => {
+    const w = world();
+    const regions = [REGION];
+    const good = await createKey(w.admin, w.customer, w.provider);
+    expect(await validateKey(w.port, good, { regions })).toMatchObject({ ok: true, findings: [] });
+
+    const notShared = await createKey(w.admin, w.customer, undefined);
+    const denied = await validateKey(w.port, notShared, { regions });
+    expect(denied.ok).toBe(false);
+    expect(denied.findings.map((f) => f.code)).toEqual(['KeyAccessDenied']);
+    expect(denied.findings[0]?.message).toContain(`do not allow account ${w.provider} to use kms:DescribeKey`);
+
+    const noDecrypt = await createKey(w.admin, w.customer, w.provider, { actions: ['kms:DescribeKey', 'kms:GenerateDataKey*'] });
+    const v = await validateKey(w.port, noDecrypt, { regions });
+    expect(v.findings.map((f) => f.message)).toEqual([
+      `The key policy or grants of the key ${noDecrypt} do not allow account ${w.provider} to use kms:Decrypt.`,
+    ]);
+
+    const rsa = await createKey(w.admin, w.customer, w.provider, { keySpec: 'RSA_2048' });
+    expect((await validateKey(w.port, rsa, { regions })).findings.map((f) => f.code)).toEqual(['UnsupportedKeySpec']);
+    const hmac = await createKey(w.admin, w.customer, w.provider, { keySpec: 'HMAC_256', keyUsage: 'GENERATE_VERIFY_MAC' });
+    expect((await validateKey(w.port, hmac, { regions })).findings.map((f) => f.code)).toEqual(['UnsupportedKeySpec', 'UnsupportedKeyUsage']);
+
+    const disabled = await createKey(w.admin, w.customer, w.provider);
+    await w.admin.send(new DisableKeyCommand({ KeyId: disabled }));
+    expect((await validateKey(w.port, disabled, { regions })).findings.map((f) => f.code)).toEqual(['KeyDisabled']);
+
+    const deleting = await createKey(w.admin, w.customer, w.provider);
+    await w.admin.send(new ScheduleKeyDeletionCommand({ KeyId: deleting, PendingWindowInDays: 7 }));
+    expect((await validateKey(w.port, deleting, { regions })).findings.map((f) => f.code)).toEqual(['KeyPendingDeletion']);
+
+    const missing = good.replace(/key\/.*$/, 'key/00000000-0000-4000-8000-000000000000');
+    expect((await validateKey(w.port, missing, { regions })).findings.map((f) => [f.code, f.kind])).toEqual([['KeyNotFound', 'input']]);
+  });
+
+  it('[EKM-16] data encrypted under key A decrypts after a completed update to key B with A disabled', async () => {
+    const w = world();
+    const { a } = await enabled(w);
+    const snapshot = await backup(w.keys, 't-1', 's-1', 50);
+    const b = await createKey(w.admin, w.customer, w.provider);
+    await w.keys.rewrap('t-1', b);
+    await w.admin.send(new DisableKeyCommand({ KeyId: a }));
+    expect((await w.keys.inForce('t-1')).keyArn).toBe(b);
+    const restored = await restore(w.keys, 't-1', 's-1', snapshot);
+    expect(restored.toString().split('\n')).toHaveLength(51);
+    expect(restored.toString()).toContain('"id":"user-49"');
+  });
+
+  it('[EKM-15] an update attempted with key A already disabled fails with UpdateNeedsOldKey and leaves A in force', async () => {
+    const w = world();
+    const { a } = await enabled(w);
+    const snapshot = await backup(w.keys, 't-1', 's-1', 5);
+    const b = await createKey(w.admin, w.customer, w.provider);
+    await w.admin.send(new DisableKeyCommand({ KeyId: a }));
+    const before = await w.journal.read('t-1');
+    try {
+      await w.keys.rewrap('t-1', b);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as KmsError).failure).toMatchObject({ code: 'UpdateNeedsOldKey', kind: 'revocation', field: a });
+    }
+    expect(await w.journal.read('t-1')).toEqual(before);
+    // The failed update itself made nothing unreadable: with A enabled again, all data restores.
+    await w.admin.send(new EnableKeyCommand({ KeyId: a }));
+    expect((await restore(w.keys, 't-1', 's-1', snapshot)).toString()).toContain('"id":"user-4"');
+    expect(await codeOf(() => w.keys.rewrap('t-1', b))).toBe('none');
+  });
+
+  it('[EKM-17] automatic and on-demand rotation of the key leave all data decryptable', async () => {
+    const w = world();
+    const { a } = await enabled(w);
+    const first = await backup(w.keys, 't-1', 's-1', 20);
+    await w.admin.send(new EnableKeyRotationCommand({ KeyId: a, RotationPeriodInDays: 90 }));
+    expect((await w.admin.send(new GetKeyRotationStatusCommand({ KeyId: a }))).KeyRotationEnabled).toBe(true);
+    const second = await backup(w.keys, 't-1', 's-2', 20);
+    await w.admin.send(new RotateKeyOnDemandCommand({ KeyId: a }));
+    const rotations = await w.admin.send(new ListKeyRotationsCommand({ KeyId: a }));
+    expect(rotations.Rotations?.length ?? 0).toBeGreaterThanOrEqual(1);
+    const third = await backup(w.keys, 't-1', 's-3', 20);
+    // The tenant key wrapped before the rotation still unwraps: KMS keeps every material version.
+    for (const [id, message] of [['s-1', first], ['s-2', second], ['s-3', third]] as const) {
+      expect((await restore(w.keys, 't-1', id, message)).toString()).toContain('"id":"user-19"');
+    }
+    // A fresh wrapping under the rotated key also works.
+    const fresh = await w.port.encrypt(a, new Uint8Array(32).fill(1), { tenant: 't-1', purpose: 'tenant-key' });
+    expect(Buffer.from(await w.port.decrypt(a, fresh, { tenant: 't-1', purpose: 'tenant-key' })).every((x) => x === 1)).toBe(true);
+  });
+
+  it("[EKM-20] tenant t-1's key cannot be unwrapped as t-2, and a flipped byte in a snapshot is refused", async () => {
+    const w = world();
+    await enabled(w, 't-1');
+    const wrapped = await w.keys.inForce('t-1');
+    expect(await codeOf(() => unwrapTenantKey(w.port, 't-2', wrapped))).toBe('DataTampered');
+
+    const message = await backup(w.keys, 't-1', 's-1', 100);
+    const key = await w.keys.unwrap('t-1');
+    try {
+      const bad = Uint8Array.from(message);
+      bad[Math.floor(bad.length / 2)]! ^= 0x04;
+      expect(await codeOf(() => decryptSnapshot(key, bad, { tenant: 't-1', snapshot: 's-1' }))).toBe('DataTampered');
+      expect(await codeOf(() => decryptSnapshot(key, message, { tenant: 't-1', snapshot: 's-2' }))).toBe('DataTampered');
+      expect((await decryptSnapshot(key, message, { tenant: 't-1', snapshot: 's-1' })).length).toBeGreaterThan(0);
+    } finally {
+      key.drop();
+    }
+    const kmsEvents = gateway.control.audit.query({ callerAccount: w.provider });
+    for (const e of kmsEvents.filter((x) => ['Decrypt', 'Encrypt', 'GenerateDataKey', 'ReEncrypt'].includes(x.eventName))) {
+      const params = e.requestParameters ?? {};
+      const ctx = (params['encryptionContext'] ?? params['sourceEncryptionContext']) as Record<string, string> | undefined;
+      expect(ctx?.['purpose']).toBeDefined();
+    }
+  });
+
+  it('[EKM-11] [EKM-19] one backup costs the same number of KMS calls for 10 and 10,000 entities (gateway audit trail)', async () => {
+    const w = world();
+    await enabled(w);
+    const count = async (entitiesInTenant: number, snapshot: string) => {
+      const before = gateway.control.audit.query({ callerAccount: w.provider }).length;
+      const message = await backup(w.keys, 't-1', snapshot, entitiesInTenant);
+      const events = gateway.control.audit.query({ callerAccount: w.provider }).slice(before);
+      return { calls: events.map((e) => e.eventName), bytes: message.length };
+    };
+    const small = await count(10, 's-small');
+    const large = await count(10_000, 's-large');
+    expect(small.calls).toEqual(['Decrypt']);
+    expect(large.calls).toEqual(small.calls);
+    expect(large.bytes).toBeGreaterThan(100 * small.bytes);
+    console.info(`[kms calls per backup] 10 entities: ${small.calls.length} (${small.calls.join(',')}), 10,000 entities: ${large.calls.length} (${large.calls.join(',')})`);
+  });
+
+  it('[EKM-12] [EKM-19] after revocation the next workflow fails with one KMS call and no retry', async () => {
+    const w = world();
+    const { a } = await enabled(w);
+    const key = await w.keys.unwrap('t-1');
+    key.drop();
+    await w.admin.send(new DisableKeyCommand({ KeyId: a }));
+    const before = gateway.control.audit.query({ callerAccount: w.provider }).length;
+    expect(await codeOf(() => w.keys.unwrap('t-1'))).toBe('KeyDisabled');
+    const events = gateway.control.audit.query({ callerAccount: w.provider }).slice(before);
+    expect(events.map((e) => [e.eventName, e.errorCode])).toEqual([['Decrypt', 'DisabledException']]);
+  });
+
+  it('[EKM-12] a key policy that drops the provider is reported as KeyAccessDenied naming the account and kms:Decrypt', async () => {
+    const w = world();
+    const { a } = await enabled(w);
+    await w.admin.send(new PutKeyPolicyCommand({ KeyId: a, PolicyName: 'default', Policy: policy(w.customer, undefined, []) }));
+    try {
+      await w.keys.unwrap('t-1');
+      expect.unreachable();
+    } catch (error) {
+      expect((error as KmsError).failure).toMatchObject({ code: 'KeyAccessDenied', kind: 'revocation' });
+      expect((error as KmsError).failure.message).toContain(`do not allow account ${w.provider} to use kms:Decrypt`);
+    }
+  });
+});
+
