@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTenant } from './generate.ts';
@@ -103,8 +103,8 @@ describe('Graph v1.0 handlers', () => {
 
   it('creates, patches and deletes; read-only properties are refused', async () => {
     const client = clientFor(small);
-    const created = await client.post<{ id: string; createdDateTime: string }>('devices', { displayName: 'LAPTOP-1', operatingSystem: 'Windows', accountEnabled: true });
-    expect(created.createdDateTime).toEqual(expect.any(String));
+    const created = await client.post<{ id: string; deviceId: string }>('devices', { displayName: 'LAPTOP-1', operatingSystem: 'Windows', accountEnabled: true });
+    expect(created.deviceId).toEqual(expect.any(String));
     await client.patch(`devices/${created.id}`, { displayName: 'LAPTOP-2' });
     expect(await client.get(`devices/${created.id}`)).toMatchObject({ displayName: 'LAPTOP-2' });
     await expect(client.patch(`devices/${created.id}`, { id: 'x' })).rejects.toMatchObject({ status: 400 });
@@ -122,6 +122,15 @@ describe('Graph v1.0 handlers', () => {
       const { port } = local.address() as AddressInfo;
       expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('local');
       expect(await (await fetch(`http://localhost:${port}/`)).text()).toBe('local');
+      // The AWS SDK speaks node:http, not fetch.
+      const viaHttp = await new Promise<string>((resolve, reject) => {
+        get(`http://127.0.0.1:${port}/`, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      expect(viaHttp).toBe('local');
     } finally {
       await new Promise((resolve) => local.close(resolve));
     }

@@ -31,6 +31,8 @@ export function createMockTenant(state: DirectoryState, options: { clientId?: st
   };
 }
 
+/** Kinds whose Graph type has createdDateTime (devices and service principals do not). */
+const CREATION_STAMPED: readonly EntityKind[] = ['user', 'group', 'application', 'conditionalAccessPolicy'];
 const TOKEN_LIFETIME_SECONDS = 3599;
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 999;
@@ -185,7 +187,8 @@ async function serveGraph(tenant: MockTenant, request: Request, url: URL): Promi
       const now = tenant.clock().toISOString().replace(/\.\d{3}Z$/, 'Z');
       const extra: Record<string, unknown> = kind === 'conditionalAccessPolicy' ? { modifiedDateTime: now } : {};
       if (kind === 'application' || kind === 'device') extra[kind === 'application' ? 'appId' : 'deviceId'] = randomUUID();
-      const object = dir.add(kind, { id: randomUUID(), ...body, ...extra, createdDateTime: now } as Entity);
+      if (CREATION_STAMPED.includes(kind)) extra['createdDateTime'] = now;
+      const object = dir.add(kind, { id: randomUUID(), ...body, ...extra } as Entity);
       return HttpResponse.json({ '@odata.context': `${GRAPH_BASE}/$metadata#${info.path}/$entity`, ...object }, { status: 201 });
     }
     return graphError(405, 'Request_BadRequest', `${method} is not allowed on /${path}.`);
