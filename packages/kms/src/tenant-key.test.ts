@@ -20,12 +20,15 @@ describe('TenantKey', () => {
     expect(structuredClone(key)).not.toHaveProperty('bytes');
   });
 
-  it('[EKM-19] drop() zeroes the bytes it was given and refuses further use', () => {
+  it('[EKM-19] zeroes the bytes it was given, and drop() zeroes its own copy and refuses further use', () => {
     const bytes = new Uint8Array(randomBytes(32));
     const key = new TenantKey('t-1', 1, bytes);
-    expect(key.reveal((b) => b.some((x) => x !== 0))).toBe(true);
-    key.drop();
     expect(bytes.every((x) => x === 0)).toBe(true);
+    let own: Uint8Array = new Uint8Array(0);
+    expect(key.reveal((b) => ((own = b), b.some((x) => x !== 0)))).toBe(true);
+    key.drop();
+    expect(own.byteLength).toBe(32);
+    expect(own.every((x) => x === 0)).toBe(true);
     expect(key.dropped).toBe(true);
     expect(() => key.reveal((b) => b)).toThrow(KmsError);
     key.drop();

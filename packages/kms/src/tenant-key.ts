@@ -16,7 +16,10 @@ export class TenantKey {
   #bytes: Uint8Array;
   #dropped = false;
 
-  /** Takes ownership of `bytes`: the caller must not keep or reuse them. */
+  /**
+   * Copies `bytes` into a buffer of its own (the SDK hands out views into larger
+   * response buffers, which the keyring refuses) and zeroes the original.
+   */
   constructor(tenant: string, version: number, bytes: Uint8Array) {
     if (bytes.byteLength !== 32) {
       bytes.fill(0);
@@ -24,7 +27,9 @@ export class TenantKey {
     }
     this.tenant = tenant;
     this.version = version;
-    this.#bytes = bytes;
+    this.#bytes = new Uint8Array(32);
+    this.#bytes.set(bytes);
+    bytes.fill(0);
   }
 
   get dropped(): boolean {
