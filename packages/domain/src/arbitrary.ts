@@ -112,6 +112,20 @@ export function enableWith(arn: string): Command[] {
   ];
 }
 
+/** Starting points that put random walks straight into the deeper phases. */
+export const PREFIXES: readonly (readonly Command[])[] = [
+  [],
+  [{ type: 'activate' }],
+  enableWith(ARN.symmetric).slice(0, -1),
+  ...USABLE_ARNS.map((arn) => enableWith(arn)),
+  ...USABLE_ARNS.map((arn): Command[] => [...enableWith(arn), { type: 'manualBackup' }, { type: 'updateKey', input: arn === ARN.second ? ARN.symmetric : ARN.second }]),
+];
+
+/** A command history from a fresh account: a prefix from PREFIXES, then random commands. */
+export const history: fc.Arbitrary<Command[]> = fc
+  .tuple(fc.constantFrom(...PREFIXES), commands)
+  .map(([prefix, rest]) => [...prefix, ...rest]);
+
 export function run(state: AccountState, cmds: readonly Command[]): AccountState {
   return cmds.reduce((s, c) => decide(s, c).state, state);
 }
