@@ -67,7 +67,7 @@ export class Directory {
     return this.objects.get(kind)!.get(id) as Entity<K> | undefined;
   }
 
-  /** Live objects of a kind in insertion order; the handlers page over this. */
+  /** Live objects of a kind in insertion order (the stored objects themselves, not copies: `state()` copies); the handlers page over this. */
   list<K extends EntityKind>(kind: K): Entity<K>[] {
     return [...this.objects.get(kind)!.values()] as Entity<K>[];
   }
