@@ -50,6 +50,8 @@ describe('backup read and in-place restore through Graph', () => {
     await client.post(`groups/${group.id}/members/$ref`, { '@odata.id': `${GRAPH_BASE}/directoryObjects/${outsider.id}` });
     await client.delete(`directoryRoles/${role.id}/members/${roleMember}/$ref`).catch(() => undefined);
     await client.delete(`applications/${t.directory.list('application')[0]!.id}`);
+    const deletedGroup = snapshot.objects.group[1]!;
+    await client.delete(`groups/${deletedGroup.id}`); // comes back from the recycle bin without members or owners
     const intruder = await client.post<{ id: string }>('users', { displayName: 'Intruder', accountEnabled: true, userPrincipalName: 'intruder@example.com', mailNickname: 'intruder' });
     await client.patch(`identity/conditionalAccess/policies/${t.directory.list('conditionalAccessPolicy')[0]!.id}`, { state: 'disabled', grantControls: null });
 
@@ -67,6 +69,9 @@ describe('backup read and in-place restore through Graph', () => {
     expect(plan.operations).toContainEqual({ op: 'link', kind: 'group', id: group.id, relation: 'members', targetId: victim.id });
     expect(plan.operations).toContainEqual({ op: 'unlink', kind: 'group', id: group.id, relation: 'members', targetId: outsider.id });
     expect(plan.operations).toContainEqual({ op: 'delete', kind: 'user', id: intruder.id });
+    expect(plan.operations).toContainEqual({ op: 'restore', kind: 'group', id: deletedGroup.id });
+    const relinked = plan.operations.filter((o) => o.op === 'link' && o.id === deletedGroup.id).length;
+    expect(relinked).toBe(snapshot.links.filter((l) => l.id === deletedGroup.id).reduce((n, l) => n + l.targets.length, 0));
     expect(plan.operations.find((o) => o.op === 'update' && o.id === users[1]!.id)).toMatchObject({
       changes: { jobTitle: users[1]!.jobTitle, department: users[1]!.department, officeLocation: users[1]!.officeLocation },
     });
@@ -86,15 +91,28 @@ describe('backup read and in-place restore through Graph', () => {
     const { t, client } = tenant(22, 60);
     const snapshot = await readTenant(client);
     const device = t.directory.list('device')[0]!;
+    const unit = snapshot.objects.administrativeUnit[0]!;
+    const unitMembers = t.directory.members('administrativeUnit', unit.id, 'members');
     await client.delete(`devices/${device.id}`);
+    await client.delete(`directory/administrativeUnits/${unit.id}`);
     const plan = planRestore(snapshot, await readTenant(client));
-    expect(plan.unrestorable).toEqual([{ kind: 'device', id: device.id, reason: expect.stringContaining('new id') }]);
+    expect(plan.unrestorable).toEqual([
+      { kind: 'device', id: device.id, reason: expect.stringContaining('new id') },
+      { kind: 'administrativeUnit', id: unit.id, reason: expect.stringContaining('new id') },
+    ]);
     const { recreated } = await executeRestorePlan(client, plan);
     const newId = recreated.get(device.id)!;
+    const newUnit = recreated.get(unit.id)!;
+    // Later operations follow the new id: the recreated unit gets its members back.
+    expect(t.directory.members('administrativeUnit', newUnit, 'members')).toEqual(unitMembers);
     const differences = compareDirectories(snapshot, await readTenant(client));
     expect(differences).toEqual([
       { kind: 'device', id: device.id, change: 'missing' },
       { kind: 'device', id: newId, change: 'unexpected' },
+      { kind: 'administrativeUnit', id: unit.id, change: 'missing' },
+      { kind: 'administrativeUnit', id: newUnit, change: 'unexpected' },
+      ...unitMembers.map((targetId) => ({ kind: 'administrativeUnit', id: unit.id, change: 'linkMissing', property: 'members', targetId })),
+      ...unitMembers.map((targetId) => ({ kind: 'administrativeUnit', id: newUnit, change: 'linkUnexpected', property: 'members', targetId })),
     ]);
     const { deviceId: _b, id: _c, ...rest } = device;
     expect(t.directory.get('device', newId)).toMatchObject(rest);
