@@ -62,8 +62,8 @@ describe('loadText: located errors', () => {
   it('a missing field, a wrong type and a wrong apiVersion say what was expected and found', () => {
     const text = `apiVersion: ekm.conformance/v2\nkind: Scenario\nid: x\ntitle: t\nsteps:\n  - clock.advance: { by: 7 days }\n  - tenant.drift: { changes: many }\n`;
     expect(errorsOf(text)).toEqual([
-      'f.yaml:1:13: expected one of "ekm.conformance/v1", found "ekm.conformance/v2"; did you mean "ekm.conformance/v1"?',
       'f.yaml:1:1: expected field "rules" (a list), found nothing',
+      'f.yaml:1:13: expected one of "ekm.conformance/v1", found "ekm.conformance/v2"; did you mean "ekm.conformance/v1"?',
       'f.yaml:6:26: expected a duration such as 250ms, 90s, 15m, 1h or 7d, found "7 days"',
       'f.yaml:7:30: expected a number for "changes", found "many"',
     ]);
@@ -98,6 +98,16 @@ describe('loadText: located errors', () => {
     expect(errorsOf(`${header()}steps: [\n`)).toEqual([expect.stringMatching(/^f\.yaml:\d+:\d+: expected valid YAML, found a syntax error: /)]);
     const dup = errorsOf(`${header()}id: again\nsteps:\n  - support.activate:\n`);
     expect(dup).toEqual([expect.stringMatching(/^f\.yaml:6:1: expected valid YAML, found a syntax error: Map keys must be unique/)]);
+  });
+
+  it('a misspelt required field is reported once, as did-you-mean', () => {
+    const text = header().replace('kind:', 'kid:') + 'steps:\n  - support.activate:\n';
+    expect(errorsOf(text)).toEqual(['f.yaml:2:1: unknown field "kid"; did you mean "kind"?']);
+    expect(errorsOf(text.replace('kid: Scenario\n', ''))).toEqual(['f.yaml:1:1: expected field "kind" ("Scenario"), found nothing']);
+  });
+
+  it('a list or mapping used as a key is refused where it is', () => {
+    expect(errorsOf(`${header()}steps:\n  - ? [a, b]\n    : 1\n`)).toEqual(['f.yaml:7:7: expected a plain field name, found a list as a key']);
   });
 
   it('a top level that is not a mapping says so', () => {
@@ -192,6 +202,7 @@ describe('loadText never throws and always locates (fuzz)', () => {
     for (const text of cases) {
       const r = loadText(text, 'f.yaml');
       expect(r.errors.length).toBeGreaterThan(0);
+      expect(r.errors[0]!.message).toMatch(/too deep|alias|under \d+ bytes/);
       wellLocated(r.errors, text);
     }
   });
@@ -216,11 +227,11 @@ describe('loadScenarios', () => {
       await writeFile(join(dir, 'notes.txt'), 'not a scenario');
       const r = await loadScenarios(['.', 'missing.yaml'], { cwd: dir });
       expect(r.files).toEqual(['area/a.yaml', 'b.yml']);
-      expect(r.scenarios.map((s) => s.file)).toEqual(['area/a.yaml']);
       expect(r.errors.map(formatError)).toEqual([
         'missing.yaml:1:1: expected a scenario file or directory, found nothing at this path',
         'b.yml:2:1: expected a unique scenario id, found "same" again (first at area/a.yaml:1)',
       ]);
+      expect(r.scenarios.map((s) => s.file)).toEqual(['area/a.yaml']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -4,7 +4,7 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { ScenarioSchema } from './format.ts';
@@ -65,7 +65,7 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
         files: [file],
       };
     }
-    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
     const list = Array.isArray(docs) ? docs : [];
     for (const doc of list) {
       if (errors.length >= MAX_ERRORS_PER_FILE) break;
@@ -82,6 +82,7 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
     // The YAML library and zod recurse; absurd nesting ends up here as a RangeError.
     errors.push({ file, line: 1, column: 1, message: unreadable(err) });
   }
+  errors.sort((a, b) => a.line - b.line || a.column - b.column);
   return { scenarios, errors: errors.slice(0, MAX_ERRORS_PER_FILE), files: [file] };
 }
 
@@ -98,6 +99,7 @@ function unreadable(err: unknown): string {
 
 function yamlMessage(message: string): string {
   const first = message.split('\n')[0] ?? message;
+  if (/call stack/i.test(first)) return 'expected YAML of reasonable depth, found nesting too deep to read';
   return `expected valid YAML, found a syntax error: ${first.replace(/ at line \d+, column \d+:?$/, '')}`;
 }
 
@@ -107,13 +109,25 @@ function loadDocument(
   at: (offset: number | undefined) => { line: number; column: number },
   options: LoadOptions,
 ): { scenario?: LoadedScenario; errors: LocatedError[] } {
+  const complexKeys: LocatedError[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (pair.key !== null && !isScalar(pair.key)) {
+        const node = pair.key as YamlNode;
+        complexKeys.push({ file, ...at(node.range?.[0]), message: `expected a plain field name, found ${isSeq(node) ? 'a list' : isMap(node) ? 'a mapping' : 'an alias'} as a key` });
+      }
+    },
+  });
+  if (complexKeys.length > 0) return { errors: complexKeys };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
     const start = at(doc.contents?.range[0]);
     const message =
-      err instanceof RangeError ? unreadable(err) : `expected plain YAML data, found ${err instanceof Error ? err.message : String(err)}`;
+      err instanceof RangeError
+        ? unreadable(err)
+        : `expected plain YAML data, found ${/alias/i.test(String(err)) ? 'more alias expansions than a scenario needs (an alias bomb?)' : err instanceof Error ? err.message : String(err)}`;
     return { errors: [{ file, ...start, message }] };
   }
   const located = (path: Path, message: string, onKey = false): LocatedError => {
@@ -124,11 +138,24 @@ function loadDocument(
   const parsed = ScenarioSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     const issues = parsed.error.issues;
-    const unknownAt = new Set(issues.filter((i) => i.code === 'unrecognized_keys').map((i) => i.path.join('\u0000')));
-    // A step whose only key is a misspelt action already says "did you mean"; "found no action" would repeat it.
-    const kept = issues.filter(
-      (i) => !(i.code === 'custom' && (i.params as { kind?: string } | undefined)?.kind === 'noAction' && unknownAt.has(i.path.join('\u0000'))),
-    );
+    const key = (path: Path): string => path.map(String).join('\u0000');
+    const unknownAt = new Set<string>();
+    const meant = new Set<string>();
+    for (const i of issues) {
+      if (i.code !== 'unrecognized_keys') continue;
+      unknownAt.add(key(i.path));
+      const allowed = keysAt(i.path);
+      for (const k of i.keys) {
+        const near = suggest(k, allowed);
+        if (near !== undefined) meant.add(key([...i.path, near]));
+      }
+    }
+    // A misspelt field is reported once, as "did you mean", not again as the missing field it was meant to be;
+    // likewise a step whose only key is a misspelt action.
+    const kept = issues.filter((i) => {
+      if ((i as { input?: unknown }).input === undefined && meant.has(key(i.path))) return false;
+      return !(i.code === 'custom' && (i.params as { kind?: string } | undefined)?.kind === 'noAction' && unknownAt.has(key(i.path)));
+    });
     return { errors: kept.flatMap((issue) => issueErrors(issue, located)) };
   }
   const scenario = parsed.data;
@@ -184,6 +211,9 @@ function issueErrors(issue: z.core.$ZodIssue, located: Locate): LocatedError[] {
     }
     case 'invalid_value': {
       const values = issue.values.map(String);
+      if (input === undefined && field !== undefined) {
+        return [located(path, `expected field "${field}" (${values.length <= 14 ? quoteList(values) : valueFamily(path)}), found nothing`)];
+      }
       const near = typeof input === 'string' ? suggest(input, values) : undefined;
       const expected = values.length <= 14 ? `one of ${quoteList(values)}` : valueFamily(path);
       return [located(path, `expected ${expected}, found ${describe(input)}${near !== undefined ? `; did you mean "${near}"?` : ''}`)];
