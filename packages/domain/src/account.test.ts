@@ -63,8 +63,10 @@ describe('validation', () => {
   });
 
   it('[EKM-04] keys with imported material and multi-Region keys are accepted and work like any key', () => {
-    for (const arn of [ARN.external, ARN.multiRegion]) {
-      const s = enabled(arn);
+    const hsm = 'arn:aws:kms:eu-west-1:444455556666:key/88888888-8888-4888-8888-888888888888';
+    const base = run(freshAccount(), [{ type: 'createKey', arn: hsm, shape: { origin: 'AWS_CLOUDHSM' } }]);
+    for (const arn of [ARN.external, ARN.multiRegion, hsm]) {
+      const s = run(base, enableWith(arn));
       expect(s.activeArn).toBe(arn);
       for (const o of Object.values(outcomes(s))) expect(o.ok).toBe(true);
     }
@@ -74,6 +76,8 @@ describe('validation', () => {
     const s = activated();
     expect(decide(s, { type: 'submitArn', input: ARN.rsa }).refusal?.code).toBe('UnsupportedKeySpec');
     expect(decide(s, { type: 'submitArn', input: ARN.hmac }).refusal?.code).toBe('UnsupportedKeySpec');
+    // A disabled key is reported as disabled first, as DescribeKey findings are ordered.
+    expect(decide(run(s, [{ type: 'disableKey', arn: ARN.rsa }]), { type: 'submitArn', input: ARN.rsa }).refusal?.code).toBe('KeyDisabled');
   });
 
   it('[EKM-06] validation confirms a usable key and otherwise gives the precise reason, changing nothing', () => {

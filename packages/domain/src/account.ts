@@ -292,6 +292,7 @@ export function workflowOutcome(
 /**
  * Validates a submitted ARN the way the provider does, by using the key from its account
  * (EKM-06, EKM-14): parse, look up, then the key's condition and type, in the order KMS answers.
+ * A refusal is the first finding; the provider may report more than one.
  */
 export function validateKey(state: AccountState, input: string): { ok: true; arn: string } | { ok: false; failure: Failure } {
   const parsed = parseKeyArn(input);
@@ -306,11 +307,12 @@ export function validateKey(state: AccountState, input: string): { ok: true; arn
   if (condition === 'throttled' || condition === 'transient') return { ok: false, failure: conditionFailure(condition, arn)! };
   // KMS answers NotFound for a key that never existed and for a deleted one alike.
   if (key === undefined || condition === 'deleted') return refuse('KeyNotFound');
-  if (condition === 'accessDenied') return refuse('KeyAccessDenied');
+  // The key's state comes before its type, as DescribeKey findings are listed in @ekm/kms.
+  const unusable = conditionFailure(condition, arn);
+  if (unusable !== undefined) return { ok: false, failure: unusable };
   if (key.spec !== 'SYMMETRIC_DEFAULT') return refuse('UnsupportedKeySpec');
   if (key.usage !== 'ENCRYPT_DECRYPT') return refuse('UnsupportedKeyUsage');
-  const unusable = conditionFailure(condition, arn);
-  return unusable === undefined ? { ok: true, arn } : { ok: false, failure: unusable };
+  return { ok: true, arn };
 }
 
 /** What the console shows on the Key Management tab (EKM-01, EKM-02, EKM-10). */

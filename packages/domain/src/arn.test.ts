@@ -18,12 +18,14 @@ describe('parseKeyArn', () => {
   });
 
   it.each([
-    ['https://contoso.vault.azure.net/keys/k/0123', 'UnsupportedKeyLocation', undefined],
-    ['https://contoso.managedhsm.azure.net/keys/k', 'UnsupportedKeyLocation', undefined],
-    ['projects/p/locations/global/keyRings/r/cryptoKeys/k', 'UnsupportedKeyLocation', undefined],
-    ['gcp-kms://projects/p/locations/global/keyRings/r/cryptoKeys/k', 'UnsupportedKeyLocation', undefined],
+    ['https://contoso.vault.azure.net/keys/k/0123', 'UnsupportedKeyLocation', 'arn'],
+    ['https://contoso.managedhsm.azure.net/keys/k', 'UnsupportedKeyLocation', 'arn'],
+    ['projects/p/locations/global/keyRings/r/cryptoKeys/k', 'UnsupportedKeyLocation', 'arn'],
+    ['gcp-kms://projects/p/locations/global/keyRings/r/cryptoKeys/k', 'UnsupportedKeyLocation', 'arn'],
     ['arn:aws:kms:eu-west-1:444455556666:alias/backup', 'AliasNotAccepted', 'resource'],
-    ['alias/backup', 'AliasNotAccepted', 'resource'],
+    ['alias/backup', 'AliasNotAccepted', 'arn'],
+    ['arn:aws:kms:cn-north-1:444455556666:key/11111111-1111-4111-8111-111111111111', 'InvalidKeyArn', 'region'],
+    [`${good} ${good}`, 'InvalidKeyArn', 'arn'],
     ['11111111-1111-4111-8111-111111111111', 'InvalidKeyArn', 'arn'],
     ['arn:aws:s3:::bucket:x', 'InvalidKeyArn', 'service'],
     ['arn:aws:secretsmanager:eu-west-1:444455556666:secret:x', 'InvalidKeyArn', 'service'],

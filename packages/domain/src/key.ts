@@ -4,7 +4,8 @@ import { failure, type Failure, type FailureCode } from './failures.ts';
 export type KeyLifecycle = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'Deleted';
 export type KeySpec = 'SYMMETRIC_DEFAULT' | 'RSA_2048' | 'RSA_4096' | 'ECC_NIST_P256' | 'HMAC_256';
 export type KeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC';
-export type KeyOrigin = 'AWS_KMS' | 'EXTERNAL';
+/** Keys in a CloudHSM or external key store are AWS-integrated third-party keys (EKM-04). */
+export type KeyOrigin = 'AWS_KMS' | 'EXTERNAL' | 'AWS_CLOUDHSM' | 'EXTERNAL_KEY_STORE';
 export type KmsFault = 'none' | 'throttled' | 'unavailable';
 
 /** What the customer's side of the world says about one key, as the provider's account would meet it. */
