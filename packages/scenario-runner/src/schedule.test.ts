@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { loadText } from './load.ts';
+import type { LoadedScenario } from './load.ts';
+import type { ScenarioResult } from './results.ts';
+import { createProgress, grepPattern, runScenarios, selectGrep } from './schedule.ts';
+import type { Executor } from './schedule.ts';
+import { UNWIRED_MESSAGE, unwiredExecutor } from './unwired.ts';
+
+const scenarios: LoadedScenario[] = loadText(
+  Array.from(
+    { length: 7 },
+    (_, i) => `apiVersion: ekm.conformance/v1\nkind: Scenario\nid: s${i}\ntitle: scenario number ${i}\nrules: [EKM-${i % 2 === 0 ? '12' : '20'}]\ntags: [${i === 3 ? 'update' : 'misc'}]\nsteps:\n  - support.activate:\n  - admin.createKey: A\n`,
+  ).join('---\n'),
+  'area/file.yaml',
+).scenarios as LoadedScenario[];
+
+const passed = (s: LoadedScenario, durationMs = 1): ScenarioResult => ({
+  id: s.scenario.id,
+  title: s.scenario.title,
+  file: s.file,
+  status: 'passed',
+  rules: s.scenario.rules,
+  durationMs,
+  steps: s.scenario.steps.map((x) => ({ title: x.title, status: 'passed', kmsCalls: [] })),
+});
+
+describe('runScenarios', () => {
+  it('never runs more than `concurrency` at once, and keeps input order', async () => {
+    expect(scenarios).toHaveLength(7);
+    let running = 0;
+    let peak = 0;
+    const executor: Executor = async (s, ctx) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5 + ((ctx.index * 7) % 11)));
+      running--;
+      return passed(s);
+    };
+    const results = await runScenarios(scenarios, executor, { concurrency: 3 });
+    expect(peak).toBe(3);
+    expect(results.map((r) => r.id)).toEqual(scenarios.map((s) => s.scenario.id));
+    const serial = await runScenarios(scenarios, executor, { concurrency: 1 });
+    expect(serial).toHaveLength(7);
+    expect(peak).toBe(3);
+  });
+
+  it('an executor that throws fails its scenario, not the run', async () => {
+    const executor: Executor = async (s) => {
+      if (s.scenario.id === 's2') throw new TypeError('boom');
+      return passed(s);
+    };
+    const results = await runScenarios(scenarios, executor, { concurrency: 2 });
+    expect(results.filter((r) => r.status === 'failed').map((r) => r.id)).toEqual(['s2']);
+    expect(results[2]!.steps[0]!.error).toBe('the executor failed: TypeError: boom');
+  });
+
+  it('the interim executor runs nothing and fails every step, so no run passes by accident', async () => {
+    const [r] = await runScenarios(scenarios.slice(0, 1), unwiredExecutor, { concurrency: 1 });
+    expect(r!.status).toBe('failed');
+    expect(r!.steps.map((s) => [s.status, s.error, s.line])).toEqual([
+      ['error', UNWIRED_MESSAGE, 8],
+      ['error', UNWIRED_MESSAGE, 9],
+    ]);
+  });
+});
+
+describe('--grep', () => {
+  it('matches id, title, rule ids, tags and file, case-insensitively', () => {
+    const ids = (p: string) => selectGrep(scenarios, grepPattern(p)).map((s) => s.scenario.id);
+    expect(ids('^s1$')).toEqual(['s1']);
+    expect(ids('NUMBER 4')).toEqual(['s4']);
+    expect(ids('EKM-20')).toEqual(['s1', 's3', 's5']);
+    expect(ids('update')).toEqual(['s3']);
+    expect(ids('area/')).toHaveLength(7);
+    expect(() => grepPattern('(')).toThrow('--grep: expected a regular expression, found "("');
+  });
+});
+
+describe('progress', () => {
+  const run = async (isTTY: boolean) => {
+    let text = '';
+    const progress = createProgress({ isTTY, columns: 80, write: (t: string) => (text += t) });
+    const executor: Executor = async (s) => (s.scenario.id === 's1' ? unwiredExecutor(s, { signal: new AbortController().signal, index: 0 }) : passed(s, 3));
+    await runScenarios(scenarios.slice(0, 2), executor, { concurrency: 2, progress });
+    return text;
+  };
+
+  it('prints plain lines when not on a terminal, naming the failing step and its line', async () => {
+    expect(await run(false)).toBe(
+      `running 2 scenario(s)\nPASS s0 (3 ms)\nFAIL s1: step 1 "support.activate" (area/file.yaml:18): ${UNWIRED_MESSAGE}\n`,
+    );
+  });
+
+  it('rewrites a status line in place on a terminal', async () => {
+    const text = await run(true);
+    expect(text).toContain('\r\x1b[2K[0/2] running: s0, s1');
+    expect(text).toContain('\x1b[32mPASS\x1b[0m s0');
+    expect(text).toContain('\x1b[31mFAIL\x1b[0m s1');
+  });
+});
