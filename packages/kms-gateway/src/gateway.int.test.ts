@@ -233,14 +233,14 @@ describe('key lifecycle on the gateway clock', () => {
     const arn = await customerKey(admin, owner, provider);
     const { CiphertextBlob } = await svc.send(new GenerateDataKeyCommand({ KeyId: arn, KeySpec: 'AES_256', EncryptionContext: context }));
     const scheduled = await admin.send(new ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: 7 }));
-    expect(scheduled.DeletionDate?.getTime()).toBe(gateway.control.clock.now().getTime() + 7 * DAY_MS);
+    expect(scheduled.DeletionDate?.getTime()).toBe(gateway.control.clock.now(owner).getTime() + 7 * DAY_MS);
     expect(await error(svc.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context })))).toMatchObject({
       name: 'KMSInvalidStateException',
       message: `${arn} is pending deletion.`,
     });
-    await gateway.control.clock.advance({ days: 6 });
+    await gateway.control.clock.advance({ days: 6 }, owner);
     expect((await admin.send(new DescribeKeyCommand({ KeyId: arn }))).KeyMetadata?.KeyState).toBe('PendingDeletion');
-    await gateway.control.clock.advance({ days: 1 });
+    await gateway.control.clock.advance({ days: 1 }, owner);
     for (const call of [
       svc.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context })),
       admin.send(new DescribeKeyCommand({ KeyId: arn })),
@@ -250,20 +250,32 @@ describe('key lifecycle on the gateway clock', () => {
     }
   });
 
+  it('[EKM-18] advancing one account\'s time leaves the keys of concurrent scenarios alone', async () => {
+    const a = accounts();
+    const b = accounts();
+    const keyA = await customerKey(client(a.owner), a.owner);
+    const keyB = await customerKey(client(b.owner), b.owner);
+    await client(a.owner).send(new ScheduleKeyDeletionCommand({ KeyId: keyA, PendingWindowInDays: 7 }));
+    await client(b.owner).send(new ScheduleKeyDeletionCommand({ KeyId: keyB, PendingWindowInDays: 7 }));
+    await gateway.control.clock.advance({ days: 8 }, a.owner);
+    expect((await error(client(a.owner).send(new DescribeKeyCommand({ KeyId: keyA })))).name).toBe('NotFoundException');
+    expect((await client(b.owner).send(new DescribeKeyCommand({ KeyId: keyB }))).KeyMetadata?.KeyState).toBe('PendingDeletion');
+  });
+
   it('[EKM-13] CancelKeyDeletion inside the window leaves the key Disabled, like AWS', async () => {
     const { owner, provider } = accounts();
     const admin = client(owner);
     const svc = client(provider);
     const arn = await customerKey(admin, owner, provider);
     await admin.send(new ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: 30 }));
-    await gateway.control.clock.advance({ days: 29 });
+    await gateway.control.clock.advance({ days: 29 }, owner);
     await admin.send(new CancelKeyDeletionCommand({ KeyId: arn }));
     expect((await admin.send(new DescribeKeyCommand({ KeyId: arn }))).KeyMetadata?.KeyState).toBe('Disabled');
     expect(await error(svc.send(new GenerateDataKeyCommand({ KeyId: arn, KeySpec: 'AES_256', EncryptionContext: context })))).toMatchObject({
       name: 'DisabledException',
       message: `${arn} is disabled.`,
     });
-    await gateway.control.clock.advance({ days: 2 });
+    await gateway.control.clock.advance({ days: 2 }, owner);
     await admin.send(new EnableKeyCommand({ KeyId: arn }));
     await expect(svc.send(new GenerateDataKeyCommand({ KeyId: arn, KeySpec: 'AES_256', EncryptionContext: context }))).resolves.toBeDefined();
   });
@@ -293,7 +305,7 @@ describe('key lifecycle on the gateway clock', () => {
           ImportToken: params.ImportToken,
           EncryptedKeyMaterial: wrapped,
           ExpirationModel: 'KEY_MATERIAL_EXPIRES',
-          ValidTo: new Date(gateway.control.clock.now().getTime() + DAY_MS),
+          ValidTo: new Date(gateway.control.clock.now(owner).getTime() + DAY_MS),
         }),
       );
     };
@@ -301,7 +313,7 @@ describe('key lifecycle on the gateway clock', () => {
     const { CiphertextBlob } = await svc.send(new GenerateDataKeyCommand({ KeyId: arn, KeySpec: 'AES_256', EncryptionContext: context }));
     expect((await admin.send(new DescribeKeyCommand({ KeyId: arn }))).KeyMetadata?.ExpirationModel).toBe('KEY_MATERIAL_EXPIRES');
 
-    await gateway.control.clock.advance({ days: 2 });
+    await gateway.control.clock.advance({ days: 2 }, owner);
     expect(await error(svc.send(new GenerateDataKeyCommand({ KeyId: arn, KeySpec: 'AES_256', EncryptionContext: context })))).toMatchObject({
       name: 'KMSInvalidStateException',
       message: `${arn} is pending import.`,

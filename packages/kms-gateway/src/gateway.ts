@@ -37,10 +37,16 @@ export interface GatewayStats {
 }
 
 export interface KmsGatewayControl {
+  /**
+   * The gateway clock. With an account, `now` and `advance` act on that account's own
+   * offset from the shared clock, so concurrent scenarios (each with its own accounts)
+   * move time for their keys only: a key's deletion window and material expiry run on
+   * its owner's time, an audit event carries its caller's time.
+   */
   clock: {
-    now(): Date;
-    /** Moves the clock forward; material whose ValidTo passed is expired before it resolves. */
-    advance(by: number | { days?: number; hours?: number; ms?: number }): Promise<Date>;
+    now(account?: string): Date;
+    /** Moves time forward; imported material whose ValidTo passed is expired before it resolves. */
+    advance(by: number | { days?: number; hours?: number; ms?: number }, account?: string): Promise<Date>;
   };
   toxics: {
     add(spec: ToxicSpec): Toxic;
@@ -141,16 +147,21 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
   const defaultRegion = options.region ?? 'us-east-1';
   const stats = { requests: 0, forwarded: 0, accessDenied: 0, toxicFaults: 0, byOperation: {} as Record<string, number>, byErrorCode: {} as Record<string, number> };
   const hung = new Set<ServerResponse>();
+  const offsets = new Map<string, number>();
+  const timeOf = (account?: string): Date =>
+    new Date(clock.now().getTime() + (account === undefined ? 0 : (offsets.get(account) ?? 0)));
   const sockets = new Set<Socket>();
 
   const control: KmsGatewayControl = {
     clock: {
-      now: () => clock.now(),
-      advance: async (by) => {
+      now: (account) => timeOf(account),
+      advance: async (by, account) => {
         const ms = typeof by === 'number' ? by : (by.days ?? 0) * DAY_MS + (by.hours ?? 0) * 3_600_000 + (by.ms ?? 0);
-        const now = clock.advance(ms);
-        await keys.expireMaterial(now);
-        return now;
+        if (!Number.isFinite(ms) || ms < 0) throw new RangeError('the clock only moves forward');
+        if (account === undefined) clock.advance(ms);
+        else offsets.set(account, (offsets.get(account) ?? 0) + ms);
+        await keys.expireMaterial(timeOf);
+        return timeOf(account);
       },
     },
     toxics: {
@@ -264,8 +275,8 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
   /** Checks AWS makes that LocalStack does not: deleted keys, missing material, key usage and algorithm. */
   async function checkKey(op: string, use: KeyUse, body: Record<string, unknown>): Promise<KeyMetadata | undefined> {
     const { ref } = use;
-    if (keys.isDeleted(ref.arn, clock.now())) throw new KmsError('NotFoundException', messages.notFound(ref.arn));
-    await keys.expireMaterial(clock.now(), ref.arn);
+    if (keys.isDeleted(ref.arn, timeOf(ref.account))) throw new KmsError('NotFoundException', messages.notFound(ref.arn));
+    await keys.expireMaterial(timeOf, ref.arn);
     let meta: KeyMetadata;
     try {
       meta = await keys.metadata(ref);
@@ -325,7 +336,7 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     const arn = uses[0]?.ref.arn;
     for (const use of uses) if (!READ_ONLY.has(op)) keys.forget(use.ref.arn, { policy: op === 'PutKeyPolicy' });
     keys.learn(answer['KeyId']);
-    const now = clock.now();
+    const now = timeOf(uses[0]?.ref.account);
     switch (op) {
       case 'CreateKey':
         keys.remember(answer['KeyMetadata'] as KeyMetadata);
@@ -510,7 +521,7 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     return {
       eventVersion: '1.08',
       eventID: AuditTrail.newId(),
-      eventTime: clock.now().toISOString(),
+      eventTime: timeOf(caller.account).toISOString(),
       eventSource: 'kms.amazonaws.com',
       eventName: op,
       eventType: 'AwsApiCall',
@@ -542,9 +553,11 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     const m = req.method ?? 'GET';
     const [area, item] = path;
     try {
-      if (area === 'clock' && m === 'GET') return send(200, { now: control.clock.now().toISOString() });
+      const account = url.searchParams.get('account') ?? undefined;
+      if (area === 'clock' && m === 'GET') return send(200, { now: control.clock.now(account).toISOString() });
       if (area === 'clock' && item === 'advance' && m === 'POST') {
-        return send(200, { now: (await control.clock.advance(input as { days?: number; hours?: number; ms?: number })).toISOString() });
+        const by = input as { days?: number; hours?: number; ms?: number; account?: string };
+        return send(200, { now: (await control.clock.advance(by, by.account ?? account)).toISOString() });
       }
       if (area === 'toxics' && item === undefined && m === 'GET') return send(200, control.toxics.list());
       if (area === 'toxics' && item === undefined && m === 'POST') return send(201, control.toxics.add(input as unknown as ToxicSpec));

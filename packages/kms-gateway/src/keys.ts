@@ -148,11 +148,11 @@ export class KeyRegistry {
   }
 
   /** Deletes in LocalStack the imported material whose ValidTo passed, as AWS does on expiry. */
-  async expireMaterial(now: Date, only?: string): Promise<string[]> {
+  async expireMaterial(timeOf: (account: string) => Date, only?: string): Promise<string[]> {
     const expired: string[] = [];
     for (const [arn, validTo] of this.#validTo) {
-      if ((only !== undefined && arn !== only) || now < validTo) continue;
       const ref = keyRefOf(arn)!;
+      if ((only !== undefined && arn !== only) || timeOf(ref.account) < validTo) continue;
       this.#validTo.delete(arn);
       await this.upstream.call(ref.account, ref.region, 'DeleteImportedKeyMaterial', { KeyId: arn });
       this.forget(arn);
