@@ -32,11 +32,19 @@ beforeAll(async () => {
 afterAll(async () => gateway?.close());
 
 /** A customer with its own account and KMS admin client, and a provider calling from another account. */
-function world() {
+/**
+ * `localstack`: straight to LocalStack, which lets any account use a key by its ARN and
+ * enforces no key policy; `gateway`: through @ekm/kms-gateway, as the provider really
+ * meets AWS KMS (policies, grants, AWS errors, audit trail).
+ */
+type Target = 'localstack' | 'gateway';
+
+function world(target: Target = 'gateway') {
   const customer = account();
   const provider = account();
-  const admin = createKmsClient({ endpoint: gateway.endpoint, region: REGION, account: customer });
-  const providerClient = createKmsClient({ endpoint: gateway.endpoint, region: REGION, account: provider });
+  const endpoint = target === 'gateway' ? gateway.endpoint : inject('localstackEndpoint');
+  const admin = createKmsClient({ endpoint, region: REGION, account: customer });
+  const providerClient = createKmsClient({ endpoint, region: REGION, account: provider });
   const port = kmsPort(providerClient, provider);
   const journal = new MemoryJournal();
   return { customer, provider, admin, providerClient, port, journal, keys: new TenantKeys(port, journal) };
@@ -120,7 +128,7 @@ async function enabled(w: ReturnType<typeof world>, tenant = 't-1') {
   return { cloudKey, a };
 }
 
-describe('through the KMS gateway in front of LocalStack', () => {
+describe('the provider against LocalStack KMS', () => {
   it('[EKM-06] [EKM-05] validation from the provider account: usable key ok, every refusal with its reason', async () => {
     const w = world();
     const regions = [REGION];
@@ -156,94 +164,98 @@ describe('through the KMS gateway in front of LocalStack', () => {
     expect((await validateKey(w.port, missing, { regions })).findings.map((f) => [f.code, f.kind])).toEqual([['KeyNotFound', 'input']]);
   });
 
-  it('[EKM-16] data encrypted under key A decrypts after a completed update to key B with A disabled', async () => {
-    const w = world();
-    const { a } = await enabled(w);
-    const snapshot = await backup(w.keys, 't-1', 's-1', 50);
-    const b = await createKey(w.admin, w.customer, w.provider);
-    await w.keys.rewrap('t-1', b);
-    await w.admin.send(new DisableKeyCommand({ KeyId: a }));
-    expect((await w.keys.inForce('t-1')).keyArn).toBe(b);
-    const restored = await restore(w.keys, 't-1', 's-1', snapshot);
-    expect(restored.toString().split('\n')).toHaveLength(51);
-    expect(restored.toString()).toContain('"id":"user-49"');
-  });
-
-  it('[EKM-15] an update attempted with key A already disabled fails with UpdateNeedsOldKey and leaves A in force', async () => {
-    const w = world();
-    const { a } = await enabled(w);
-    const snapshot = await backup(w.keys, 't-1', 's-1', 5);
-    const b = await createKey(w.admin, w.customer, w.provider);
-    await w.admin.send(new DisableKeyCommand({ KeyId: a }));
-    const before = await w.journal.read('t-1');
-    try {
+  describe.each<Target>(['localstack', 'gateway'])('key lifecycle, %s', (target) => {
+    it('[EKM-16] data encrypted under key A decrypts after a completed update to key B with A disabled', async () => {
+      const w = world(target);
+      const { a } = await enabled(w);
+      const snapshot = await backup(w.keys, 't-1', 's-1', 50);
+      const b = await createKey(w.admin, w.customer, w.provider);
       await w.keys.rewrap('t-1', b);
-      expect.unreachable();
-    } catch (error) {
-      expect((error as KmsError).failure).toMatchObject({ code: 'UpdateNeedsOldKey', kind: 'revocation', field: a });
-    }
-    expect(await w.journal.read('t-1')).toEqual(before);
-    // The failed update itself made nothing unreadable: with A enabled again, all data restores.
-    await w.admin.send(new EnableKeyCommand({ KeyId: a }));
-    expect((await restore(w.keys, 't-1', 's-1', snapshot)).toString()).toContain('"id":"user-4"');
-    expect(await codeOf(() => w.keys.rewrap('t-1', b))).toBe('none');
-  });
+      await w.admin.send(new DisableKeyCommand({ KeyId: a }));
+      expect((await w.keys.inForce('t-1')).keyArn).toBe(b);
+      const restored = await restore(w.keys, 't-1', 's-1', snapshot);
+      expect(restored.toString().split('\n')).toHaveLength(51);
+      expect(restored.toString()).toContain('"id":"user-49"');
+    });
 
-  /**
-   * LocalStack Community keeps every material version and replaces the material on
-   * RotateKeyOnDemand (models.py: previous_keys), which is what AWS does on both kinds of
-   * rotation; it does not run automatic rotation at NextRotationDate, and answers
-   * ListKeyRotations with 501. So automatic rotation is checked as enabled and scheduled,
-   * and the material change itself is driven on demand, twice.
-   */
-  it('[EKM-17] automatic and on-demand rotation of the key leave all data decryptable', async () => {
-    const w = world();
-    const { a } = await enabled(w);
-    const snapshots: [string, Buffer][] = [['s-1', await backup(w.keys, 't-1', 's-1', 20)]];
-    await w.admin.send(new EnableKeyRotationCommand({ KeyId: a, RotationPeriodInDays: 90 }));
-    const status = await w.admin.send(new GetKeyRotationStatusCommand({ KeyId: a }));
-    expect(status.KeyRotationEnabled).toBe(true);
-    expect(status.NextRotationDate).toBeInstanceOf(Date);
-    snapshots.push(['s-2', await backup(w.keys, 't-1', 's-2', 20)]);
-    const wrappedBefore = (await w.keys.inForce('t-1')).ciphertext;
-    await w.admin.send(new RotateKeyOnDemandCommand({ KeyId: a }));
-    snapshots.push(['s-3', await backup(w.keys, 't-1', 's-3', 20)]);
-    await w.admin.send(new RotateKeyOnDemandCommand({ KeyId: a }));
-    snapshots.push(['s-4', await backup(w.keys, 't-1', 's-4', 20)]);
-    // No console change: the same wrapped tenant key stays in force and keeps unwrapping.
-    expect((await w.keys.inForce('t-1')).ciphertext).toBe(wrappedBefore);
-    for (const [id, message] of snapshots) {
-      expect((await restore(w.keys, 't-1', id, message)).toString()).toContain('"id":"user-19"');
-    }
-    // A later key update still works from the rotated key.
-    const b = await createKey(w.admin, w.customer, w.provider);
-    await w.keys.rewrap('t-1', b);
-    expect((await restore(w.keys, 't-1', 's-1', snapshots[0]![1])).toString()).toContain('"id":"user-0"');
-  });
+    it('[EKM-15] an update attempted with key A already disabled fails with UpdateNeedsOldKey and leaves A in force', async () => {
+      const w = world(target);
+      const { a } = await enabled(w);
+      const snapshot = await backup(w.keys, 't-1', 's-1', 5);
+      const b = await createKey(w.admin, w.customer, w.provider);
+      await w.admin.send(new DisableKeyCommand({ KeyId: a }));
+      const before = await w.journal.read('t-1');
+      try {
+        await w.keys.rewrap('t-1', b);
+        expect.unreachable();
+      } catch (error) {
+        expect((error as KmsError).failure).toMatchObject({ code: 'UpdateNeedsOldKey', kind: 'revocation', field: a });
+      }
+      expect(await w.journal.read('t-1')).toEqual(before);
+      // The failed update itself made nothing unreadable: with A enabled again, all data restores.
+      await w.admin.send(new EnableKeyCommand({ KeyId: a }));
+      expect((await restore(w.keys, 't-1', 's-1', snapshot)).toString()).toContain('"id":"user-4"');
+      expect(await codeOf(() => w.keys.rewrap('t-1', b))).toBe('none');
+    });
 
-  it("[EKM-20] tenant t-1's key cannot be unwrapped as t-2, and a flipped byte in a snapshot is refused", async () => {
-    const w = world();
-    await enabled(w, 't-1');
-    const wrapped = await w.keys.inForce('t-1');
-    expect(await codeOf(() => unwrapTenantKey(w.port, 't-2', wrapped))).toBe('DataTampered');
+    /**
+     * LocalStack Community keeps every material version and replaces the material on
+     * RotateKeyOnDemand (models.py: previous_keys), which is what AWS does on both kinds of
+     * rotation; it does not run automatic rotation at NextRotationDate, and answers
+     * ListKeyRotations with 501. So automatic rotation is checked as enabled and scheduled,
+     * and the material change itself is driven on demand, twice.
+     */
+    it('[EKM-17] automatic and on-demand rotation of the key leave all data decryptable', async () => {
+      const w = world(target);
+      const { a } = await enabled(w);
+      const snapshots: [string, Buffer][] = [['s-1', await backup(w.keys, 't-1', 's-1', 20)]];
+      await w.admin.send(new EnableKeyRotationCommand({ KeyId: a, RotationPeriodInDays: 90 }));
+      const status = await w.admin.send(new GetKeyRotationStatusCommand({ KeyId: a }));
+      expect(status.KeyRotationEnabled).toBe(true);
+      expect(status.NextRotationDate).toBeInstanceOf(Date);
+      snapshots.push(['s-2', await backup(w.keys, 't-1', 's-2', 20)]);
+      const wrappedBefore = (await w.keys.inForce('t-1')).ciphertext;
+      await w.admin.send(new RotateKeyOnDemandCommand({ KeyId: a }));
+      snapshots.push(['s-3', await backup(w.keys, 't-1', 's-3', 20)]);
+      await w.admin.send(new RotateKeyOnDemandCommand({ KeyId: a }));
+      snapshots.push(['s-4', await backup(w.keys, 't-1', 's-4', 20)]);
+      // No console change: the same wrapped tenant key stays in force and keeps unwrapping.
+      expect((await w.keys.inForce('t-1')).ciphertext).toBe(wrappedBefore);
+      for (const [id, message] of snapshots) {
+        expect((await restore(w.keys, 't-1', id, message)).toString()).toContain('"id":"user-19"');
+      }
+      // A later key update still works from the rotated key.
+      const b = await createKey(w.admin, w.customer, w.provider);
+      await w.keys.rewrap('t-1', b);
+      expect((await restore(w.keys, 't-1', 's-1', snapshots[0]![1])).toString()).toContain('"id":"user-0"');
+    });
 
-    const message = await backup(w.keys, 't-1', 's-1', 100);
-    const key = await w.keys.unwrap('t-1');
-    try {
-      const bad = Uint8Array.from(message);
-      bad[Math.floor(bad.length / 2)]! ^= 0x04;
-      expect(await codeOf(() => decryptSnapshot(key, bad, { tenant: 't-1', snapshot: 's-1' }))).toBe('DataTampered');
-      expect(await codeOf(() => decryptSnapshot(key, message, { tenant: 't-1', snapshot: 's-2' }))).toBe('DataTampered');
-      expect((await decryptSnapshot(key, message, { tenant: 't-1', snapshot: 's-1' })).length).toBeGreaterThan(0);
-    } finally {
-      key.drop();
-    }
-    const kmsEvents = gateway.control.audit.query({ callerAccount: w.provider });
-    for (const e of kmsEvents.filter((x) => ['Decrypt', 'Encrypt', 'GenerateDataKey', 'ReEncrypt'].includes(x.eventName))) {
-      const params = e.requestParameters ?? {};
-      const ctx = (params['encryptionContext'] ?? params['sourceEncryptionContext']) as Record<string, string> | undefined;
-      expect(ctx?.['purpose']).toBeDefined();
-    }
+    it("[EKM-20] tenant t-1's key cannot be unwrapped as t-2, and a flipped byte in a snapshot is refused", async () => {
+      const w = world(target);
+      await enabled(w, 't-1');
+      const wrapped = await w.keys.inForce('t-1');
+      expect(await codeOf(() => unwrapTenantKey(w.port, 't-2', wrapped))).toBe('DataTampered');
+
+      const message = await backup(w.keys, 't-1', 's-1', 100);
+      const key = await w.keys.unwrap('t-1');
+      try {
+        const bad = Uint8Array.from(message);
+        bad[Math.floor(bad.length / 2)]! ^= 0x04;
+        expect(await codeOf(() => decryptSnapshot(key, bad, { tenant: 't-1', snapshot: 's-1' }))).toBe('DataTampered');
+        expect(await codeOf(() => decryptSnapshot(key, message, { tenant: 't-1', snapshot: 's-2' }))).toBe('DataTampered');
+        expect((await decryptSnapshot(key, message, { tenant: 't-1', snapshot: 's-1' })).length).toBeGreaterThan(0);
+      } finally {
+        key.drop();
+      }
+      if (target !== 'gateway') return;
+      const kmsEvents = gateway.control.audit.query({ callerAccount: w.provider });
+      expect(kmsEvents.length).toBeGreaterThan(0);
+      for (const e of kmsEvents.filter((x) => ['Decrypt', 'Encrypt', 'GenerateDataKey', 'ReEncrypt'].includes(x.eventName))) {
+        const params = e.requestParameters ?? {};
+        const ctx = (params['encryptionContext'] ?? params['sourceEncryptionContext']) as Record<string, string> | undefined;
+        expect(ctx?.['purpose']).toBeDefined();
+      }
+    });
   });
 
   it('[EKM-11] [EKM-19] one backup costs the same number of KMS calls for 10 and 10,000 entities (gateway audit trail)', async () => {
