@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AccountModel,
   checkEncryptionContext,
   consoleView,
   decide,
@@ -258,6 +259,22 @@ describe('workflows', () => {
         expect(o.ok).toBe(c === 'usable');
       }
     }
+  });
+});
+
+describe('driving the model', () => {
+  it('AccountModel answers what should happen now, applies commands and reports coverage', () => {
+    const model = new AccountModel(freshAccount());
+    expect(model.expect({ type: 'submitArn', input: ARN.symmetric }).refusal?.code).toBe('NotActivated');
+    expect(model.state.phase).toBe('notActivated');
+    for (const c of enableWith(ARN.symmetric)) model.apply(c);
+    const backup = model.apply({ type: 'manualBackup', snapshotId: 'provider-snap-42' });
+    expect(backup.events).toContainEqual({ type: 'backedUp', workflow: 'manualBackup', snapshotId: 'provider-snap-42', protectedBy: [ARN.symmetric] });
+    expect(model.apply({ type: 'download', snapshotId: 'provider-snap-42' }).refusal).toBeUndefined();
+    const cov = model.coverage();
+    expect(cov.covered).toContain('termsShown.acceptTerms.enabled');
+    expect(cov.covered.length + cov.missing.length).toBe(cov.total);
+    expect(model.taken.get('ekmEnabled.download.ok')).toBe(1);
   });
 });
 

@@ -4,6 +4,7 @@ import {
   conditionFailure,
   decideKey,
   KEY_COMMAND_TYPES,
+  KEY_TRANSITIONS,
   keyCondition,
   newKey,
   type KeyCommand,
@@ -95,7 +96,8 @@ export type AccountCommand =
   /** The rewrap from the old key to the new one, which ends the update one way or the other. */
   | { readonly type: 'completeUpdate' }
   | { readonly type: 'returnToCloudKms' }
-  | { readonly type: BackupWorkflow }
+  /** `snapshotId` names the new snapshot, e.g. with the provider's own id; default `snap-<n>`. */
+  | { readonly type: BackupWorkflow; readonly snapshotId?: string }
   /** Without `snapshotId`, the latest snapshot. */
   | { readonly type: 'restore' | 'download'; readonly snapshotId?: string };
 
@@ -264,11 +266,12 @@ export function keyNeeds(state: AccountState, workflow: Workflow, snapshotId?: s
 export function workflowOutcome(
   state: AccountState,
   workflow: Workflow,
+  /** For a backup, `snapshotId` names the snapshot it would take. */
   options: { readonly snapshotId?: string; readonly conditions?: KeyConditions } = {},
 ): WorkflowOutcome {
   const conditions = options.conditions ?? ((ref: KeyRef) => conditionOf(state, ref));
-  const needs = keyNeeds(state, workflow, options.snapshotId);
   const reads = workflow === 'restore' || workflow === 'download';
+  const needs = keyNeeds(state, workflow, reads ? options.snapshotId : undefined);
   if (reads && findSnapshot(state, options.snapshotId) === undefined) {
     return { ok: false, workflow, needs, failure: failure('SnapshotNotFound', undefined, options.snapshotId) };
   }
@@ -278,7 +281,7 @@ export function workflowOutcome(
     const condition = conditions(need.key);
     if (condition === 'usable') {
       if (reads) return { ok: true, workflow, needs, usedKey: need.key };
-      const snapshot: Snapshot = { id: `snap-${state.snapshotCount + 1}`, workflow: workflow as BackupWorkflow, protectedBy: [keyInForce(state)] };
+      const snapshot: Snapshot = { id: options.snapshotId ?? `snap-${state.snapshotCount + 1}`, workflow: workflow as BackupWorkflow, protectedBy: [keyInForce(state)] };
       return { ok: true, workflow, needs, usedKey: need.key, snapshot };
     }
     first ??=
@@ -373,7 +376,7 @@ export function decide(state: AccountState, command: Command): Decision {
     case 'manualBackup':
     case 'restore':
     case 'download': {
-      const snapshotId = 'snapshotId' in command ? command.snapshotId : undefined;
+      const { snapshotId } = command;
       const outcome = workflowOutcome(state, command.type, snapshotId === undefined ? {} : { snapshotId });
       const used: AccountEvent[] = outcome.needs
         .filter((n) => n.key !== CLOUD_KEY)
@@ -415,12 +418,13 @@ export function decide(state: AccountState, command: Command): Decision {
     case 'acceptTerms': {
       const arn = state.pendingArn!;
       const keyFailure = conditionFailure(conditionOf(state, arn), arn);
+      const wrap: AccountEvent = { type: 'keyUsed', arn, operation: 'Encrypt', context: ctx, by: 'enable' };
       if (keyFailure !== undefined) {
-        return take('.failed', { ...without(state, 'pendingArn'), phase: 'cloudKms' }, [{ type: 'enablingFailed', arn, failure: keyFailure }], keyFailure);
+        return take('.failed', { ...without(state, 'pendingArn'), phase: 'cloudKms' }, [wrap, { type: 'enablingFailed', arn, failure: keyFailure }], keyFailure);
       }
       // All earlier backups move under the customer's key with the tenant key (EKM-08).
       return take('.enabled', { ...without(state, 'pendingArn'), phase: 'ekmEnabled', activeArn: arn, snapshots: rewrap(state.snapshots, arn) }, [
-        { type: 'keyUsed', arn, operation: 'Encrypt', context: ctx, by: 'enable' },
+        wrap,
         { type: 'tenantKeyRewrapped', from: CLOUD_KEY, to: arn },
         { type: 'ekmEnabled', arn },
       ]);
@@ -444,14 +448,16 @@ export function decide(state: AccountState, command: Command): Decision {
           : oldCondition === 'throttled' || oldCondition === 'transient'
             ? conditionFailure(oldCondition, oldArn)
             : failure('UpdateNeedsOldKey', `the old key is ${oldCondition}; keep it usable until the update completes`, oldArn);
+      // KMS calls are logged whether they succeed or not; the new key is tried only after the old one worked.
       const used: AccountEvent[] = [{ type: 'keyUsed', arn: oldArn, operation: 'Decrypt', context: ctx, by: 'update' }];
+      const wrap: AccountEvent = { type: 'keyUsed', arn: newArn, operation: 'Encrypt', context: ctx, by: 'update' };
+      if (oldCondition === 'usable') used.push(wrap);
       if (f !== undefined) {
         return take('.failed', { ...without(state, 'pendingArn'), phase: 'ekmEnabled' }, [...used, { type: 'updateFailed', oldArn, newArn, failure: f }], f);
       }
       // The commit is atomic: snapshots go from the old key to the new one in one step (EKM-16).
       return take('.completed', { ...without(state, 'pendingArn'), phase: 'ekmEnabled', activeArn: newArn, snapshots: rewrap(state.snapshots, newArn) }, [
         ...used,
-        { type: 'keyUsed', arn: newArn, operation: 'Encrypt', context: ctx, by: 'update' },
         { type: 'tenantKeyRewrapped', from: oldArn, to: newArn },
         { type: 'updateCompleted', oldArn, newArn },
       ]);
@@ -472,6 +478,48 @@ export function replay(state: AccountState, commands: readonly Command[]): { rea
     current = d.state;
   }
   return { state: current, decisions };
+}
+
+export interface TransitionCoverage {
+  readonly total: number;
+  readonly covered: readonly string[];
+  readonly missing: readonly string[];
+}
+
+/** Which listed transitions (account and key) a set of taken transition ids covers. */
+export function transitionCoverage(taken: Iterable<string>): TransitionCoverage {
+  const seen = new Set(taken);
+  const all = [...TRANSITIONS.map((t) => t.id), ...KEY_TRANSITIONS.map((t) => t.id)];
+  return { total: all.length, covered: all.filter((id) => seen.has(id)), missing: all.filter((id) => !seen.has(id)) };
+}
+
+/**
+ * A mutable holder of the model for command-by-command driving, e.g. as the model of a
+ * fast-check `asyncModelRun`: `expect` answers "what should happen now" without moving,
+ * `apply` moves and counts the transition taken.
+ */
+export class AccountModel {
+  state: AccountState;
+  readonly taken = new Map<string, number>();
+
+  constructor(state: AccountState = initialAccount()) {
+    this.state = state;
+  }
+
+  expect(command: Command): Decision {
+    return decide(this.state, command);
+  }
+
+  apply(command: Command): Decision {
+    const d = decide(this.state, command);
+    this.state = d.state;
+    this.taken.set(d.transition, (this.taken.get(d.transition) ?? 0) + 1);
+    return d;
+  }
+
+  coverage(): TransitionCoverage {
+    return transitionCoverage(this.taken.keys());
+  }
 }
 
 /** Refuses a key unwrapped under another tenant's or purpose's context (EKM-20). */
