@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { randomInt } from 'node:crypto';
+import { constants, createPublicKey, publicEncrypt, randomBytes, randomInt } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   CreateKeyCommand,
@@ -9,6 +9,9 @@ import {
   GetKeyRotationStatusCommand,
   PutKeyPolicyCommand,
   RotateKeyOnDemandCommand,
+  DeleteImportedKeyMaterialCommand,
+  GetParametersForImportCommand,
+  ImportKeyMaterialCommand,
   ScheduleKeyDeletionCommand,
   type KMSClient,
   type KeySpec,
@@ -299,5 +302,59 @@ describe('the provider against LocalStack KMS', () => {
       expect((error as KmsError).failure.message).toContain(`do not allow account ${w.provider} to use kms:Decrypt`);
     }
   });
-});
 
+  it('[EKM-18] a key deleted after its waiting period makes the data permanently unrecoverable, never transient', async () => {
+    const w = world();
+    const { a } = await enabled(w);
+    await w.admin.send(new ScheduleKeyDeletionCommand({ KeyId: a, PendingWindowInDays: 7 }));
+    expect(await codeOf(() => w.keys.unwrap('t-1'))).toBe('KeyPendingDeletion');
+    await gateway.control.clock.advance({ days: 8 }, w.customer);
+    try {
+      await w.keys.unwrap('t-1');
+      expect.unreachable();
+    } catch (error) {
+      expect((error as KmsError).failure).toMatchObject({ code: 'KeyDeleted', kind: 'permanent' });
+    }
+  });
+
+  it('[EKM-04] [EKM-12] [EKM-13] a key with imported material works; expired material revokes; re-importing the same material restores', async () => {
+    const w = world();
+    const cloudKey = await createKey(w.providerClient, w.provider, undefined);
+    const created = await w.admin.send(new CreateKeyCommand({ Origin: 'EXTERNAL', Policy: policy(w.customer, w.provider, PROVIDER_ACTIONS) }));
+    const a = created.KeyMetadata!.Arn!;
+    const material = randomBytes(32);
+    const importMaterial = async (validTo: Date) => {
+      const params = await w.admin.send(
+        new GetParametersForImportCommand({ KeyId: a, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }),
+      );
+      const publicKey = createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' });
+      const wrapped = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
+      await w.admin.send(
+        new ImportKeyMaterialCommand({
+          KeyId: a,
+          ImportToken: params.ImportToken!,
+          EncryptedKeyMaterial: wrapped,
+          ExpirationModel: 'KEY_MATERIAL_EXPIRES',
+          ValidTo: validTo,
+        }),
+      );
+    };
+    const now = () => gateway.control.clock.now(w.customer);
+    await importMaterial(new Date(now().getTime() + 2 * 86_400_000));
+    const v = await validateKey(w.port, a, { regions: [REGION] });
+    expect(v).toMatchObject({ ok: true, key: { origin: 'EXTERNAL' } });
+
+    await w.keys.create('t-1', cloudKey);
+    await w.keys.rewrap('t-1', a);
+    const snapshot = await backup(w.keys, 't-1', 's-1', 10);
+
+    await gateway.control.clock.advance({ days: 3 }, w.customer);
+    expect(await codeOf(() => w.keys.unwrap('t-1'))).toBe('KeyMaterialUnavailable');
+
+    await importMaterial(new Date(now().getTime() + 30 * 86_400_000));
+    expect((await restore(w.keys, 't-1', 's-1', snapshot)).toString()).toContain('"id":"user-9"');
+
+    await w.admin.send(new DeleteImportedKeyMaterialCommand({ KeyId: a }));
+    expect(await codeOf(() => w.keys.unwrap('t-1'))).toBe('KeyMaterialUnavailable');
+  });
+});
