@@ -1,1 +1,20 @@
-export {};
+export { MemoryBucket, S3Bucket, createS3Client, type Bucket, type PutCondition, type S3BucketOptions, type StoredObject } from './bucket.ts';
+export { S3Journal } from './journal.ts';
+export { countingPort, type KmsCalls } from './counting.ts';
+export { PARTS, SnapshotStore, newSnapshotId, type BackupHooks, type Manifest, type ManifestPart, type Part } from './snapshots.ts';
+export { readZip, writeZip, type ZipEntry } from './zip.ts';
+export {
+  Provider,
+  type AccountRecord,
+  type AccountView,
+  type BackupResult,
+  type CommandResult,
+  type DownloadResult,
+  type EntityRef,
+  type ProviderOptions,
+  type ReadOptions,
+  type RestoreResult,
+  type Schedule,
+  type TenantCredentials,
+  type WorkflowFailed,
+} from './provider.ts';
