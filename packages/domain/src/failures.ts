@@ -40,6 +40,7 @@ export const FAILURES = {
   KmsUnavailable: { kind: 'transient', summary: 'AWS KMS could not be reached or failed internally' },
   GraphThrottled: { kind: 'transient', summary: 'Microsoft Graph throttled the request' },
   GraphUnavailable: { kind: 'transient', summary: 'Microsoft Graph could not be reached' },
+  GraphRejected: { kind: 'permanent', summary: 'Microsoft Graph refused the request (a 4xx other than throttling)' },
   // data
   DataUnrecoverable: { kind: 'permanent', summary: 'the key protecting this data is destroyed; it cannot be recovered' },
   DataTampered: { kind: 'permanent', summary: 'the data failed its integrity or encryption-context check' },
