@@ -1,1 +1,2 @@
-export {};
+export { cli, DEFAULT_OUT, DEFAULT_PATHS } from './cli.ts';
+export type { Io } from './cli.ts';

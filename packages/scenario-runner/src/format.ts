@@ -62,14 +62,15 @@ const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape);
  * (`arn: ...`), for the malformed and foreign identifiers the console must refuse.
  * In `arn`, `${customer}`, `${provider}`, `${region}` and `${key:A}` are filled in at run time.
  */
-const keyTarget = obj({ key: keyName.optional(), arn: z.string().min(1).optional() }).superRefine((t, ctx) => {
+function exactlyOneTarget(t: { key?: string | undefined; arn?: string | undefined }, ctx: z.RefinementCtx): void {
   if ((t.key === undefined) === (t.arn === undefined)) {
     ctx.addIssue({
       code: 'custom',
       message: `expected either key (a key name) or arn (a literal ARN), found ${t.key === undefined ? 'neither' : 'both'}`,
     });
   }
-});
+}
+const keyTarget = obj({ key: keyName.optional(), arn: z.string().min(1).optional() }).superRefine(exactlyOneTarget);
 
 /** An action's arguments; `shorthand` names the field a bare scalar fills (`admin.disableKey: A`). */
 interface ActionDef<S extends z.ZodType = z.ZodType> {
@@ -90,11 +91,17 @@ export const ACTIONS = {
 
   // console (the customer's backup administrator)
   'console.submitKey': action('submit a key ARN for validation', keyTarget, 'key'),
+  'console.showTerms': action('go on to the legal terms for the validated key', none),
   'console.acceptTerms': action('accept the legal terms (Yes, I Agree)', none),
   'console.declineTerms': action('decline the legal terms', none),
   'console.abandon': action('leave the enable dialog without answering', none),
-  'console.enable': action('submit the key and accept the terms in one go', keyTarget, 'key'),
-  'console.updateKey': action('update the key to a new ARN', keyTarget, 'key'),
+  'console.enable': action('submit the key, show and accept the terms in one go', keyTarget, 'key'),
+  'console.updateKey': action(
+    'update the key to a new ARN; `complete: false` stops before the rewrap so a step can come in between',
+    z.strictObject({ key: keyName.optional(), arn: z.string().min(1).optional(), complete: z.boolean().default(true) }).superRefine(exactlyOneTarget),
+    'key',
+  ),
+  'console.completeUpdate': action('finish an update started with `complete: false` (rewrap to the new key)', none),
   'console.status': action('read the key management tab', none),
   'console.returnToCloudKms': action('try to switch back to Cloud Key Management', none),
 
@@ -245,13 +252,17 @@ export const Expect = obj({
   message: z.string().min(1).optional(),
   /** Which field the failure points at, e.g. `account` or `resource` of an ARN. */
   field: z.string().min(1).optional(),
+  /** What the Key Management tab shows (ConsoleView in @ekm/domain). */
   status: obj({
-    keyManagement: z.enum(['cloud', 'enterprise']).optional(),
-    /** What the tab shows as External Cloud Key Management status. */
-    ekm: z.enum(['Enabled', 'Disabled', 'NotActivated', 'Updating']).optional(),
+    /** The EKM configuration fields are offered (support has activated EKM). */
+    ekmSection: z.boolean().optional(),
+    /** The provider's 12-digit account id is shown and is the `provider` account of this run. */
+    providerAccountShown: z.boolean().optional(),
+    /** The key ARN shown is this key's. */
     key: keyName.optional(),
-    providerAccount: z.boolean().optional(),
-    configurable: z.boolean().optional(),
+    externalKeyManagement: z.enum(['Enabled', 'Disabled']).optional(),
+    cloudKeyManagement: z.enum(['Enabled', 'Disabled']).optional(),
+    updateInProgress: z.boolean().optional(),
   }).optional(),
   /** KMS calls made while the step ran, read from the gateway's audit trail. */
   audit: obj({

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadText } from './load.ts';
 import { htmlReport, junitXml } from './report.ts';
-import type { Rule, ScenarioResult } from './results.ts';
+import type { CatalogueRule, ScenarioResult } from './results.ts';
 import { buildResults, gate, mergeResults, MergeError, parseResults } from './results.ts';
 import { parseShard, selectShard } from './schedule.ts';
 
-export const RULES: Rule[] = [
+export const RULES: CatalogueRule[] = [
   { id: 'EKM-01', title: 'Support activates EKM', kind: 'documented', quote: "Without this activation, you won't see the configuration fields" },
   { id: 'EKM-12', title: 'Revocation fails the next workflow', kind: 'documented', quote: "If you revoke an encryption key's access, then the subsequent backups, restores, or downloads will fail." },
   { id: 'EKM-20', title: 'Encryption context & tenants', kind: 'derived', quote: 'Secure backed-up data.' },

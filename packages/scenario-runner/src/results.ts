@@ -6,7 +6,7 @@ import type { LocatedError } from './load.ts';
 import { formatError } from './load.ts';
 
 /** One rule of the catalogue, as `RULES` in @ekm/domain gives it. */
-export interface Rule {
+export interface CatalogueRule {
   readonly id: string;
   readonly title: string;
   readonly kind: string;
@@ -74,7 +74,7 @@ export interface Results {
 }
 
 export interface BuildOptions {
-  readonly rules: readonly Rule[];
+  readonly rules: readonly CatalogueRule[];
   /** Every transition id of the EKM state machine; empty until the world reports them. */
   readonly transitions?: readonly string[];
   readonly durationMs: number;

@@ -1,7 +1,7 @@
 /** One conformance run from paths to results: load, select, run, build results. */
 import type { LoadOptions, LocatedError } from './load.ts';
 import { loadScenarios } from './load.ts';
-import type { Results, Rule } from './results.ts';
+import type { Results, CatalogueRule } from './results.ts';
 import { buildResults } from './results.ts';
 import type { Executor, Progress, Shard } from './schedule.ts';
 import { grepPattern, runScenarios, selectGrep, selectShard } from './schedule.ts';
@@ -9,7 +9,7 @@ import { grepPattern, runScenarios, selectGrep, selectShard } from './schedule.t
 export interface SuiteOptions {
   readonly paths: readonly string[];
   readonly executor: Executor;
-  readonly rules: readonly Rule[];
+  readonly rules: readonly CatalogueRule[];
   readonly transitions?: readonly string[];
   readonly concurrency: number;
   readonly grep?: string;

@@ -1,0 +1,296 @@
+/**
+ * The `ekm` command. Exit codes: 0 the gate passed (or the command succeeded),
+ * 1 the gate failed / files are invalid / a merge was refused, 2 the command line is wrong.
+ */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import {
+  ArgumentError,
+  LOCALSTACK_MODES,
+  MergeError,
+  RESULTS_FILE,
+  createProgress,
+  formatError,
+  gate,
+  grepPattern,
+  loadScenarios,
+  mergeResults,
+  openWorld,
+  parseResults,
+  parseShard,
+  ruleCatalogue,
+  runSuite,
+  writeReports,
+} from '@ekm/scenario-runner';
+import type { Executor, LocalstackMode, ProgressStream, Results, CatalogueRule, Shard, World, WorldOptions } from '@ekm/scenario-runner';
+
+export interface Io {
+  readonly stdout: ProgressStream;
+  readonly stderr: { write(text: string): unknown };
+  readonly cwd: string;
+  readonly signal?: AbortSignal;
+  /** Tests replace the catalogue and the world; the command uses @ekm/domain and `openWorld`. */
+  readonly rules?: readonly CatalogueRule[];
+  readonly openWorld?: (options: WorldOptions) => Promise<World>;
+}
+
+export const DEFAULT_OUT = 'reports/conformance';
+export const DEFAULT_PATHS = ['scenarios'];
+
+const USAGE = `usage: ekm <command> [options]
+
+commands:
+  run [paths..]             run scenarios (default: scenarios/) and gate on the rule catalogue
+      --grep <regex>          only scenarios whose id, title, rules, tags or file match
+      --shard <i/n>           run the i-th of n deterministic shards
+      --concurrency <n>       scenarios at once (default: number of cores)
+      --localstack <mode>     auto | host | docker | external (default: auto)
+      --endpoint <url>        use this LocalStack endpoint
+      --out <dir>             reports directory (default: ${DEFAULT_OUT})
+  rules [--json] [--out dir]  the rule catalogue, with coverage from the last run
+  validate [paths..]          check scenario files against the schema, run nothing
+  report merge <dirs..>       merge shard reports into one [--out dir]
+  help                        this text
+`;
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export async function cli(argv: readonly string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await run(rest, io);
+      case 'rules':
+        return await rules(rest, io);
+      case 'validate':
+        return await validate(rest, io);
+      case 'report':
+        return await report(rest, io);
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(USAGE);
+        return 0;
+      case undefined:
+        io.stderr.write(USAGE);
+        return 2;
+      case 'doctor':
+      case 'gateway':
+        throw new UsageError('not available in this build yet');
+      default:
+        io.stderr.write(`ekm: unknown command "${command}"\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ArgumentError || isParseArgsError(err)) {
+      io.stderr.write(`ekm ${command}: ${usageMessage(err)}\nrun "ekm help" for usage\n`);
+      return 2;
+    }
+    if (err instanceof MergeError) {
+      io.stderr.write(`ekm report merge: ${err.message}\n`);
+      return 1;
+    }
+    // Anything else is a bug or the environment; say it in one line, no stack trace.
+    io.stderr.write(`ekm ${command ?? ''}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
+    return 1;
+  }
+}
+
+function isParseArgsError(err: unknown): err is Error {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+function usageMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  // node:util phrases these for its own audience ("To specify a positional argument ..."); keep the first sentence.
+  return message.split('. To ')[0]!.replace(/^Unknown option/, 'unknown option').replace(/^Option/, 'option');
+}
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O) {
+  return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+}
+
+function catalogue(io: Io): CatalogueRule[] {
+  const rules = io.rules ?? ruleCatalogue();
+  if (rules === undefined || rules.length === 0) {
+    throw new Error('the rule catalogue (RULES in @ekm/domain) is not available: nothing to gate on');
+  }
+  return [...rules];
+}
+
+function positiveInt(name: string, text: string): number {
+  if (!/^\d{1,4}$/.test(text) || Number(text) < 1) throw new ArgumentError(`--${name}: expected a whole number of at least 1, found "${text}"`);
+  return Number(text);
+}
+
+function localstackMode(text: string): LocalstackMode {
+  if (!(LOCALSTACK_MODES as readonly string[]).includes(text)) {
+    throw new ArgumentError(`--localstack: expected one of ${LOCALSTACK_MODES.join(', ')}, found "${text}"`);
+  }
+  return text as LocalstackMode;
+}
+
+function endpointUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ArgumentError(`--endpoint: expected a URL such as http://localhost:4566, found "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ArgumentError(`--endpoint: expected an http or https URL, found "${text}"`);
+  }
+  return text;
+}
+
+const resolveIn = (cwd: string, p: string): string => (isAbsolute(p) ? p : join(cwd, p));
+const shown = (cwd: string, p: string): string => relative(cwd, p) || '.';
+
+async function run(args: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    grep: { type: 'string' },
+    shard: { type: 'string' },
+    concurrency: { type: 'string' },
+    localstack: { type: 'string', default: 'auto' },
+    endpoint: { type: 'string' },
+    out: { type: 'string', default: DEFAULT_OUT },
+  });
+  const shard: Shard | undefined = values.shard === undefined ? undefined : parseShard(values.shard);
+  const concurrency = values.concurrency === undefined ? availableParallelism() : positiveInt('concurrency', values.concurrency);
+  const mode = localstackMode(values.localstack);
+  const endpoint = values.endpoint === undefined ? undefined : endpointUrl(values.endpoint);
+  if (mode === 'external' && endpoint === undefined) throw new ArgumentError('--localstack external: expected --endpoint <url> too, found none');
+  if (values.grep !== undefined) grepPattern(values.grep);
+  const rules = catalogue(io);
+  const out = resolveIn(io.cwd, values.out);
+  const paths = positionals.length > 0 ? positionals : DEFAULT_PATHS;
+
+  const world = await (io.openWorld ?? openWorld)({
+    localstack: mode,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(io.signal === undefined ? {} : { signal: io.signal }),
+  });
+  let results: Results;
+  try {
+    const executor: Executor = world.executor;
+    const outcome = await runSuite({
+      paths,
+      executor,
+      rules,
+      transitions: world.transitions,
+      concurrency,
+      cwd: io.cwd,
+      progress: createProgress(io.stdout),
+      ...(values.grep === undefined ? {} : { grep: values.grep }),
+      ...(shard === undefined ? {} : { shard }),
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
+    results = outcome.results;
+    for (const e of outcome.errors) io.stderr.write(`${formatError(e)}\n`);
+  } finally {
+    await world.close();
+  }
+  await writeReports(results, out);
+  return verdict(results, io, out);
+}
+
+function verdict(results: Results, io: Io, out: string): number {
+  const s = results.summary;
+  const passedRules = results.rules.filter((r) => r.status === 'passed').length;
+  io.stdout.write(
+    `${s.scenarios} scenario(s): ${s.passed} passed, ${s.failed} failed${s.invalidFiles > 0 ? `, ${s.invalidFiles} invalid file(s)` : ''}; ` +
+      `rules: ${passedRules}/${results.rules.length} passed; ${s.durationMs} ms\n` +
+      `reports: ${shown(io.cwd, join(out, RESULTS_FILE))}, junit.xml, index.html\n`,
+  );
+  const g = gate(results);
+  if (results.shard !== undefined || results.grep !== undefined) {
+    io.stdout.write('partial run (shard or --grep): rule coverage is gated when the shards are merged or the full suite runs\n');
+  }
+  if (g.ok) {
+    io.stdout.write('gate: passed\n');
+    return 0;
+  }
+  io.stderr.write(`gate: failed\n${g.reasons.map((r) => `  - ${r}`).join('\n')}\n`);
+  return 1;
+}
+
+async function readResults(path: string, display: string): Promise<Results> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new MergeError(`${display}: expected a results.json, found nothing readable`);
+  }
+  return parseResults(text, display);
+}
+
+async function rules(args: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean', default: false }, out: { type: 'string', default: DEFAULT_OUT } });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const path = join(resolveIn(io.cwd, values.out), RESULTS_FILE);
+  let last: Results | undefined;
+  try {
+    last = parseResults(await readFile(path, 'utf8'), shown(io.cwd, path));
+  } catch (err) {
+    if (err instanceof MergeError) throw err;
+    last = undefined; // no run yet: every rule is "not run"
+  }
+  const list = io.rules ?? ruleCatalogue() ?? last?.rules.map(({ id, title, kind, quote }) => ({ id, title, kind, quote }));
+  if (list === undefined) throw new Error('the rule catalogue (RULES in @ekm/domain) is not available');
+  const rows = list.map((r) => {
+    const seen = last?.rules.find((x) => x.id === r.id);
+    return { ...r, status: seen?.status ?? ('not run' as const), scenarios: seen?.scenarios ?? [] };
+  });
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  for (const r of rows) {
+    io.stdout.write(`${r.id}  ${r.status.padEnd(9)} ${r.kind.padEnd(10)} ${r.title}${r.scenarios.length > 0 ? ` (${r.scenarios.length} scenario(s))` : ''}\n`);
+  }
+  io.stdout.write(last === undefined ? `no results at ${shown(io.cwd, path)}: run "ekm run" first\n` : `coverage from ${shown(io.cwd, path)}\n`);
+  return 0;
+}
+
+async function validate(args: readonly string[], io: Io): Promise<number> {
+  const { positionals } = parse(args, {});
+  const paths = positionals.length > 0 ? positionals : DEFAULT_PATHS;
+  const ruleIds = (io.rules ?? ruleCatalogue())?.map((r) => r.id);
+  const loaded = await loadScenarios(paths, { cwd: io.cwd, ...(ruleIds === undefined ? {} : { ruleIds }) });
+  for (const e of loaded.errors) io.stderr.write(`${formatError(e)}\n`);
+  if (loaded.errors.length > 0) {
+    io.stderr.write(`${loaded.errors.length} error(s) in ${new Set(loaded.errors.map((e) => e.file)).size} file(s)\n`);
+    return 1;
+  }
+  if (loaded.files.length === 0) {
+    io.stderr.write(`expected scenario files (.yaml) under ${paths.join(', ')}, found none\n`);
+    return 1;
+  }
+  io.stdout.write(`${loaded.scenarios.length} scenario(s) in ${loaded.files.length} file(s): valid\n`);
+  return 0;
+}
+
+async function report(args: readonly string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'merge') throw new UsageError(sub === undefined ? 'expected "report merge <dirs..>"' : `unknown report command "${sub}"`);
+  const { values, positionals } = parse(rest, { out: { type: 'string', default: DEFAULT_OUT } });
+  if (positionals.length === 0) throw new UsageError('report merge: expected one or more report directories, found none');
+  const parts: Results[] = [];
+  for (const dir of positionals) {
+    const full = resolveIn(io.cwd, dir);
+    const path = full.endsWith('.json') ? full : join(full, RESULTS_FILE);
+    parts.push(await readResults(path, shown(io.cwd, path)));
+  }
+  const merged = mergeResults(parts);
+  const out = resolveIn(io.cwd, values.out);
+  await writeReports(merged, out);
+  io.stdout.write(`merged ${parts.length} report(s)\n`);
+  return verdict(merged, io, out);
+}
