@@ -1,0 +1,191 @@
+import { constants, publicEncrypt, randomBytes, randomInt } from 'node:crypto';
+import {
+  CancelKeyDeletionCommand,
+  CreateGrantCommand,
+  CreateKeyCommand,
+  DeleteImportedKeyMaterialCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  GetParametersForImportCommand,
+  ImportKeyMaterialCommand,
+  PutKeyPolicyCommand,
+  RevokeGrantCommand,
+  RotateKeyOnDemandCommand,
+  ScheduleKeyDeletionCommand,
+  type KeySpec,
+  type KeyUsageType,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
+import { createGraphServer, createMockTenant, generateTenant, type GraphServer, type MockTenant } from '@ekm/entra-mock';
+import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
+import { createKmsClient } from '@ekm/kms';
+import { createS3Client } from './bucket.ts';
+import { Provider, type ProviderOptions } from './provider.ts';
+
+export const REGION = 'us-east-1';
+
+/** A fresh 12-digit account id, so that test files and scenarios never share an account. */
+export function accountId(): string {
+  return `${randomInt(1, 10)}${String(randomInt(0, 1e11)).padStart(11, '0')}`;
+}
+
+/**
+ * The customer's side: key administration in the customer's own account, through the
+ * gateway (which takes the account from the 12-digit access key id).
+ */
+export class Customer {
+  readonly account: string;
+  readonly #kms: KMSClient;
+  readonly #provider: string;
+
+  constructor(endpoint: string, account: string, providerAccount: string) {
+    this.account = account;
+    this.#provider = providerAccount;
+    this.#kms = createKmsClient({ endpoint, region: REGION, account, maxAttempts: 1 });
+  }
+
+  /** The key policy the article asks for: the owner administers, the provider's account uses the key. */
+  policy(allowProvider = true): string {
+    return JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'Owner', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${this.account}:root` }, Action: 'kms:*', Resource: '*' },
+        ...(allowProvider
+          ? [
+              {
+                Sid: 'Provider',
+                Effect: 'Allow',
+                Principal: { AWS: `arn:aws:iam::${this.#provider}:root` },
+                Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+                Resource: '*',
+              },
+            ]
+          : []),
+      ],
+    });
+  }
+
+  async createKey(options: { spec?: KeySpec; usage?: KeyUsageType; external?: boolean; multiRegion?: boolean; allowProvider?: boolean } = {}): Promise<string> {
+    const out = await this.#kms.send(
+      new CreateKeyCommand({
+        KeySpec: options.spec ?? 'SYMMETRIC_DEFAULT',
+        KeyUsage: options.usage ?? 'ENCRYPT_DECRYPT',
+        ...(options.external === true ? { Origin: 'EXTERNAL' } : {}),
+        ...(options.multiRegion === true ? { MultiRegion: true } : {}),
+        Policy: this.policy(options.allowProvider ?? true),
+      }),
+    );
+    return out.KeyMetadata!.Arn!;
+  }
+
+  /** Imports 256 bits of material wrapped for KMS; the material is returned only for re-import (EKM-13). */
+  async importMaterial(arn: string, material: Uint8Array = randomBytes(32), validTo?: Date): Promise<Uint8Array> {
+    const params = await this.#kms.send(new GetParametersForImportCommand({ KeyId: arn, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const wrapped = publicEncrypt(
+      { key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki', padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      material,
+    );
+    await this.#kms.send(
+      new ImportKeyMaterialCommand({
+        KeyId: arn,
+        ImportToken: params.ImportToken!,
+        EncryptedKeyMaterial: wrapped,
+        ExpirationModel: validTo === undefined ? 'KEY_MATERIAL_DOES_NOT_EXPIRE' : 'KEY_MATERIAL_EXPIRES',
+        ...(validTo === undefined ? {} : { ValidTo: validTo }),
+      }),
+    );
+    return material;
+  }
+
+  deleteMaterial = (arn: string) => this.#kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: arn }));
+  disable = (arn: string) => this.#kms.send(new DisableKeyCommand({ KeyId: arn }));
+  enable = (arn: string) => this.#kms.send(new EnableKeyCommand({ KeyId: arn }));
+  rotate = (arn: string) => this.#kms.send(new RotateKeyOnDemandCommand({ KeyId: arn }));
+  scheduleDeletion = (arn: string, days = 7) => this.#kms.send(new ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: days }));
+  cancelDeletion = (arn: string) => this.#kms.send(new CancelKeyDeletionCommand({ KeyId: arn }));
+  denyProvider = (arn: string) => this.#kms.send(new PutKeyPolicyCommand({ KeyId: arn, PolicyName: 'default', Policy: this.policy(false) }));
+  allowProvider = (arn: string) => this.#kms.send(new PutKeyPolicyCommand({ KeyId: arn, PolicyName: 'default', Policy: this.policy(true) }));
+
+  /** A grant is the other way to let the provider use a key whose policy does not name it. */
+  async grantProvider(arn: string): Promise<string> {
+    const out = await this.#kms.send(
+      new CreateGrantCommand({
+        KeyId: arn,
+        GranteePrincipal: `arn:aws:iam::${this.#provider}:root`,
+        Operations: ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'DescribeKey'],
+      }),
+    );
+    return out.GrantId!;
+  }
+
+  revokeGrant = (arn: string, grantId: string) => this.#kms.send(new RevokeGrantCommand({ KeyId: arn, GrantId: grantId }));
+}
+
+export interface World {
+  readonly gateway: KmsGateway;
+  readonly graph: GraphServer;
+  readonly providerAccount: string;
+  readonly provider: Provider;
+  readonly options: ProviderOptions;
+  /** A new product account with its own customer AWS account and a seeded tenant. */
+  customerAccount(users?: number): Promise<{ accountId: string; customer: Customer; tenant: MockTenant }>;
+  /** A provider process started again on the same bucket (as after a crash). */
+  reopen(overrides?: Partial<ProviderOptions>): Promise<Provider>;
+  close(): Promise<void>;
+}
+
+let seed = 1;
+
+export async function startWorld(localstackEndpoint: string, overrides: Partial<ProviderOptions> = {}): Promise<World> {
+  const gateway = await startKmsGateway({ localstackEndpoint });
+  const graph = createGraphServer();
+  graph.listen();
+  const providerAccount = accountId();
+  const options: ProviderOptions = {
+    accountId: providerAccount,
+    region: REGION,
+    kmsEndpoint: gateway.endpoint,
+    s3Endpoint: localstackEndpoint,
+    graph: { sleep: async () => {} },
+    ...overrides,
+  };
+  const provider = await Provider.open(options);
+  const buckets: string[] = [`ekm-backups-${providerAccount}`];
+  return {
+    gateway,
+    graph,
+    providerAccount,
+    provider,
+    options,
+    async customerAccount(users = 12) {
+      const account = accountId();
+      const state = generateTenant({ seed: seed++, referenceDate: new Date('2026-01-01T00:00:00Z'), users });
+      const tenant = createMockTenant(state);
+      graph.addTenant(tenant);
+      const productAccount = `acct-${account}`;
+      await provider.addAccount({
+        accountId: productAccount,
+        tenants: [{ tenantId: tenant.tenantId, clientId: tenant.clientId, clientSecret: tenant.clientSecret }],
+      });
+      return { accountId: productAccount, customer: new Customer(gateway.endpoint, account, providerAccount), tenant };
+    },
+    reopen: (o = {}) => Provider.open({ ...options, ...o }),
+    async close() {
+      graph.close();
+      await gateway.close();
+      // Leave LocalStack as found: the provider's bucket and everything in it go.
+      const s3 = createS3Client({ endpoint: localstackEndpoint, region: REGION, account: providerAccount });
+      const { ListObjectsV2Command, DeleteObjectsCommand, DeleteBucketCommand } = await import('@aws-sdk/client-s3');
+      for (const bucket of buckets) {
+        for (;;) {
+          const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+          const keys = (listed.Contents ?? []).map((c) => ({ Key: c.Key! }));
+          if (keys.length === 0) break;
+          await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+        }
+        await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      }
+      s3.destroy();
+    },
+  };
+}
