@@ -43,6 +43,9 @@ describe('tenant-key hierarchy', () => {
     await keys.rewrap('t-1', a);
     expect((await keys.inForce('t-1')).keyArn).toBe(a);
     expect(await material(keys, 't-1')).toBe(before);
+    const unwrapped = await keys.unwrap('t-1');
+    expect([unwrapped.keyArn, unwrapped.version, unwrapped.tenant]).toEqual([a, 1, 't-1']);
+    unwrapped.drop();
     kms.setState(provider, 'Disabled');
     expect(await material(keys, 't-1')).toBe(before);
   });

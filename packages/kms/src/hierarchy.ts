@@ -70,7 +70,7 @@ const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'ba
 /** Unwraps one wrapped tenant key with KMS Decrypt and the context `{tenant, purpose}`: one KMS call. */
 export async function unwrapTenantKey(port: KeyPort, tenant: string, wrapped: WrappedTenantKey): Promise<TenantKey> {
   const plaintext = await port.decrypt(wrapped.keyArn, unb64(wrapped.ciphertext), tenantKeyContext(tenant));
-  return new TenantKey(tenant, wrapped.version, plaintext);
+  return new TenantKey(tenant, wrapped.version, plaintext, wrapped.keyArn);
 }
 
 /**

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { KmsError } from './classify.ts';
 import { TenantKey } from './tenant-key.ts';
+
+const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 import {
   decryptSnapshot,
   decryptSnapshotStream,
@@ -12,7 +14,7 @@ import {
   SNAPSHOT_SUITE,
 } from './snapshot.ts';
 
-const key = (tenant = 't-1', bytes = randomBytes(32)) => new TenantKey(tenant, 1, new Uint8Array(bytes));
+const key = (tenant = 't-1', bytes = randomBytes(32)) => new TenantKey(tenant, 1, new Uint8Array(bytes), KEY_ARN);
 const ctx = { tenant: 't-1', snapshot: 's-1' };
 
 async function codeOf(run: () => Promise<unknown>): Promise<string> {

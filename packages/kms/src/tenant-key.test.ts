@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { TenantKey } from './tenant-key.ts';
+
+const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 import { KmsError } from './classify.ts';
 
 describe('TenantKey', () => {
@@ -9,7 +11,7 @@ describe('TenantKey', () => {
     const bytes = new Uint8Array(randomBytes(32));
     const hex = Buffer.from(bytes).toString('hex');
     const b64 = Buffer.from(bytes).toString('base64');
-    const key = new TenantKey('t-1', 1, bytes);
+    const key = new TenantKey('t-1', 1, bytes, KEY_ARN);
     const printed = [JSON.stringify({ key }), inspect(key, { showHidden: true, depth: 9 }), String(key), `${key}`, inspect({ nested: [key] })];
     for (const text of printed) {
       expect(text).toContain('[TenantKey redacted]');
@@ -22,7 +24,7 @@ describe('TenantKey', () => {
 
   it('[EKM-19] zeroes the bytes it was given, and drop() zeroes its own copy and refuses further use', () => {
     const bytes = new Uint8Array(randomBytes(32));
-    const key = new TenantKey('t-1', 1, bytes);
+    const key = new TenantKey('t-1', 1, bytes, KEY_ARN);
     expect(bytes.every((x) => x === 0)).toBe(true);
     let own: Uint8Array = new Uint8Array(0);
     expect(key.reveal((b) => ((own = b), b.some((x) => x !== 0)))).toBe(true);
@@ -36,7 +38,7 @@ describe('TenantKey', () => {
 
   it('refuses a key that is not 256 bits, and zeroes it', () => {
     const bytes = new Uint8Array(randomBytes(16));
-    expect(() => new TenantKey('t-1', 1, bytes)).toThrow(/256 bits/);
+    expect(() => new TenantKey('t-1', 1, bytes, KEY_ARN)).toThrow(/256 bits/);
     expect(bytes.every((x) => x === 0)).toBe(true);
   });
 });

@@ -13,6 +13,8 @@ export class TenantKey {
   readonly tenant: string;
   /** The tenant-key version recorded with each snapshot; changes only when a new tenant key is created. */
   readonly version: number;
+  /** The KMS key that unwrapped it: what a snapshot taken in this workflow records as protecting it. */
+  readonly keyArn: string;
   #bytes: Uint8Array;
   #dropped = false;
 
@@ -20,13 +22,14 @@ export class TenantKey {
    * Copies `bytes` into a buffer of its own (the SDK hands out views into larger
    * response buffers, which the keyring refuses) and zeroes the original.
    */
-  constructor(tenant: string, version: number, bytes: Uint8Array) {
+  constructor(tenant: string, version: number, bytes: Uint8Array, keyArn: string) {
     if (bytes.byteLength !== 32) {
       bytes.fill(0);
       throw new KmsError(failure('DataTampered', 'The tenant key does not have 256 bits.'));
     }
     this.tenant = tenant;
     this.version = version;
+    this.keyArn = keyArn;
     this.#bytes = new Uint8Array(32);
     this.#bytes.set(bytes);
     bytes.fill(0);
