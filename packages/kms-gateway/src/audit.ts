@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 
 /** One CloudTrail-shaped record per KMS call. Never holds plaintext, data keys, ciphertext or import material. */
@@ -57,10 +57,11 @@ export function recordedParameters(body: Record<string, unknown>): Record<string
 
 export class AuditTrail {
   readonly #events: AuditEvent[] = [];
-  readonly #file: WriteStream | undefined;
+  #fd: number | undefined;
 
+  /** Lines are written synchronously so the file is complete whenever a caller has its answer. */
   constructor(file?: string) {
-    this.#file = file === undefined ? undefined : createWriteStream(file, { flags: 'a' });
+    this.#fd = file === undefined ? undefined : openSync(file, 'a');
   }
 
   static newId(): string {
@@ -69,7 +70,7 @@ export class AuditTrail {
 
   record(event: AuditEvent): void {
     this.#events.push(event);
-    this.#file?.write(`${JSON.stringify(event)}\n`);
+    if (this.#fd !== undefined) writeSync(this.#fd, `${JSON.stringify(event)}\n`);
   }
 
   query(q: AuditQuery = {}): AuditEvent[] {
@@ -108,9 +109,8 @@ export class AuditTrail {
     return this.#events.length;
   }
 
-  async close(): Promise<void> {
-    const file = this.#file;
-    if (file === undefined) return;
-    await new Promise<void>((resolve) => file.end(resolve));
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
   }
 }

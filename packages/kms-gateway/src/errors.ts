@@ -15,6 +15,7 @@ export const KMS_ERRORS = {
   MalformedPolicyDocumentException: 400,
   ValidationException: 400,
   UnknownOperationException: 400,
+  UnsupportedOperationException: 400,
   ThrottlingException: 400,
   KMSInternalException: 500,
   DependencyTimeoutException: 503,
@@ -66,6 +67,7 @@ export const messages = {
       : `User: ${principal} is not authorized to perform: kms:${op} on resource: ${arn} because no resource-based policy allows the kms:${op} action`,
   crossAccount: (principal: string, op: string, arn: string) =>
     `User: ${principal} is not authorized to perform: kms:${op} on resource: ${arn} because kms:${op} cannot be used on a KMS key in another AWS account`,
+  wrongOrigin: (arn: string, origin: string) => `${arn} origin is ${origin} which is not valid for this operation.`,
   lockout: () => 'The new key policy will not allow you to update the key policy in the future.',
   throttled: () => 'Rate exceeded',
   internal: () => 'The request was rejected because an internal exception occurred. The request can be retried.',

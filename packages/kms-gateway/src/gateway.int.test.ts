@@ -8,6 +8,7 @@ import {
   CreateGrantCommand,
   CreateKeyCommand,
   DecryptCommand,
+  DeleteImportedKeyMaterialCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
   EnableKeyCommand,
@@ -18,6 +19,7 @@ import {
   KMSClient,
   ListGrantsCommand,
   PutKeyPolicyCommand,
+  ReEncryptCommand,
   RevokeGrantCommand,
   ScheduleKeyDeletionCommand,
   type KMSClientConfig,
@@ -323,6 +325,32 @@ describe('key lifecycle on the gateway clock', () => {
 
     await importMaterial();
     await expect(svc.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context }))).resolves.toMatchObject({ KeyId: arn });
+
+    // Deleting the material by hand bites the same way, and the same material brings the data back.
+    await admin.send(new DeleteImportedKeyMaterialCommand({ KeyId: arn }));
+    expect(await error(svc.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context })))).toMatchObject({
+      name: 'KMSInvalidStateException',
+      message: `${arn} is pending import.`,
+    });
+    await importMaterial();
+    await expect(svc.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context }))).resolves.toMatchObject({ KeyId: arn });
+  });
+
+  it('[EKM-14][EKM-16] ReEncrypt from the old key to the new one works cross-account without SourceKeyId', async () => {
+    const { owner, provider } = accounts();
+    const admin = client(owner);
+    const svc = client(provider);
+    const oldKey = await customerKey(admin, owner, provider);
+    const newKey = await customerKey(admin, owner, provider);
+    const { CiphertextBlob } = await svc.send(new GenerateDataKeyCommand({ KeyId: oldKey, KeySpec: 'AES_256', EncryptionContext: context }));
+    const moved = await svc.send(
+      new ReEncryptCommand({ CiphertextBlob, SourceEncryptionContext: context, DestinationKeyId: newKey, DestinationEncryptionContext: context }),
+    );
+    expect(moved).toMatchObject({ SourceKeyId: oldKey, KeyId: newKey });
+    await admin.send(new DisableKeyCommand({ KeyId: oldKey }));
+    await expect(svc.send(new DecryptCommand({ CiphertextBlob: moved.CiphertextBlob, EncryptionContext: context }))).resolves.toMatchObject({ KeyId: newKey });
+    const events = gateway.control.audit.query({ keyArn: newKey, eventName: 'ReEncrypt' });
+    expect(events[0]?.resources.map((r) => r.ARN)).toEqual([oldKey, newKey]);
   });
 });
 
@@ -361,6 +389,12 @@ describe('AWS error forms', () => {
     expect((await error(svc.send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })))).name).toBe(
       'InvalidKeyUsageException',
     );
+    expect(await error(svc.send(new GenerateDataKeyCommand({ KeyId: arn })))).toMatchObject({
+      name: 'ValidationException',
+      message: 'Please specify either number of bytes or key spec.',
+    });
+    expect(await error(svc.send(new DecryptCommand({ CiphertextBlob: Buffer.from('x'.repeat(80)) })))).toMatchObject({ name: 'InvalidCiphertextException', status: 400 });
+    expect((await error(admin.send(new CreateKeyCommand({ Policy: '{not json' })))).name).toBe('MalformedPolicyDocumentException');
     await admin.send(new DisableKeyCommand({ KeyId: arn }));
     expect(await error(svc.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: context })))).toMatchObject({
       name: 'DisabledException',

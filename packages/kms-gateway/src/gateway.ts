@@ -8,6 +8,7 @@ import { KeyRegistry, keyRefOf, type KeyMetadata, type KeyRef } from './keys.ts'
 import { evaluatePolicy, parsePolicy, PolicyParseError, type ContextValue } from './policy.ts';
 import { Toxics, type Toxic, type ToxicSpec } from './toxics.ts';
 import { parseAuthorization, Upstream } from './upstream.ts';
+import { validateRequest } from './validate.ts';
 
 export interface KmsGatewayOptions {
   /** LocalStack's edge endpoint, e.g. `http://127.0.0.1:4566`. */
@@ -236,7 +237,7 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     if (typeof blob !== 'string') return undefined;
     // LocalStack's symmetric blob starts with the 36-character key id (see its kms/models.py).
     const keyId = Buffer.from(blob, 'base64').subarray(0, 36).toString('latin1');
-    if (!/^[0-9a-f-]{36}$/.test(keyId)) return undefined;
+    if (!/^([0-9a-f-]{36}|mrk-[0-9a-f]{32})$/.test(keyId)) return undefined;
     const owner = keys.ownerArn(keyId);
     return keyRefOf(owner ?? `arn:aws:kms:${caller.region}:${caller.account}:key/${keyId}`);
   }
@@ -284,6 +285,9 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
       if (error instanceof KmsError && error.code === 'NotFoundException') return undefined; // LocalStack answers it
       throw error;
     }
+    if ((op === 'ImportKeyMaterial' || op === 'DeleteImportedKeyMaterial') && meta.Origin !== 'EXTERNAL') {
+      throw new KmsError('UnsupportedOperationException', messages.wrongOrigin(ref.arn, meta.Origin));
+    }
     if (!NEEDS_MATERIAL.has(op)) return meta;
     if (meta.KeyState === 'PendingImport') throw new KmsError('KMSInvalidStateException', messages.pendingImport(ref.arn));
     const encrypts = op === 'Encrypt' || op === 'Decrypt' || use.action === 'ReEncryptFrom' || use.action === 'ReEncryptTo';
@@ -311,8 +315,10 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     return out;
   }
 
-  async function checkPolicyLockout(op: string, body: Record<string, unknown>, caller: Caller, uses: KeyUse[]): Promise<void> {
-    if (op !== 'PutKeyPolicy' || typeof body['Policy'] !== 'string' || !uses[0]) return;
+  /** AWS refuses malformed policies and, unless told to bypass the check, policies that lock the caller out. */
+  function checkPolicyLockout(op: string, body: Record<string, unknown>, caller: Caller, uses: KeyUse[]): void {
+    if ((op !== 'PutKeyPolicy' && op !== 'CreateKey') || typeof body['Policy'] !== 'string') return;
+    const resource = uses[0]?.ref.arn ?? `arn:aws:kms:${caller.region}:${caller.account}:key/*`;
     let doc;
     try {
       doc = parsePolicy(body['Policy']);
@@ -325,8 +331,8 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
       principalArn: caller.principalArn,
       principalAccount: caller.account,
       action: 'kms:PutKeyPolicy',
-      resource: uses[0].ref.arn,
-      context: conditionContext(op, uses[0], caller, body),
+      resource,
+      context: conditionContext(op, { ref: keyRefOf(resource) ?? { arn: resource, account: caller.account, region: caller.region, keyId: '*' }, action: op, encryptionContext: {} }, caller, body),
     }).decision;
     if (decision !== 'allow') throw new KmsError('MalformedPolicyDocumentException', messages.lockout());
   }
@@ -404,6 +410,7 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     const type = String(parsed['__type'] ?? '').split('#').pop() ?? '';
     const message = String(parsed['message'] ?? '');
     if (type === 'InvalidCiphertextException') return new KmsError('InvalidCiphertextException');
+    if (type === 'ValidationError') return new KmsError('ValidationException', message);
     if (status < 500) return undefined;
     if (/unknown operation/i.test(message)) return new KmsError('UnknownOperationException');
     if (op === 'Decrypt' || op === 'ReEncrypt') return new KmsError('InvalidCiphertextException');
@@ -461,6 +468,7 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
       return fail(new KmsError('ValidationException', 'The request body is not valid JSON'));
     }
     try {
+      validateRequest(op, body);
       uses = await keyUses(op, body, caller);
     } catch (error) {
       return fail(error);
@@ -495,26 +503,71 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     try {
       for (const use of uses) await checkKey(op, use, body);
       for (const use of uses) await authorize(op, use, caller, body);
-      await checkPolicyLockout(op, body, caller, uses);
+      checkPolicyLockout(op, body, caller, uses);
+      // A blob LocalStack never wrote (no key id inside) is what AWS calls an invalid ciphertext.
+      if (op === 'Decrypt' && uses.length === 0) throw new KmsError('InvalidCiphertextException');
     } catch (error) {
       return fail(error);
     }
 
     try {
       stats.forwarded++;
-      const forwarded = await upstream.send(forwardHeaders(req), JSON.stringify(upstreamBody(op, body, uses)));
-      const parsed = forwarded.body === '' ? {} : (JSON.parse(forwarded.body) as Record<string, unknown>);
-      if (forwarded.status >= 300) {
-        const mapped = awsErrorFor(op, forwarded.status, parsed);
+      const forwarded = op === 'ReEncrypt'
+        ? await reEncrypt(forwardHeaders(req), body, uses)
+        : await send(forwardHeaders(req), op, upstreamBody(op, body, uses));
+      if ('error' in forwarded) {
+        const { status, parsed, raw: text, op: failedOp } = forwarded.error;
+        const mapped = awsErrorFor(failedOp, status, parsed);
         if (mapped) return fail(mapped);
         const code = String(parsed['__type'] ?? 'KMSInternalException').split('#').pop()!;
-        return finish(forwarded.status, forwarded.body, { errorCode: code, errorMessage: String(parsed['message'] ?? '') });
+        return finish(status, text, { errorCode: code, errorMessage: String(parsed['message'] ?? '') });
       }
-      const answer = afterSuccess(op, body, uses, parsed);
-      finish(forwarded.status, JSON.stringify(answer));
+      const answer = afterSuccess(op, body, uses, forwarded.answer);
+      finish(200, JSON.stringify(answer));
     } catch (error) {
       fail(error);
     }
+  }
+
+  type Sent = { answer: Record<string, unknown> } | { error: { status: number; parsed: Record<string, unknown>; raw: string; op: string } };
+
+  async function send(headers: Record<string, string>, op: string, body: Record<string, unknown>): Promise<Sent> {
+    const res = await upstream.send({ ...headers, 'x-amz-target': `TrentService.${op}` }, JSON.stringify(body));
+    const parsed = res.body === '' ? {} : (JSON.parse(res.body) as Record<string, unknown>);
+    return res.status >= 300 ? { error: { status: res.status, parsed, raw: res.body, op } } : { answer: parsed };
+  }
+
+  /**
+   * LocalStack's ReEncrypt drops the account of both keys, so it fails across accounts.
+   * The gateway does what it means, as the caller: Decrypt under the source key, then
+   * Encrypt under the destination key; the plaintext only passes through memory.
+   */
+  async function reEncrypt(headers: Record<string, string>, body: Record<string, unknown>, uses: KeyUse[]): Promise<Sent> {
+    const from = uses.find((u) => u.action === 'ReEncryptFrom');
+    const to = uses.find((u) => u.action === 'ReEncryptTo')!;
+    const decrypted = await send(headers, 'Decrypt', {
+      CiphertextBlob: body['CiphertextBlob'],
+      ...(from ? { KeyId: from.ref.arn } : {}),
+      ...(body['SourceEncryptionContext'] !== undefined ? { EncryptionContext: body['SourceEncryptionContext'] } : {}),
+      ...(body['SourceEncryptionAlgorithm'] !== undefined ? { EncryptionAlgorithm: body['SourceEncryptionAlgorithm'] } : {}),
+    });
+    if ('error' in decrypted) return decrypted;
+    const encrypted = await send(headers, 'Encrypt', {
+      KeyId: to.ref.arn,
+      Plaintext: decrypted.answer['Plaintext'],
+      ...(body['DestinationEncryptionContext'] !== undefined ? { EncryptionContext: body['DestinationEncryptionContext'] } : {}),
+      ...(body['DestinationEncryptionAlgorithm'] !== undefined ? { EncryptionAlgorithm: body['DestinationEncryptionAlgorithm'] } : {}),
+    });
+    if ('error' in encrypted) return encrypted;
+    return {
+      answer: {
+        CiphertextBlob: encrypted.answer['CiphertextBlob'],
+        SourceKeyId: decrypted.answer['KeyId'],
+        KeyId: encrypted.answer['KeyId'],
+        SourceEncryptionAlgorithm: decrypted.answer['EncryptionAlgorithm'] ?? body['SourceEncryptionAlgorithm'] ?? 'SYMMETRIC_DEFAULT',
+        DestinationEncryptionAlgorithm: encrypted.answer['EncryptionAlgorithm'] ?? body['DestinationEncryptionAlgorithm'] ?? 'SYMMETRIC_DEFAULT',
+      },
+    };
   }
 
   function startEvent(op: string, caller: Caller): AuditEvent {
@@ -626,7 +679,7 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
       for (const s of sockets) s.destroy();
       await closed;
       upstream.close();
-      await audit.close();
+      audit.close();
     },
   };
 }
