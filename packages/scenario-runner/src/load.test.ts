@@ -237,3 +237,11 @@ describe('loadScenarios', () => {
     }
   });
 });
+
+describe('README', () => {
+  it('documents every action of the format', () => {
+    const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+    const missing = ACTION_NAMES.filter((a) => !readme.includes(`\`${a}\``));
+    expect(missing).toEqual([]);
+  });
+});
