@@ -655,6 +655,12 @@ export class Provider {
     });
   }
 
+  /** Stored objects of a tenant that belong to no complete snapshot (left by a failed or killed backup). */
+  async orphans(accountId: string, tenantId?: string): Promise<string[]> {
+    const record = await this.#require(accountId);
+    return this.#store.orphans(accountId, this.#tenant(record, tenantId).tenantId, this.#running);
+  }
+
   /** Complete snapshots of a tenant, oldest first. */
   async snapshots(accountId: string, tenantId?: string): Promise<Manifest[]> {
     const record = await this.#require(accountId);

@@ -1,4 +1,6 @@
-import { constants, publicEncrypt, randomBytes, randomInt } from 'node:crypto';
+import { constants, createPublicKey, publicEncrypt, randomBytes, randomInt } from 'node:crypto';
+// Brings the type of inject('localstackEndpoint') into the int tests.
+import type {} from '@ekm/localstack/vitest-setup';
 import {
   CancelKeyDeletionCommand,
   CreateGrantCommand,
@@ -82,7 +84,7 @@ export class Customer {
   async importMaterial(arn: string, material: Uint8Array = randomBytes(32), validTo?: Date): Promise<Uint8Array> {
     const params = await this.#kms.send(new GetParametersForImportCommand({ KeyId: arn, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
     const wrapped = publicEncrypt(
-      { key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki', padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      { key: createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
       material,
     );
     await this.#kms.send(
