@@ -357,4 +357,30 @@ describe('the provider against LocalStack KMS', () => {
     await w.admin.send(new DeleteImportedKeyMaterialCommand({ KeyId: a }));
     expect(await codeOf(() => w.keys.unwrap('t-1'))).toBe('KeyMaterialUnavailable');
   });
+
+  it.each([
+    ['throttle', 'KmsThrottled'],
+    ['internal', 'KmsUnavailable'],
+    ['dependencyTimeout', 'KmsUnavailable'],
+  ] as const)('a %s fault is retried within the bounded budget, then reported as transient %s, never as a revocation', async (type, code) => {
+    const w = world();
+    await enabled(w);
+    const name = `${type}-${w.provider}`;
+    gateway.control.toxics.add({ name, type, operations: ['Decrypt'], account: w.provider });
+    try {
+      const before = gateway.control.audit.query({ callerAccount: w.provider }).length;
+      try {
+        await w.keys.unwrap('t-1');
+        expect.unreachable();
+      } catch (error) {
+        expect((error as KmsError).failure).toMatchObject({ code, kind: 'transient' });
+      }
+      const events = gateway.control.audit.query({ callerAccount: w.provider }).slice(before);
+      expect(events.map((e) => e.eventName)).toEqual(['Decrypt', 'Decrypt', 'Decrypt']);
+    } finally {
+      gateway.control.toxics.remove(name);
+    }
+    const key = await w.keys.unwrap('t-1');
+    key.drop();
+  });
 });
