@@ -8,10 +8,10 @@ import {
   EnableKeyRotationCommand,
   GetKeyRotationStatusCommand,
   PutKeyPolicyCommand,
-  RotateKeyOnDemandCommand,
   DeleteImportedKeyMaterialCommand,
   GetParametersForImportCommand,
   ImportKeyMaterialCommand,
+  RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
   type KMSClient,
   type KeySpec,
@@ -34,8 +34,9 @@ beforeAll(async () => {
 });
 afterAll(async () => gateway?.close());
 
-/** A customer with its own account and KMS admin client, and a provider calling from another account. */
 /**
+ * A customer with its own account and KMS admin client, and a provider calling from
+ * another account; fresh random accounts per test so tests never share keys.
  * `localstack`: straight to LocalStack, which lets any account use a key by its ARN and
  * enforces no key policy; `gateway`: through @ekm/kms-gateway, as the provider really
  * meets AWS KMS (policies, grants, AWS errors, audit trail).
