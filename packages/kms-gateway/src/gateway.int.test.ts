@@ -167,6 +167,15 @@ describe('key policy', () => {
     expect((await admin.send(new DescribeKeyCommand({ KeyId: arn }))).KeyMetadata?.KeyState).toBe('Enabled');
   });
 
+  it('[EKM-06] a caller the policy does not allow learns nothing about the key state', async () => {
+    const { owner, provider } = accounts();
+    const admin = client(owner);
+    const { KeyMetadata } = await admin.send(new CreateKeyCommand({ Origin: 'EXTERNAL', Policy: keyPolicy(owner) }));
+    expect((await error(client(provider).send(new GenerateDataKeyCommand({ KeyId: KeyMetadata!.Arn, KeySpec: 'AES_256' })))).name).toBe(
+      'AccessDeniedException',
+    );
+  });
+
   it('a PutKeyPolicy that would lock the caller out is refused like AWS', async () => {
     const { owner, provider } = accounts();
     const admin = client(owner);

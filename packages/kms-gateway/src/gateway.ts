@@ -273,11 +273,9 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     throw new KmsError('AccessDeniedException', messages.accessDenied(caller.principalArn, use.action, ref.arn, decision === 'explicitDeny'));
   }
 
-  /** Checks AWS makes that LocalStack does not: deleted keys, missing material, key usage and algorithm. */
+  /** Checks AWS makes that LocalStack does not: missing material, key usage and algorithm. */
   async function checkKey(op: string, use: KeyUse, body: Record<string, unknown>): Promise<KeyMetadata | undefined> {
     const { ref } = use;
-    if (keys.isDeleted(ref.arn, timeOf(ref.account))) throw new KmsError('NotFoundException', messages.notFound(ref.arn));
-    await keys.expireMaterial(timeOf, ref.arn);
     let meta: KeyMetadata;
     try {
       meta = await keys.metadata(ref);
@@ -501,8 +499,14 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     }
 
     try {
-      for (const use of uses) await checkKey(op, use, body);
+      // AWS order: a deleted key does not exist for anyone; then the caller must be allowed
+      // before learning anything about the key's state.
+      for (const { ref } of uses) {
+        if (keys.isDeleted(ref.arn, timeOf(ref.account))) throw new KmsError('NotFoundException', messages.notFound(ref.arn));
+        await keys.expireMaterial(timeOf, ref.arn);
+      }
       for (const use of uses) await authorize(op, use, caller, body);
+      for (const use of uses) await checkKey(op, use, body);
       checkPolicyLockout(op, body, caller, uses);
       // A blob LocalStack never wrote (no key id inside) is what AWS calls an invalid ciphertext.
       if (op === 'Decrypt' && uses.length === 0) throw new KmsError('InvalidCiphertextException');
@@ -598,7 +602,6 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
   async function handleControl(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://gateway');
     const path = url.pathname.slice(CONTROL_PREFIX.length).split('/').filter(Boolean);
-    const input = raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
     const send = (status: number, value: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(value));
@@ -606,6 +609,7 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     const m = req.method ?? 'GET';
     const [area, item] = path;
     try {
+      const input = raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
       const account = url.searchParams.get('account') ?? undefined;
       if (area === 'clock' && m === 'GET') return send(200, { now: control.clock.now(account).toISOString() });
       if (area === 'clock' && item === 'advance' && m === 'POST') {
