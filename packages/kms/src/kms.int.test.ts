@@ -304,6 +304,17 @@ describe('the provider against LocalStack KMS', () => {
     }
   });
 
+  it('[EKM-16] after a completed update, deleting the old key (waiting period over) changes nothing', async () => {
+    const w = world();
+    const { a } = await enabled(w);
+    const snapshot = await backup(w.keys, 't-1', 's-1', 30);
+    await w.keys.rewrap('t-1', await createKey(w.admin, w.customer, w.provider));
+    await w.admin.send(new ScheduleKeyDeletionCommand({ KeyId: a, PendingWindowInDays: 7 }));
+    await gateway.control.clock.advance({ days: 8 }, w.customer);
+    expect(await codeOf(() => w.port.describe(a))).toBe('KeyNotFound');
+    expect((await restore(w.keys, 't-1', 's-1', snapshot)).toString()).toContain('"id":"user-29"');
+  });
+
   it('[EKM-18] a key deleted after its waiting period makes the data permanently unrecoverable, never transient', async () => {
     const w = world();
     const { a } = await enabled(w);
