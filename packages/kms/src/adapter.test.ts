@@ -105,6 +105,12 @@ describe('kmsPort maps every SDK error to one domain failure, keeping its kind',
     });
   });
 
+  it('[EKM-20] classify reports any Encryption SDK failure on a snapshot as DataTampered (permanent)', () => {
+    const f = classify(new Error('Unsupported state or unable to authenticate data'), { snapshot: { tenant: 't-1', snapshot: 's-1' } });
+    expect(f).toMatchObject({ code: 'DataTampered', kind: 'permanent' });
+    expect(f.message).toBe('Snapshot s-1 of tenant t-1 failed its integrity check and was refused.');
+  });
+
   it('classify passes a KmsError through unchanged', () => {
     const e = new KmsError({ code: 'KeyDisabled', kind: 'revocation', message: 'x' });
     expect(classify(e)).toBe(e.failure);

@@ -28,6 +28,11 @@ export interface CallContext {
    * was deleted (permanent, EKM-18) rather than mistyped (input).
    */
   readonly keyKnown?: boolean;
+  /**
+   * The failure came from decrypting this snapshot locally with the Encryption SDK, not
+   * from KMS: authentication, key commitment, keyring or context failed (EKM-20).
+   */
+  readonly snapshot?: { readonly tenant: string; readonly snapshot: string };
 }
 
 const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'LimitExceededException', 'SlowDown']);
@@ -46,12 +51,17 @@ const UNAVAILABLE = new Set([
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
- * Turns anything thrown by the AWS SDK (or the network under it) into a domain Failure,
+ * Turns anything thrown by the AWS SDK (or the network under it, or the Encryption SDK
+ * when `ctx.snapshot` is given) into a domain Failure,
  * keeping the kind: transient (retry later), revocation (the customer withdrew access;
  * never retried), permanent, input. This is the only place SDK error names are read.
  */
 export function classify(error: unknown, ctx: CallContext = {}): Failure {
   if (error instanceof KmsError) return error.failure;
+  if (ctx.snapshot !== undefined) {
+    const { tenant, snapshot } = ctx.snapshot;
+    return failure('DataTampered', `Snapshot ${snapshot} of tenant ${tenant} failed its integrity check and was refused.`);
+  }
   const e = (typeof error === 'object' && error !== null ? error : {}) as {
     name?: unknown;
     message?: unknown;

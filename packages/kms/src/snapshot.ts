@@ -8,7 +8,7 @@ import {
   type EncryptionContext as EsdkContext,
 } from '@aws-crypto/client-node';
 import { failure } from '@ekm/domain';
-import { KmsError } from './classify.ts';
+import { classify, KmsError } from './classify.ts';
 import type { TenantKey } from './tenant-key.ts';
 
 const { encrypt, decrypt, encryptStream, decryptUnsignedMessageStream } = buildClient(
@@ -81,11 +81,7 @@ function checkContext(found: EsdkContext, ctx: SnapshotContext): void {
 }
 
 function tampered(error: unknown, ctx: SnapshotContext): KmsError {
-  if (error instanceof KmsError) return error;
-  return new KmsError(
-    failure('DataTampered', `Snapshot ${ctx.snapshot} of tenant ${ctx.tenant} failed its integrity check and was refused.`),
-    { cause: error },
-  );
+  return error instanceof KmsError ? error : new KmsError(classify(error, { snapshot: ctx }), { cause: error });
 }
 
 export async function encryptSnapshot(key: TenantKey, plaintext: Uint8Array, ctx: SnapshotContext): Promise<Uint8Array> {
