@@ -160,11 +160,14 @@ describe('loadText never throws and always locates (fuzz)', () => {
         const copy = structuredClone(raw) as Record<string, unknown>;
         let node: Record<string, unknown> = copy;
         for (const seg of path.slice(0, -1)) {
+          // Own properties only: following `__proto__` or `constructor` would write into Object.prototype
+          // and break every later test in this worker.
+          if (!Object.hasOwn(node, String(seg))) break;
           const next = node[String(seg)];
           if (next === null || typeof next !== 'object') break;
           node = next as Record<string, unknown>;
         }
-        node[String(path[path.length - 1])] = value;
+        Object.defineProperty(node, String(path[path.length - 1]), { value, enumerable: true, writable: true, configurable: true });
         const text = stringify(copy);
         const r = loadText(text, 'f.yaml');
         wellLocated(r.errors, text);

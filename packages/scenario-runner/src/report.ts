@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KmsCall, Results, ScenarioResult } from './results.ts';
+import { failedStep } from './results.ts';
 
 export const RESULTS_FILE = 'results.json';
 export const JUNIT_FILE = 'junit.xml';
@@ -32,11 +33,12 @@ const seconds = (ms: number): string => (ms / 1000).toFixed(3);
 
 /** Where a scenario failed, in one line: the step number, its title and what went wrong. */
 export function failureMessage(s: ScenarioResult): string {
-  const i = s.steps.findIndex((x) => x.status === 'failed' || x.status === 'error');
-  const step = s.steps[i];
-  if (step === undefined) return 'the scenario failed';
+  const f = failedStep(s);
+  if (f === undefined) return 'the scenario failed';
+  const { index, step } = f;
   const at = step.line !== undefined ? ` (${s.file}:${step.line})` : '';
-  return `step ${i + 1} "${step.title}"${at} ${step.status === 'error' ? 'errored' : 'failed'}: ${step.error ?? 'no detail'}`;
+  const verb = step.status === 'error' ? 'errored' : step.status === 'skipped' ? 'was not run' : 'failed';
+  return `step ${index + 1} "${step.title}"${at} ${verb}: ${step.error ?? 'no detail'}`;
 }
 
 /** One testsuite per file, one testcase per scenario; invalid files are failing testcases too. */

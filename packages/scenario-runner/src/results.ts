@@ -50,6 +50,14 @@ export interface ScenarioResult {
   readonly transitions?: readonly string[];
 }
 
+/** The step a failed scenario is reported at: the first failed or errored step, else the first skipped one with a reason. */
+export function failedStep(s: ScenarioResult): { index: number; step: StepResult } | undefined {
+  let index = s.steps.findIndex((x) => x.status === 'failed' || x.status === 'error');
+  if (index < 0) index = s.steps.findIndex((x) => x.status === 'skipped' && x.error !== undefined);
+  const step = s.steps[index];
+  return step === undefined ? undefined : { index, step };
+}
+
 export type RuleStatus = 'passed' | 'failed' | 'uncovered';
 
 export interface ShardInfo {
@@ -133,8 +141,8 @@ export function gate(results: Results): GateVerdict {
   for (const e of results.errors) reasons.push(`invalid scenario file: ${e}`);
   for (const s of results.scenarios) {
     if (s.status === 'failed') {
-      const step = s.steps.findIndex((x) => x.status === 'failed' || x.status === 'error');
-      const at = step >= 0 ? ` at step ${step + 1} "${s.steps[step]!.title}"` : '';
+      const f = failedStep(s);
+      const at = f !== undefined ? ` at step ${f.index + 1} "${f.step.title}"` : '';
       reasons.push(`scenario ${s.id} failed${at}`);
     }
   }

@@ -54,6 +54,20 @@ describe('runScenarios', () => {
     expect(results[2]!.steps[0]!.error).toBe('the executor failed: TypeError: boom');
   });
 
+  it('after an interrupt no new scenario starts, and the ones not run count as failed', async () => {
+    const controller = new AbortController();
+    const started: string[] = [];
+    const executor: Executor = async (s) => {
+      started.push(s.scenario.id);
+      if (s.scenario.id === 's1') controller.abort();
+      return passed(s);
+    };
+    const results = await runScenarios(scenarios, executor, { concurrency: 1, signal: controller.signal });
+    expect(started).toEqual(['s0', 's1']);
+    expect(results.map((r) => r.status)).toEqual(['passed', 'passed', 'failed', 'failed', 'failed', 'failed', 'failed']);
+    expect(results[2]!.steps[0]).toMatchObject({ status: 'skipped', error: 'not run: the run was interrupted' });
+  });
+
   it('the interim executor runs nothing and fails every step, so no run passes by accident', async () => {
     const [r] = await runScenarios(scenarios.slice(0, 1), unwiredExecutor, { concurrency: 1 });
     expect(r!.status).toBe('failed');

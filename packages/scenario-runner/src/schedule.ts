@@ -4,7 +4,7 @@
  */
 import type { LoadedScenario } from './load.ts';
 import type { ScenarioResult } from './results.ts';
-import { compare } from './results.ts';
+import { compare, failedStep } from './results.ts';
 
 export interface Shard {
   readonly index: number;
@@ -90,6 +90,11 @@ export async function runScenarios(
     while (next < scenarios.length) {
       const index = next++;
       const s = scenarios[index]!;
+      if (signal.aborted) {
+        // Not run is not passed: an interrupted run must not gate green.
+        results[index] = notRun(s);
+        continue;
+      }
       progress.scenarioStarted(s);
       const started = performance.now();
       let result: ScenarioResult;
@@ -106,6 +111,18 @@ export async function runScenarios(
   await Promise.all(Array.from({ length: width }, worker));
   progress.end();
   return results;
+}
+
+function notRun(s: LoadedScenario): ScenarioResult {
+  return {
+    id: s.scenario.id,
+    title: s.scenario.title,
+    file: s.file,
+    status: 'failed',
+    rules: s.scenario.rules,
+    durationMs: 0,
+    steps: [{ title: 'run the scenario', status: 'skipped', kmsCalls: [], error: 'not run: the run was interrupted', line: s.line }],
+  };
 }
 
 /** An executor that throws is a failed scenario, not a failed run. */
@@ -165,9 +182,8 @@ export function createProgress(out: ProgressStream): Progress {
         out.write(`${tty ? '\x1b[32mPASS\x1b[0m' : 'PASS'} ${r.id} (${r.durationMs} ms)\n`);
       } else {
         failed++;
-        const i = r.steps.findIndex((x) => x.status === 'failed' || x.status === 'error');
-        const step = r.steps[i];
-        const where = step === undefined ? '' : `: step ${i + 1} "${step.title}"${step.line !== undefined ? ` (${r.file}:${step.line})` : ''}: ${step.error ?? step.status}`;
+        const f = failedStep(r);
+        const where = f === undefined ? '' : `: step ${f.index + 1} "${f.step.title}"${f.step.line !== undefined ? ` (${r.file}:${f.step.line})` : ''}: ${f.step.error ?? f.step.status}`;
         out.write(`${tty ? '\x1b[31mFAIL\x1b[0m' : 'FAIL'} ${r.id}${where}\n`);
       }
       status();
