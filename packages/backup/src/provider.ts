@@ -655,6 +655,14 @@ export class Provider {
     });
   }
 
+  /** Which KMS key wraps a tenant's key now (no key material): what EKM-08 and EKM-16 are about. */
+  async tenantKeyWrapping(accountId: string, tenantId?: string): Promise<{ keyArn: string; version: number; pendingKeyArn?: string }> {
+    const record = await this.#require(accountId);
+    const entry = await this.#journal.read(this.#tenant(record, tenantId).tenantId);
+    if (entry === undefined) throw new RangeError(`tenant of ${accountId} has no tenant key`);
+    return { keyArn: entry.inForce.keyArn, version: entry.inForce.version, ...(entry.pending === undefined ? {} : { pendingKeyArn: entry.pending.keyArn }) };
+  }
+
   /** Stored objects of a tenant that belong to no complete snapshot (left by a failed or killed backup). */
   async orphans(accountId: string, tenantId?: string): Promise<string[]> {
     const record = await this.#require(accountId);
