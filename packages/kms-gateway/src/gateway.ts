@@ -516,6 +516,8 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
 
     try {
       stats.forwarded++;
+      // Dropped before and after a change, so no read racing with it keeps the old state.
+      if (!READ_ONLY.has(op)) for (const { ref } of uses) keys.forget(ref.arn, { policy: op === 'PutKeyPolicy' });
       const forwarded = op === 'ReEncrypt'
         ? await reEncrypt(forwardHeaders(req), body, uses)
         : await send(forwardHeaders(req), op, upstreamBody(op, body, uses));
