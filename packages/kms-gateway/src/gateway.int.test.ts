@@ -20,6 +20,7 @@ import {
   ListGrantsCommand,
   PutKeyPolicyCommand,
   ReEncryptCommand,
+  RetireGrantCommand,
   RevokeGrantCommand,
   ScheduleKeyDeletionCommand,
   type KMSClientConfig,
@@ -221,6 +222,19 @@ describe('grants', () => {
       name: 'AccessDeniedException',
       message: `User: ${role} is not authorized to perform: kms:Decrypt on resource: ${arn} because no resource-based policy allows the kms:Decrypt action`,
     });
+  });
+
+  it('[EKM-12] a grant retired by its grantee with the grant token stops working', async () => {
+    const { owner, provider, role } = accounts();
+    const admin = client(owner);
+    const arn = await customerKey(admin, owner);
+    const { GrantToken } = await admin.send(
+      new CreateGrantCommand({ KeyId: arn, GranteePrincipal: role, RetiringPrincipal: role, Operations: ['GenerateDataKey'] }),
+    );
+    const svc = client(provider);
+    await expect(svc.send(new GenerateDataKeyCommand({ KeyId: arn, KeySpec: 'AES_256' }))).resolves.toBeDefined();
+    await svc.send(new RetireGrantCommand({ GrantToken }));
+    expect((await error(svc.send(new GenerateDataKeyCommand({ KeyId: arn, KeySpec: 'AES_256' })))).name).toBe('AccessDeniedException');
   });
 
   it('[EKM-20] an EncryptionContextEquals grant needs exactly that context', async () => {
