@@ -300,7 +300,7 @@ export function workflowOutcome(
 export function validateKey(state: AccountState, input: string): { ok: true; arn: string } | { ok: false; failure: Failure } {
   const parsed = parseKeyArn(input);
   if (!parsed.ok) return parsed;
-  const { arn, region } = parsed.value;
+  const { arn, region } = parsed.arn;
   if (state.regions.length > 0 && !state.regions.includes(region)) {
     return { ok: false, failure: failure('KeyRegionMismatch', `keys in ${region} are not supported; use one of ${state.regions.join(', ')}`, 'region') };
   }

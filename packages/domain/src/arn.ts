@@ -1,75 +1,105 @@
 import { failure, type Failure } from './failures.ts';
 
-/** A parsed AWS KMS key ARN; `resource` is the key id (`<uuid>` or multi-Region `mrk-<32 hex>`). */
+/** A parsed AWS KMS key ARN: the only identifier a customer may submit (EKM-03). */
 export interface KeyArn {
   readonly arn: string;
-  readonly partition: string;
+  readonly partition: 'aws' | 'aws-us-gov' | 'aws-cn';
   readonly region: string;
   readonly account: string;
+  /** `<uuid>` or `mrk-<32 hex>`; a multi-Region key id starts with `mrk-` (EKM-04). */
   readonly keyId: string;
   readonly multiRegion: boolean;
 }
 
-const KEY_ID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
-const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
-const AZURE = /^https:\/\/[^/]+\.(?:vault\.azure\.net|managedhsm\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net)\//i;
-const GCP = /^(?:gcp-kms:\/\/)?projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+/;
+export type ArnParse = { readonly ok: true; readonly arn: KeyArn } | { readonly ok: false; readonly failure: Failure };
+
+const PARTITIONS = ['aws', 'aws-us-gov', 'aws-cn'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MRK = /^mrk-[0-9a-f]{32}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const ACCOUNT = /^\d{12}$/;
+// Azure Key Vault and Managed HSM in every Azure cloud (public, China, US Gov, Germany).
+const AZURE = /^(https?:\/\/)?[^/\s]+\.(vault|managedhsm)\.(azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)(\/|$)/i;
+const GOOGLE = /^(gcp-kms:\/\/|\/\/cloudkms\.googleapis\.com\/(v1\/)?|https:\/\/cloudkms\.googleapis\.com\/v1\/)?projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+/;
+
+const USE_KEY_ARN = 'Use the key ARN, for example arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab.';
 
 /**
- * Parses what a customer pastes into the key ARN field (EKM-03). The reason names what is
- * wrong, so the console can say what to change; `field` is the ARN part at fault.
- * No look-up happens here: whether the key exists and is usable is the key's condition.
- * The order of checks and the codes follow `parseKeyArn` in @ekm/kms, so model and provider agree.
+ * Parses what a customer pasted into the key ARN field. Surrounding whitespace is
+ * ignored; everything else is checked and every refusal says what is wrong and what to
+ * enter instead, because the console shows the message as is (EKM-03, EKM-06).
  */
-export function parseKeyArn(input: string): { ok: true; value: KeyArn } | { ok: false; failure: Failure } {
+export function parseKeyArn(input: string): ArnParse {
   const text = input.trim();
-  if (text.split(/[\s,;]+/).filter((p) => p !== '').length > 1) {
-    return { ok: false, failure: failure('InvalidKeyArn', 'enter exactly one key ARN', 'arn') };
+  const refuse = (f: Failure): ArnParse => ({ ok: false, failure: f });
+  if (text === '') {
+    return refuse(failure('InvalidKeyArn', `The key ARN is empty. ${USE_KEY_ARN}`, 'arn'));
+  }
+  const parts = text.split(/[\s,;]+/).filter((p) => p !== '');
+  if (parts.length > 1) {
+    return refuse(failure('InvalidKeyArn', `Enter exactly one key ARN; ${parts.length} values were given.`, 'arn'));
   }
   if (AZURE.test(text)) {
-    return { ok: false, failure: failure('UnsupportedKeyLocation', 'Azure Key Vault keys are not supported; use an AWS KMS key ARN', 'arn') };
+    const what = /managedhsm/i.test(text) ? 'an Azure Key Vault Managed HSM key' : 'an Azure Key Vault key';
+    return refuse(
+      failure('UnsupportedKeyLocation', `This is ${what} (Microsoft Azure); only AWS KMS keys are supported. ${USE_KEY_ARN}`, 'arn'),
+    );
   }
-  if (GCP.test(text)) {
-    return { ok: false, failure: failure('UnsupportedKeyLocation', 'Google Cloud KMS keys are not supported; use an AWS KMS key ARN', 'arn') };
+  if (GOOGLE.test(text)) {
+    return refuse(
+      failure('UnsupportedKeyLocation', `This is a Google Cloud KMS key; only AWS KMS keys are supported. ${USE_KEY_ARN}`, 'arn'),
+    );
   }
   if (/^alias\//.test(text)) {
-    return { ok: false, failure: failure('AliasNotAccepted', 'an alias names a key indirectly; give the key ARN (arn:aws:kms:<region>:<account>:key/<id>)', 'arn') };
+    return refuse(
+      failure('AliasNotAccepted', `"${text}" is an alias, which can later point to another key. ${USE_KEY_ARN}`, 'arn'),
+    );
   }
-  if (KEY_ID.test(text)) {
-    return { ok: false, failure: failure('InvalidKeyArn', 'a bare key id is not enough; give the full key ARN', 'arn') };
+  if (UUID.test(text) || MRK.test(text)) {
+    return refuse(
+      failure('InvalidKeyArn', `"${text}" is a key ID, not a key ARN; the ARN also names the partition, Region and account. ${USE_KEY_ARN}`, 'arn'),
+    );
   }
-  const parts = text.split(':');
-  if (parts.length < 6 || parts[0] !== 'arn') {
-    return { ok: false, failure: failure('InvalidKeyArn', 'not an ARN; expected arn:aws:kms:<region>:<account>:key/<id>', 'arn') };
+  const fields = text.split(':');
+  if (fields[0] !== 'arn' || fields.length < 6) {
+    return refuse(failure('InvalidKeyArn', `This is not an ARN. ${USE_KEY_ARN}`, 'arn'));
   }
-  const [, partition = '', service = '', region = '', account = ''] = parts;
-  const resource = parts.slice(5).join(':');
-  if (!/^aws(?:-cn|-us-gov)?$/.test(partition)) {
-    return { ok: false, failure: failure('InvalidKeyArn', `unknown AWS partition "${partition}"`, 'partition') };
+  const [, partition = '', service = '', region = '', account = ''] = fields;
+  const resource = fields.slice(5).join(':');
+  if (!(PARTITIONS as readonly string[]).includes(partition)) {
+    return refuse(
+      failure('InvalidKeyArn', `The partition "${partition}" is not one of aws, aws-us-gov, aws-cn. ${USE_KEY_ARN}`, 'partition'),
+    );
   }
   if (service !== 'kms') {
-    return { ok: false, failure: failure('InvalidKeyArn', `this is an ARN of the ${service || 'unnamed'} service, not of an AWS KMS key`, 'service') };
+    return refuse(
+      failure('InvalidKeyArn', `This is an ARN of ${service === '' ? 'no service' : `the ${service} service`}, not of an AWS KMS key. ${USE_KEY_ARN}`, 'service'),
+    );
   }
   if (resource.startsWith('alias/')) {
-    return { ok: false, failure: failure('AliasNotAccepted', 'an alias ARN names a key indirectly; give the key ARN (…:key/<id>)', 'resource') };
+    return refuse(failure('AliasNotAccepted', `This is an alias ARN; an alias can later point to another key. ${USE_KEY_ARN}`, 'resource'));
   }
-  if (!REGION.test(region) || !regionFitsPartition(partition, region)) {
-    return { ok: false, failure: failure('InvalidKeyArn', `"${region}" is not a region of the ${partition} partition`, 'region') };
+  if (!REGION.test(region) || !regionFitsPartition(partition as KeyArn['partition'], region)) {
+    return refuse(
+      failure('InvalidKeyArn', `"${region}" is not a Region of the ${partition} partition. ${USE_KEY_ARN}`, 'region'),
+    );
   }
-  if (!/^\d{12}$/.test(account)) {
-    return { ok: false, failure: failure('InvalidKeyArn', 'the account part of the ARN must be 12 digits', 'account') };
+  if (!ACCOUNT.test(account)) {
+    return refuse(failure('InvalidKeyArn', `The account "${account}" is not a 12-digit AWS account ID. ${USE_KEY_ARN}`, 'account'));
   }
-  const keyId = resource.startsWith('key/') ? resource.slice('key/'.length) : undefined;
-  if (keyId === undefined || !KEY_ID.test(keyId)) {
-    return { ok: false, failure: failure('InvalidKeyArn', 'the resource part must be key/<key id>', 'resource') };
+  const keyId = resource.startsWith('key/') ? resource.slice(4) : undefined;
+  if (keyId === undefined || !(UUID.test(keyId) || MRK.test(keyId))) {
+    return refuse(
+      failure('InvalidKeyArn', `The resource "${resource}" is not key/<key id> with a key ID such as 1234abcd-12ab-34cd-56ef-1234567890ab or mrk-<32 hex digits>. ${USE_KEY_ARN}`, 'resource'),
+    );
   }
   return {
     ok: true,
-    value: { arn: text, partition, region, account, keyId, multiRegion: keyId.startsWith('mrk-') },
+    arn: { arn: text, partition: partition as KeyArn['partition'], region, account, keyId, multiRegion: keyId.startsWith('mrk-') },
   };
 }
 
-function regionFitsPartition(partition: string, region: string): boolean {
+function regionFitsPartition(partition: KeyArn['partition'], region: string): boolean {
   if (partition === 'aws-cn') return region.startsWith('cn-');
   if (partition === 'aws-us-gov') return region.startsWith('us-gov-');
   return !region.startsWith('cn-') && !region.startsWith('us-gov-');

@@ -1,4 +1,5 @@
-export { parseKeyArn, type ArnParse, type KeyArn } from './arn.ts';
+// One parser for model and provider alike, so their verdicts cannot drift.
+export { parseKeyArn, type ArnParse, type KeyArn } from '@ekm/domain';
 export { classify, KmsError, type CallContext } from './classify.ts';
 export type { EncryptionContext, KeyDescription, KeyPort } from './port.ts';
 export { createKmsClient, kmsPort, MAX_ATTEMPTS, type KmsClientOptions } from './adapter.ts';

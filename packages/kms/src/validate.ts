@@ -1,5 +1,5 @@
 import { failure, type Failure } from '@ekm/domain';
-import { parseKeyArn, type KeyArn } from './arn.ts';
+import { parseKeyArn, type KeyArn } from '@ekm/domain';
 import { KmsError, classify } from './classify.ts';
 import type { KeyDescription, KeyPort } from './port.ts';
 
