@@ -406,13 +406,13 @@ export class Provider {
     command: { type: 'submitArn' | 'updateKey'; input: string },
   ): Promise<{ ok: true; decision: Decision; arn: string; kmsCalls: KmsCalls } | Extract<CommandResult, { ok: false }>> {
     const parsed = parseKeyArn(command.input);
-    const optimistic = decide(this.#model(record, parsed.ok ? { [parsed.value.arn]: newKey() } : {}), command);
+    const optimistic = decide(this.#model(record, parsed.ok ? { [parsed.arn.arn]: newKey() } : {}), command);
     if (optimistic.transition.endsWith('.refused')) {
       return { ok: false, transition: optimistic.transition, kmsCalls: noCalls(), failure: optimistic.refusal!, findings: [optimistic.refusal!] };
     }
     const { port, calls } = countingPort(this.#port);
     const validation = await validateKey(port, command.input, { regions: this.regions });
-    const arn = validation.arn?.arn ?? (parsed.ok ? parsed.value.arn : undefined);
+    const arn = validation.arn?.arn ?? (parsed.ok ? parsed.arn.arn : undefined);
     const keys = arn === undefined ? {} : { [arn]: factsFromFindings(validation.findings) };
     const d = decide(this.#model(record, keys), command);
     const refusal = d.refusal ?? validation.findings[0];

@@ -18,7 +18,7 @@ import {
   type KeyUsageType,
   type KMSClient,
 } from '@aws-sdk/client-kms';
-import { createGraphServer, createMockTenant, generateTenant, type GraphServer, type MockTenant } from '@ekm/entra-mock';
+import { createGraphServer, createMockTenant, generateTenant, type GraphServer, type MockTenant, type TenantSpec } from '@ekm/entra-mock';
 import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
 import { createKmsClient } from '@ekm/kms';
 import { createS3Client } from './bucket.ts';
@@ -130,7 +130,7 @@ export interface World {
   readonly provider: Provider;
   readonly options: ProviderOptions;
   /** A new product account with its own customer AWS account and a seeded tenant. */
-  customerAccount(users?: number): Promise<{ accountId: string; customer: Customer; tenant: MockTenant }>;
+  customerAccount(users?: number): Promise<{ accountId: string; customer: Customer; tenant: MockTenant; spec: TenantSpec }>;
   /** A provider process started again on the same bucket (as after a crash). */
   reopen(overrides?: Partial<ProviderOptions>): Promise<Provider>;
   close(): Promise<void>;
@@ -161,7 +161,8 @@ export async function startWorld(localstackEndpoint: string, overrides: Partial<
     options,
     async customerAccount(users = 12) {
       const account = accountId();
-      const state = generateTenant({ seed: seed++, referenceDate: new Date('2026-01-01T00:00:00Z'), users });
+      const spec: TenantSpec = { seed: seed++, referenceDate: new Date('2026-01-01T00:00:00Z'), users };
+      const state = generateTenant(spec);
       const tenant = createMockTenant(state);
       graph.addTenant(tenant);
       const productAccount = `acct-${account}`;
@@ -169,7 +170,7 @@ export async function startWorld(localstackEndpoint: string, overrides: Partial<
         accountId: productAccount,
         tenants: [{ tenantId: tenant.tenantId, clientId: tenant.clientId, clientSecret: tenant.clientSecret }],
       });
-      return { accountId: productAccount, customer: new Customer(gateway.endpoint, account, providerAccount), tenant };
+      return { accountId: productAccount, customer: new Customer(gateway.endpoint, account, providerAccount), tenant, spec };
     },
     reopen: (o = {}) => Provider.open({ ...options, ...o }),
     async close() {
