@@ -197,6 +197,13 @@ export const ACTIONS = {
     'snapshot',
   ),
 
+  // the provider's snapshot store, as an attacker or a storage fault would change it
+  'store.tamper': action(
+    "change a stored snapshot's data: flip a byte, cut it short, put another tenant's or another snapshot's data in its place, or undo the change",
+    obj({ snapshot: snapshotName, mode: z.enum(['flipByte', 'truncate', 'otherTenant', 'otherSnapshot', 'restore']) }),
+    'snapshot',
+  ),
+
   // faults
   'fault.kms': action(
     'add a toxic to the KMS gateway',
