@@ -312,6 +312,27 @@ export class Provider {
     });
   }
 
+  /**
+   * Connects another Entra tenant to an account. Its tenant key is created under the
+   * provider's key and, when EKM is in force, moved under the customer's key at once (EKM-08).
+   */
+  addTenant(accountId: string, tenant: TenantCredentials): Promise<CommandResult> {
+    return this.#locks.run(`account:${accountId}`, async () => {
+      const record = await this.#require(accountId);
+      const { port, calls } = countingPort(this.#port);
+      const keys = new TenantKeys(port, this.#journal);
+      await keys.create(tenant.tenantId, this.cloudKeyArn);
+      const next: AccountRecord = { ...record, tenants: [...record.tenants.filter((t) => t.tenantId !== tenant.tenantId), tenant] };
+      const target = record.phase === 'updating' ? record.pendingArn : record.activeArn;
+      if (target !== undefined) {
+        const moved = await this.#moveAll(port, { ...next, tenants: [tenant] }, target, []);
+        if (!moved.ok) return { ok: false, kmsCalls: calls, failure: moved.failure, findings: [moved.failure] };
+      }
+      await this.#save(next);
+      return { ok: true, transition: 'addTenant', kmsCalls: calls, message: `Tenant ${tenant.tenantId} is connected.` };
+    });
+  }
+
   /** The domain's view of an account, with the keys as KMS last showed them. */
   #model(record: AccountRecord, keys: Readonly<Record<string, KeyFacts | undefined>> = {}, tenantId?: string): AccountState {
     const facts: Record<string, KeyFacts> = {};
