@@ -26,6 +26,14 @@ describe('Toxics', () => {
       }),
     );
   });
+  it('a toxic with times fires that many times, then lets calls through', () => {
+    const t = new Toxics(1);
+    t.add({ name: 'burst', type: 'throttle', times: 2 });
+    const target = { operation: 'Decrypt', callerAccount: '444455556666' };
+    const fired = Array.from({ length: 5 }, () => t.roll(target).fault !== undefined);
+    expect(fired).toEqual([true, true, false, false, false]);
+    expect(t.list()[0]?.hits).toBe(2);
+  });
   it('toxicity is the share of calls that fail', () => {
     const fired = pattern(42, 2000).filter(Boolean).length;
     expect(fired).toBeGreaterThan(900);

@@ -24,6 +24,8 @@ export interface ToxicSpec {
   latencyMs?: number;
   jitterMs?: number;
   timeoutMs?: number;
+  /** Fire at most this many times, then let calls through (a burst rather than an outage). */
+  times?: number;
 }
 
 export interface Toxic extends Required<Pick<ToxicSpec, 'name' | 'type' | 'toxicity'>>, Omit<ToxicSpec, 'name' | 'type' | 'toxicity'> {
@@ -80,7 +82,8 @@ export class Toxics {
   roll(target: ToxicTarget): ToxicOutcome {
     const outcome: ToxicOutcome = { delayMs: 0 };
     for (const { toxic, random } of this.#toxics.values()) {
-      if (!applies(toxic, target)) continue;
+        if (!applies(toxic, target)) continue;
+      if (toxic.times !== undefined && toxic.hits >= toxic.times) continue;
       if (random() >= toxic.toxicity) continue;
       if (toxic.type === 'latency') {
         const jitter = toxic.jitterMs ?? 0;
