@@ -612,7 +612,7 @@ export class Provider {
     tenant: TenantCredentials,
     workflow: Workflow,
     snapshotId: string | undefined,
-    work: (key: TenantKey, calls: KmsCalls) => Promise<T>,
+    work: (key: TenantKey, wrappedBy: string) => Promise<T>,
   ): Promise<(WorkflowBase & { ok: true } & T) | WorkflowFailed> {
     const { port, calls } = countingPort(this.#port);
     const keys = new TenantKeys(port, this.#journal);
@@ -628,7 +628,7 @@ export class Provider {
       return { ...base, ok: false, transition: d.transition, failure: d.refusal ?? observed };
     }
     try {
-      const value = await work(key, calls);
+      const value = await work(key, wrapped.keyArn);
       const d = this.#verdict(record, tenant.tenantId, workflow, wrapped.keyArn, snapshotId, undefined);
       return { ...base, ok: true, transition: d.transition, ...value };
     } catch (error) {
@@ -653,14 +653,13 @@ export class Provider {
       await this.#store.deleteObjects(orphans);
       this.#running.add(id);
       try {
-        return await this.#withTenantKey(record, tenant, workflow, undefined, async (key) => {
-          const wrapped = await new TenantKeys(this.#port, this.#journal).inForce(tenant.tenantId);
+        return await this.#withTenantKey(record, tenant, workflow, undefined, async (key, wrappedBy) => {
           try {
             const state = await readTenant(this.#graphClient(tenant));
             const snapshot = await this.#store.write(
               key,
               state,
-              { id, accountId, tenantId: tenant.tenantId, workflow, createdAt: at.toISOString(), keyArn: wrapped.keyArn, cloudKeyManagement: wrapped.keyArn === this.cloudKeyArn },
+              { id, accountId, tenantId: tenant.tenantId, workflow, createdAt: at.toISOString(), keyArn: wrappedBy, cloudKeyManagement: wrappedBy === this.cloudKeyArn },
               this.#hooks,
             );
             return { snapshot, orphansRemoved: orphans.length };

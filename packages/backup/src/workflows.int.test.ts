@@ -193,7 +193,7 @@ describe('workflows use the customer key (EKM-11)', () => {
 });
 
 describe('revocation and giving access back (EKM-12, EKM-13)', () => {
-  it('[EKM-12][EKM-13] disabling the key fails every workflow with KeyDisabled; enabling it again restores everything', async () => {
+  it('[EKM-12][EKM-13][EKM-19] disabling the key fails the very next workflow of every kind with KeyDisabled; enabling it again restores everything', async () => {
     const a = await enabled();
     const earlier = await baseline(a);
     await a.customer.disable(a.arn);
