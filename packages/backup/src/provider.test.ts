@@ -118,4 +118,25 @@ describe('Provider (in memory)', () => {
     expect(await provider.snapshots('acct-1', t2.tenantId)).toHaveLength(1);
     expect(await provider.snapshots('acct-1')).toHaveLength(0);
   });
+
+  it('[EKM-12] a backup that Graph fails after retries reports GraphUnavailable and commits nothing; throttling within the retry budget is ridden out', async () => {
+    const { provider, kms, bucket, t } = await world();
+    await enable(provider, kms.createKey('555566667777'));
+    t.faults.unavailableNext(1_000);
+    const failed = await provider.backup('acct-1');
+    expect(failed).toMatchObject({ ok: false, failure: { code: 'GraphUnavailable', kind: 'transient' } });
+    expect(await bucket.list('snapshots/')).toEqual([]);
+    expect(await provider.snapshots('acct-1')).toEqual([]);
+    t.faults.clear();
+    const faulted = t.faults.faulted;
+    t.faults.throttleNext(3);
+    expect(await provider.backup('acct-1')).toMatchObject({ ok: true });
+    expect(t.faults.faulted - faulted).toBe(3);
+  });
+
+  it('[EKM-11] a restore or download of an unknown snapshot is refused without a KMS call', async () => {
+    const { provider } = await world();
+    expect(await provider.restore('acct-1')).toMatchObject({ ok: false, failure: { code: 'SnapshotNotFound' }, kmsCalls: { total: 0 } });
+    expect(await provider.download('acct-1', { snapshotId: 'nope', file: '/nonexistent/x.zip' })).toMatchObject({ ok: false, failure: { code: 'SnapshotNotFound' } });
+  });
 });
