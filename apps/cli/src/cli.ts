@@ -5,11 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
-import type { ParseArgsConfig } from 'node:util';
 import {
   ArgumentError,
-  LOCALSTACK_MODES,
   MergeError,
   RESULTS_FILE,
   createProgress,
@@ -25,7 +22,10 @@ import {
   runSuite,
   writeReports,
 } from '@ekm/scenario-runner';
-import type { Executor, LocalstackMode, ProgressStream, Results, CatalogueRule, Shard, World, WorldOptions } from '@ekm/scenario-runner';
+import { endpointUrl, localstackMode, parse, positiveInt, UsageError } from './args.ts';
+import { DOCTOR_TENANT, doctor } from './doctor.ts';
+import { gateway } from './gateway.ts';
+import type { Executor, ProgressStream, Results, CatalogueRule, Shard, World, WorldOptions } from '@ekm/scenario-runner';
 
 export interface Io {
   readonly stdout: ProgressStream;
@@ -53,12 +53,20 @@ commands:
   rules [--json] [--out dir]  the rule catalogue, with coverage from the last run
   validate [paths..]          check scenario files against the schema, run nothing
   report merge <dirs..>       merge shard reports into one [--out dir]
+  doctor --key-arn <arn>      pre-flight check of a key before enabling EKM; exit 0 when every check passes
+      --endpoint <url>        a KMS endpoint (the gateway, or AWS); without it only the identifier is checked
+      --account <id>          the provider's 12-digit account, which calls KMS (needed with --endpoint)
+      --region <r>            the Region the provider stores data in (default: the key's)
+      --tenant <t>            the tenant named in the encryption context (default: ${'${DOCTOR_TENANT}'})
+      --json                  machine-readable output
+  gateway                     serve an AWS-faithful KMS (key policies and grants enforced) until Ctrl-C
+      --port <n>              port on 127.0.0.1 (default: a free one)
+      --localstack <mode>     auto | host | docker | external (default: auto)
+      --endpoint <url>        use this LocalStack endpoint
+      --audit-file <f>        append every KMS call as a CloudTrail-shaped JSON line
   help                        this text
 `;
 
-class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 export async function cli(argv: readonly string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
@@ -81,8 +89,9 @@ export async function cli(argv: readonly string[], io: Io): Promise<number> {
         io.stderr.write(USAGE);
         return 2;
       case 'doctor':
+        return await doctor(rest, io);
       case 'gateway':
-        throw new UsageError('not available in this build yet');
+        return await gateway(rest, io);
       default:
         io.stderr.write(`ekm: unknown command "${command}"\n${USAGE}`);
         return 2;
@@ -113,9 +122,6 @@ function usageMessage(err: unknown): string {
   return message.split('. To ')[0]!.replace(/^Unknown option/, 'unknown option').replace(/^Option/, 'option');
 }
 
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O) {
-  return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
-}
 
 function catalogue(io: Io): CatalogueRule[] {
   const rules = io.rules ?? ruleCatalogue();
@@ -125,30 +131,8 @@ function catalogue(io: Io): CatalogueRule[] {
   return [...rules];
 }
 
-function positiveInt(name: string, text: string): number {
-  if (!/^\d{1,4}$/.test(text) || Number(text) < 1) throw new ArgumentError(`--${name}: expected a whole number of at least 1, found "${text}"`);
-  return Number(text);
-}
 
-function localstackMode(text: string): LocalstackMode {
-  if (!(LOCALSTACK_MODES as readonly string[]).includes(text)) {
-    throw new ArgumentError(`--localstack: expected one of ${LOCALSTACK_MODES.join(', ')}, found "${text}"`);
-  }
-  return text as LocalstackMode;
-}
 
-function endpointUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ArgumentError(`--endpoint: expected a URL such as http://localhost:4566, found "${text}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ArgumentError(`--endpoint: expected an http or https URL, found "${text}"`);
-  }
-  return text;
-}
 
 const resolveIn = (cwd: string, p: string): string => (isAbsolute(p) ? p : join(cwd, p));
 const shown = (cwd: string, p: string): string => relative(cwd, p) || '.';

@@ -2,13 +2,15 @@ import { cli } from './cli.ts';
 
 const controller = new AbortController();
 let interrupted = false;
-process.on('SIGINT', () => {
-  // The first Ctrl-C lets the run stop its world cleanly; a second one does not wait.
-  if (interrupted) process.exit(130);
+const stop = (signal: NodeJS.Signals) => {
+  // The first signal lets the command stop its world (or gateway) cleanly; a second one does not wait.
+  if (interrupted) process.exit(signal === 'SIGINT' ? 130 : 143);
   interrupted = true;
-  process.stderr.write('\ninterrupted: stopping the run (Ctrl-C again to quit now)\n');
+  process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopping (Ctrl-C again to quit now)\n`);
   controller.abort();
-});
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
 
 process.exitCode = await cli(process.argv.slice(2), {
   stdout: process.stdout,
