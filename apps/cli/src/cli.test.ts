@@ -86,7 +86,15 @@ describe('argument errors exit 2 with one line saying what is wrong', () => {
     [['report'], 'ekm report: expected "report merge <dirs..>"'],
     [['report', 'split'], 'ekm report: unknown report command "split"'],
     [['report', 'merge'], 'ekm report: report merge: expected one or more report directories, found none'],
-    [['doctor'], 'ekm doctor: not available in this build yet'],
+    [['doctor'], 'ekm doctor: expected --key-arn <arn>, found none'],
+    [['doctor', '--key-arn', 'x', '--account', '444455556666'], 'ekm doctor: --account: only used with --endpoint, which is missing'],
+    [['doctor', '--key-arn', 'x', '--endpoint', 'http://127.0.0.1:1'], "ekm doctor: --endpoint: expected --account <the provider's 12-digit account ID> too, found none"],
+    [['doctor', '--key-arn', 'x', '--endpoint', 'http://127.0.0.1:1', '--account', '4444'], 'ekm doctor: --account: expected a 12-digit AWS account ID, found "4444"'],
+    [['doctor', '--key-arn', 'x', '--region', 'Mars'], 'ekm doctor: --region: expected a Region such as us-east-1, found "Mars"'],
+    [['doctor', '--key-arn'], "ekm doctor: option '--key-arn <value>' argument missing"],
+    [['gateway', '--port', '70000'], 'ekm gateway: --port: expected a port number from 0 to 65535, found "70000"'],
+    [['gateway', '--localstack', 'cloud'], 'ekm gateway: --localstack: expected one of auto, host, docker, external, found "cloud"'],
+    [['gateway', 'now'], 'ekm gateway: unexpected argument "now"'],
     [['frobnicate'], 'ekm: unknown command "frobnicate"'],
   ];
   for (const [argv, message] of cases) {
