@@ -30,7 +30,7 @@ import {
   type GraphClientOptions,
   type Unrestorable,
 } from '@ekm/entra-mock';
-import { createKmsClient, KmsError, kmsPort, TenantKeys, validateKey, type KeyPort, type TenantKey } from '@ekm/kms';
+import { createKmsClient, KmsError, kmsPort, TenantKeys, unwrapTenantKey, validateKey, type KeyPort, type TenantKey } from '@ekm/kms';
 import { S3Bucket, type Bucket } from './bucket.ts';
 import { countingPort, type KmsCalls } from './counting.ts';
 import { S3Journal } from './journal.ts';
@@ -620,12 +620,14 @@ export class Provider {
     const wrapped = await keys.inForce(tenant.tenantId);
     let key: TenantKey;
     try {
-      key = await keys.unwrap(tenant.tenantId);
+      // Exactly the wrapping read above, so the snapshot records the key that was really used.
+      key = await unwrapTenantKey(port, tenant.tenantId, wrapped);
     } catch (error) {
       const observed = asFailure(error);
       if (observed === undefined) throw error;
       const d = this.#verdict(record, tenant.tenantId, workflow, wrapped.keyArn, snapshotId, observed);
-      return { ...base, ok: false, transition: d.transition, failure: d.refusal ?? observed };
+      // The provider's own key failing (transiently) is outside the domain's model: report it as KMS said.
+      return d.refusal === undefined ? { ...base, ok: false, failure: observed } : { ...base, ok: false, transition: d.transition, failure: d.refusal };
     }
     try {
       const value = await work(key, wrapped.keyArn);
