@@ -213,7 +213,10 @@ function fixFor(
     case 'KeyAccessDenied':
       return (
         `Add ${verbs} for account ${account} to the key policy (Principal arn:aws:iam::${account}:root) or a grant; ` +
-        `if a statement already allows it, make its conditions accept the encryption context ${JSON.stringify(context)}.`
+        (actions.includes('kms:DescribeKey')
+          ? // AWS evaluates an encryption-context condition as false on a call that carries none.
+            'if a statement already allows it, it must not have kms:EncryptionContext conditions, as DescribeKey carries no encryption context.'
+          : `if a statement already allows it, make its conditions accept the encryption context ${JSON.stringify(context)}.`)
       );
     case 'KeyDisabled':
       return 'Enable the key in AWS KMS.';
