@@ -27,6 +27,8 @@ export interface KmsClientOptions {
    */
   readonly account: string;
   readonly maxAttempts?: number;
+  /** Per attempt; a KMS that hangs is a transient failure, not a stuck workflow. Default 10 s. */
+  readonly requestTimeoutMs?: number;
 }
 
 /** A KMS client for LocalStack or the gateway, with the standard retry mode and a bounded budget. */
@@ -37,6 +39,7 @@ export function createKmsClient(options: KmsClientOptions): KMSClient {
     credentials: { accessKeyId: options.account, secretAccessKey: 'test' },
     retryMode: 'standard',
     maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
+    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
   });
 }
 

@@ -5,5 +5,4 @@ export * from './report.ts';
 export * from './schedule.ts';
 export * from './suite.ts';
 export * from './catalogue.ts';
-export * from './unwired.ts';
 export * from './world.ts';

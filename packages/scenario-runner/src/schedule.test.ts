@@ -4,7 +4,6 @@ import type { LoadedScenario } from './load.ts';
 import type { ScenarioResult } from './results.ts';
 import { createProgress, grepPattern, runScenarios, selectGrep } from './schedule.ts';
 import type { Executor } from './schedule.ts';
-import { UNWIRED_MESSAGE, unwiredExecutor } from './unwired.ts';
 
 const scenarios: LoadedScenario[] = loadText(
   Array.from(
@@ -22,6 +21,19 @@ const passed = (s: LoadedScenario, durationMs = 1): ScenarioResult => ({
   rules: s.scenario.rules,
   durationMs,
   steps: s.scenario.steps.map((x) => ({ title: x.title, status: 'passed', kmsCalls: [] })),
+});
+
+
+/** An executor whose every step errors, as a broken world would. */
+const BROKEN = 'the world is broken';
+const erroring: Executor = async (loaded) => ({
+  id: loaded.scenario.id,
+  title: loaded.scenario.title,
+  file: loaded.file,
+  status: 'failed',
+  rules: loaded.scenario.rules,
+  durationMs: 0,
+  steps: loaded.scenario.steps.map((step, i) => ({ title: step.title, status: 'error' as const, kmsCalls: [], error: BROKEN, ...(loaded.stepLines[i] === undefined ? {} : { line: loaded.stepLines[i]! }) })),
 });
 
 describe('runScenarios', () => {
@@ -68,12 +80,12 @@ describe('runScenarios', () => {
     expect(results[2]!.steps[0]).toMatchObject({ status: 'skipped', error: 'not run: the run was interrupted' });
   });
 
-  it('the interim executor runs nothing and fails every step, so no run passes by accident', async () => {
-    const [r] = await runScenarios(scenarios.slice(0, 1), unwiredExecutor, { concurrency: 1 });
+  it('a scenario whose steps error is failed, with each step at its line', async () => {
+    const [r] = await runScenarios(scenarios.slice(0, 1), erroring, { concurrency: 1 });
     expect(r!.status).toBe('failed');
     expect(r!.steps.map((s) => [s.status, s.error, s.line])).toEqual([
-      ['error', UNWIRED_MESSAGE, 8],
-      ['error', UNWIRED_MESSAGE, 9],
+      ['error', BROKEN, 8],
+      ['error', BROKEN, 9],
     ]);
   });
 });
@@ -94,14 +106,14 @@ describe('progress', () => {
   const run = async (isTTY: boolean) => {
     let text = '';
     const progress = createProgress({ isTTY, columns: 80, write: (t: string) => (text += t) });
-    const executor: Executor = async (s) => (s.scenario.id === 's1' ? unwiredExecutor(s, { signal: new AbortController().signal, index: 0 }) : passed(s, 3));
+    const executor: Executor = async (s) => (s.scenario.id === 's1' ? erroring(s, { signal: new AbortController().signal, index: 0 }) : passed(s, 3));
     await runScenarios(scenarios.slice(0, 2), executor, { concurrency: 2, progress });
     return text;
   };
 
   it('prints plain lines when not on a terminal, naming the failing step and its line', async () => {
     expect(await run(false)).toBe(
-      `running 2 scenario(s)\nPASS s0 (3 ms)\nFAIL s1: step 1 "support.activate" (area/file.yaml:18): ${UNWIRED_MESSAGE}\n`,
+      `running 2 scenario(s)\nPASS s0 (3 ms)\nFAIL s1: step 1 "support.activate" (area/file.yaml:18): ${BROKEN}\n`,
     );
   });
 

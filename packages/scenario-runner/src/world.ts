@@ -1,30 +1,73 @@
 /**
- * The seam between a run and the world it runs in (LocalStack + KMS gateway + MSW
- * tenant + provider). INTERIM: the world is not built yet, so `openWorld` hands out
- * the unwired executor; the real one replaces this body, keeping the signature.
+ * The world a run happens in: LocalStack (found or started by @ekm/localstack), one KMS
+ * gateway in front of it, one MSW server answering Microsoft Graph for every scenario's
+ * tenant, and per scenario its own accounts, provider bucket and tenant, so scenarios
+ * run concurrently on the one LocalStack.
  */
+import { startLocalStack, type LocalStack } from '@ekm/localstack';
+import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
+import { createGraphServer, type GraphServer } from '@ekm/entra-mock';
 import type { Executor } from './schedule.ts';
-import { unwiredExecutor } from './unwired.ts';
 import { transitionIds } from './catalogue.ts';
+import { ScenarioRun } from './world/run.ts';
 
 export const LOCALSTACK_MODES = ['auto', 'host', 'docker', 'external'] as const;
 export type LocalstackMode = (typeof LOCALSTACK_MODES)[number];
 
 export interface WorldOptions {
   readonly localstack: LocalstackMode;
-  /** An already running LocalStack (or AWS-compatible KMS) endpoint. */
+  /** An already running LocalStack endpoint. */
   readonly endpoint?: string;
   readonly signal?: AbortSignal;
+  /** Append the gateway's audit trail to this file as JSON lines. */
+  readonly auditFile?: string;
 }
 
 export interface World {
   readonly executor: Executor;
   /** Every transition id of the EKM state machine, for `transitions.total`. */
   readonly transitions: readonly string[];
+  readonly localstack?: { readonly endpoint: string; readonly mode: string; readonly startMs: number };
   /** Stops whatever the world started; safe to call twice. */
   close(): Promise<void>;
 }
 
-export async function openWorld(_options: WorldOptions): Promise<World> {
-  return { executor: unwiredExecutor, transitions: transitionIds(), close: async () => {} };
+export const REGION = 'us-east-1';
+
+export async function openWorld(options: WorldOptions): Promise<World> {
+  let localstack: LocalStack | undefined;
+  let gateway: KmsGateway | undefined;
+  let graph: GraphServer | undefined;
+  const close = async () => {
+    graph?.close();
+    graph = undefined;
+    await gateway?.close();
+    gateway = undefined;
+    await localstack?.stop();
+    localstack = undefined;
+  };
+  try {
+    localstack = await startLocalStack({
+      mode: options.localstack,
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    });
+    gateway = await startKmsGateway({
+      localstackEndpoint: localstack.endpoint,
+      region: REGION,
+      ...(options.auditFile === undefined ? {} : { auditFile: options.auditFile }),
+    });
+    graph = createGraphServer();
+    graph.listen();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const parts = { localstackEndpoint: localstack.endpoint, gateway, graph, region: REGION };
+  const executor: Executor = (loaded) => new ScenarioRun(parts, loaded).run();
+  return {
+    executor,
+    transitions: transitionIds(),
+    localstack: { endpoint: localstack.endpoint, mode: localstack.mode, startMs: localstack.startMs },
+    close,
+  };
 }

@@ -1,0 +1,568 @@
+/**
+ * One scenario in the world: its own accounts (provider, customer, other), its own
+ * provider bucket, tenant and keys, on the run's shared LocalStack, gateway and MSW
+ * server. Steps are carried out the way the console, the scheduler, support and the
+ * customer's key administrator would, and checked against their expectations.
+ */
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { Provider, readZip, S3Bucket, createS3Client, type AccountView, type CommandResult, type Manifest } from '@ekm/backup';
+import { createMockTenant, generateTenant, type DirectoryState, type GraphServer, type MockTenant } from '@ekm/entra-mock';
+import { classify, KmsError } from '@ekm/kms';
+import type { AuditEvent, KmsGateway, ToxicType } from '@ekm/kms-gateway';
+import { ACCOUNT_ROLES, DURATION, type AccountRole, type Step } from '../format.ts';
+import type { LoadedScenario } from '../load.ts';
+import type { KmsCall, ScenarioResult, StepResult } from '../results.ts';
+import { KeyAdministrator } from './admin.ts';
+import { checkAudit, checkOutcome, checkTenantEquals, type Outcome } from './expect.ts';
+import { drift, KIND_OF, newEntity, type NamedEntity } from './tenant.ts';
+
+export interface WorldParts {
+  readonly localstackEndpoint: string;
+  readonly gateway: KmsGateway;
+  readonly graph: GraphServer;
+  readonly region: string;
+}
+
+/** Scheduled backups run every hour of scenario time; a `workflow.scheduledBackup` step moves the clock to the next one. */
+const SCHEDULE_EVERY_MS = 60 * 60 * 1000;
+const REFERENCE_DATE = new Date('2026-01-01T00:00:00Z');
+
+const TOXIC: Record<string, ToxicType> = { latency: 'latency', timeout: 'timeout', throttle: 'throttle', unavailable: 'internal', reset: 'reset' };
+
+export function durationMs(text: string): number {
+  const m = DURATION.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+function newAccountId(): string {
+  return `${randomInt(1, 10)}${String(randomInt(0, 1e11)).padStart(11, '0')}`;
+}
+
+/** A stable number from the scenario id, so the same scenario gets the same tenant on every run. */
+function seedOf(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return (h >>> 0) % 1_000_000;
+}
+
+interface SnapshotRecord {
+  readonly id: string;
+  /** The tenant as it was when the snapshot was taken: what a restore must bring back. */
+  readonly state: DirectoryState;
+}
+
+/** Thrown by a step that cannot be carried out as written (a scenario error, not a product failure). */
+class StepError extends Error {
+  override readonly name = 'StepError';
+}
+
+export class ScenarioRun {
+  readonly accounts: Record<AccountRole, string>;
+  readonly productAccount: string;
+  readonly #parts: WorldParts;
+  readonly #loaded: LoadedScenario;
+  readonly #admin: KeyAdministrator;
+  readonly #snapshots = new Map<string, SnapshotRecord>();
+  readonly #entities = new Map<string, NamedEntity>();
+  readonly #toxics = new Set<string>();
+  readonly #seen = new Set<string>();
+  readonly #transitions: string[] = [];
+  readonly #tamper = new Map<string, { object: string; body: Uint8Array; manifestKey: string; manifest: Uint8Array }>();
+  readonly #seed: number;
+  #tempDir: string | undefined;
+  #provider!: Provider;
+  #bucket!: S3Bucket;
+  #tenant!: MockTenant;
+  #downloads = 0;
+
+  constructor(parts: WorldParts, loaded: LoadedScenario) {
+    this.#parts = parts;
+    this.#loaded = loaded;
+    this.accounts = { provider: newAccountId(), customer: newAccountId(), other: newAccountId() };
+    this.productAccount = `acct-${this.accounts.customer}`;
+    this.#admin = new KeyAdministrator(parts.gateway.endpoint, parts.region, this.accounts);
+    this.#seed = loaded.scenario.tenant?.seed ?? seedOf(loaded.scenario.id);
+  }
+
+  get tenantId(): string {
+    return this.#tenant.tenantId;
+  }
+
+  now(): Date {
+    return this.#parts.gateway.control.clock.now(this.accounts.customer);
+  }
+
+  async advance(ms: number): Promise<void> {
+    for (const role of ACCOUNT_ROLES) await this.#parts.gateway.control.clock.advance(ms, this.accounts[role]);
+  }
+
+  async setup(): Promise<void> {
+    const spec = this.#loaded.scenario.tenant;
+    const state = generateTenant({ seed: this.#seed, referenceDate: REFERENCE_DATE, users: spec?.users ?? 10 });
+    this.#tenant = createMockTenant(state, { clock: () => this.now() });
+    this.#parts.graph.addTenant(this.#tenant);
+    const bucketName = `ekm-backups-${this.accounts.provider}`;
+    this.#bucket = await S3Bucket.open({ endpoint: this.#parts.localstackEndpoint, region: this.#parts.region, account: this.accounts.provider, bucket: bucketName });
+    this.#provider = await Provider.open({
+      accountId: this.accounts.provider,
+      region: this.#parts.region,
+      kmsEndpoint: this.#parts.gateway.endpoint,
+      s3Endpoint: this.#parts.localstackEndpoint,
+      bucket: this.#bucket,
+      clock: () => this.now(),
+      // Retry-After is honoured by count, not by waiting: the scenario's time is the gateway's clock.
+      graph: { sleep: async () => {} },
+    });
+    await this.#provider.addAccount({
+      accountId: this.productAccount,
+      tenants: [{ tenantId: this.#tenant.tenantId, clientId: this.#tenant.clientId, clientSecret: this.#tenant.clientSecret }],
+      scheduleEveryMs: SCHEDULE_EVERY_MS,
+    });
+    this.#auditSince();
+  }
+
+  async teardown(): Promise<void> {
+    for (const name of this.#toxics) this.#parts.gateway.control.toxics.remove(name);
+    this.#parts.graph.removeTenant(this.#tenant?.tenantId ?? '');
+    this.#admin.close();
+    if (this.#tempDir !== undefined) rmSync(this.#tempDir, { recursive: true, force: true });
+    await this.#emptyBucket().catch(() => undefined);
+  }
+
+  async #emptyBucket(): Promise<void> {
+    const s3 = createS3Client({ endpoint: this.#parts.localstackEndpoint, region: this.#parts.region, account: this.accounts.provider });
+    const Bucket = `ekm-backups-${this.accounts.provider}`;
+    try {
+      for (;;) {
+        const listed = await s3.send(new ListObjectsV2Command({ Bucket }));
+        const keys = (listed.Contents ?? []).map((c) => ({ Key: c.Key! }));
+        if (keys.length === 0) break;
+        await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }));
+      }
+      await s3.send(new DeleteBucketCommand({ Bucket }));
+    } finally {
+      s3.destroy();
+    }
+  }
+
+  /** KMS calls of this scenario's accounts since the last look, in the scenario's terms. */
+  #auditSince(): KmsCall[] {
+    const mine = new Set(Object.values(this.accounts));
+    const names = new Map([...this.#admin.keys].map(([name, k]) => [k.arn, name]));
+    const roleOf = new Map(ACCOUNT_ROLES.map((r) => [this.accounts[r], r]));
+    const calls: KmsCall[] = [];
+    for (const e of this.#parts.gateway.control.audit.query({ callerAccount: undefined })) {
+      if (!mine.has(e.userIdentity.accountId) || this.#seen.has(e.eventID)) continue;
+      this.#seen.add(e.eventID);
+      calls.push(toCall(e, roleOf.get(e.userIdentity.accountId) ?? 'other', names));
+    }
+    return calls;
+  }
+
+  async run(): Promise<ScenarioResult> {
+    const started = performance.now();
+    const { scenario, file } = this.#loaded;
+    const steps: StepResult[] = [];
+    let failed = false;
+    try {
+      await this.setup();
+    } catch (error) {
+      return this.#result(started, [{ title: 'set up the scenario world', status: 'error', kmsCalls: [], error: message(error) }]);
+    }
+    try {
+      for (const [i, step] of scenario.steps.entries()) {
+        const line = this.#loaded.stepLines[i];
+        const at = line === undefined ? {} : { line };
+        if (failed) {
+          steps.push({ title: step.title, status: 'skipped', kmsCalls: [], error: 'an earlier step failed', ...at });
+          continue;
+        }
+        const t = performance.now();
+        let status: StepResult['status'] = 'passed';
+        let error: string | undefined;
+        try {
+          error = await this.#step(step);
+          if (error !== undefined) status = 'failed';
+        } catch (e) {
+          status = 'error';
+          error = message(e);
+        }
+        const kmsCalls = this.#auditSince();
+        const checked = status === 'passed' ? checkAudit(step.expect?.audit, kmsCalls, this.#tenant.tenantId) : undefined;
+        if (checked !== undefined) {
+          status = 'failed';
+          error = checked;
+        }
+        failed = status !== 'passed';
+        steps.push({ title: step.title, status, kmsCalls, durationMs: Math.round(performance.now() - t), ...(error === undefined ? {} : { error: `${file}:${line ?? '?'}: ${error}` }), ...at });
+      }
+    } finally {
+      await this.teardown();
+    }
+    return this.#result(started, steps);
+  }
+
+  #result(started: number, steps: StepResult[]): ScenarioResult {
+    const { scenario, file } = this.#loaded;
+    return {
+      id: scenario.id,
+      title: scenario.title,
+      file,
+      status: steps.every((s) => s.status === 'passed') ? 'passed' : 'failed',
+      rules: scenario.rules,
+      durationMs: Math.round(performance.now() - started),
+      steps,
+      transitions: [...new Set(this.#transitions)],
+    };
+  }
+
+  /** Carries out one step; returns why its expectations failed, if they did. */
+  async #step(step: Step): Promise<string | undefined> {
+    const before = step.expect?.data?.noNewSnapshot === true ? (await this.#provider.snapshots(this.productAccount)).length : 0;
+    const outcome = await this.#act(step);
+    const expect = step.expect;
+    const wrong = checkOutcome(expect, outcome);
+    if (wrong !== undefined) return wrong;
+    if (expect?.status !== undefined) {
+      const problem = this.#checkStatus(expect.status, await this.#provider.view(this.productAccount));
+      if (problem !== undefined) return problem;
+    }
+    const data = expect?.data;
+    if (data?.noNewSnapshot === true) {
+      const after = (await this.#provider.snapshots(this.productAccount)).length;
+      if (after !== before) return `expected no new snapshot, but ${after - before} complete snapshot(s) appeared`;
+    }
+    if (data?.tenantEquals !== undefined) {
+      const problem = checkTenantEquals(data.tenantEquals, this.#snapshot(data.tenantEquals).state, this.#tenant.directory.state());
+      if (problem !== undefined) return problem;
+    }
+    if (data?.downloadContains !== undefined || data?.downloadEntities !== undefined) {
+      const problem = this.#checkDownload(data.downloadContains, data.downloadEntities);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+
+  #checkStatus(want: NonNullable<NonNullable<Step['expect']>['status']>, view: AccountView): string | undefined {
+    const got: Record<string, unknown> = {
+      ekmSection: view.ekmSection,
+      providerAccountShown: view.providerAccountId === this.accounts.provider,
+      key: view.keyArn,
+      externalKeyManagement: view.externalKeyManagement,
+      cloudKeyManagement: view.cloudKeyManagement,
+      updateInProgress: view.updateInProgress,
+    };
+    for (const [field, value] of Object.entries(want)) {
+      if (value === undefined) continue;
+      const expected = field === 'key' ? this.#admin.key(value as string).arn : value;
+      if (got[field] !== expected) {
+        const shown = field === 'key' ? `${String(got[field] ?? 'no key')}` : String(got[field]);
+        return `expected status ${field} ${field === 'key' ? `${String(value)} (${String(expected)})` : String(value)}, the console shows ${shown}`;
+      }
+    }
+    return undefined;
+  }
+
+  #lastDownload: string | undefined;
+
+  #checkDownload(contains: string | undefined, entities: readonly string[] | undefined): string | undefined {
+    if (this.#lastDownload === undefined) return 'expected a downloaded file, but this step downloaded nothing';
+    const entries = readZip(readFileSync(this.#lastDownload));
+    const ids = new Set<string>();
+    for (const entry of entries) {
+      if (!entry.name.endsWith('.json') || entry.name === 'snapshot.json' || entry.name === 'links.json' || entry.name === 'deleted.json') continue;
+      const objects = JSON.parse(new TextDecoder().decode(entry.data)) as { id: string }[];
+      for (const o of objects) ids.add(o.id);
+    }
+    const wanted: { what: string; id: string }[] = [];
+    if (contains !== undefined) {
+      const state = this.#snapshot(contains).state;
+      for (const objects of Object.values(state.objects)) for (const o of objects) wanted.push({ what: `${o.id}`, id: o.id });
+    }
+    for (const name of entities ?? []) wanted.push({ what: name, id: this.#entity(name).id });
+    const missing = wanted.filter((w) => !ids.has(w.id));
+    return missing.length === 0
+      ? undefined
+      : `the download lacks ${missing.length} of ${wanted.length} expected entities (${missing.slice(0, 5).map((m) => m.what).join(', ')})`;
+  }
+
+  #snapshot(name: string): SnapshotRecord {
+    const s = this.#snapshots.get(name);
+    if (s === undefined) throw new StepError(`snapshot ${name} was not taken (its backup did not succeed)`);
+    return s;
+  }
+
+  #entity(name: string): NamedEntity {
+    const e = this.#entities.get(name);
+    if (e === undefined) throw new StepError(`no entity named ${name} was added in this scenario`);
+    return e;
+  }
+
+  #arn(target: { key?: string | undefined; arn?: string | undefined }): string {
+    if (target.key !== undefined) return this.#admin.key(target.key).arn;
+    return target.arn!.replace(/\$\{(customer|provider|other|region|key:([A-Za-z][A-Za-z0-9_-]*))\}/g, (_, what: string, key?: string) => {
+      if (key !== undefined) return this.#admin.key(key).arn;
+      if (what === 'region') return this.#parts.region;
+      return this.accounts[what as AccountRole];
+    });
+  }
+
+  #command(result: CommandResult): Outcome {
+    if (result.transition !== undefined) this.#transitions.push(result.transition);
+    return result.ok ? { ok: true, message: result.message } : { ok: false, failure: result.failure };
+  }
+
+  /** Key administration refusals as the customer would read them. */
+  async #admin_(work: () => Promise<void>): Promise<Outcome> {
+    try {
+      await work();
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof StepError) throw error;
+      return { ok: false, failure: classify(error) };
+    }
+  }
+
+  async #act(step: Step): Promise<Outcome> {
+    const p = this.#provider;
+    const acct = this.productAccount;
+    switch (step.action) {
+      case 'support.activate':
+        return this.#command(await p.activate(acct));
+      case 'console.submitKey':
+        return this.#command(await p.submitArn(acct, this.#arn(step.args)));
+      case 'console.showTerms':
+        return this.#command(await p.showTerms(acct));
+      case 'console.acceptTerms': {
+        // The console shows the terms (Continue) before the customer can agree (Yes, I Agree).
+        if ((await p.view(acct)).phase === 'arnValidated') {
+          const shown = this.#command(await p.showTerms(acct));
+          if (!shown.ok) return shown;
+        }
+        return this.#command(await p.acceptTerms(acct));
+      }
+      case 'console.declineTerms':
+      case 'console.abandon':
+        return this.#command(await p.declineTerms(acct));
+      case 'console.enable': {
+        const submitted = this.#command(await p.submitArn(acct, this.#arn(step.args)));
+        if (!submitted.ok) return submitted;
+        const shown = this.#command(await p.showTerms(acct));
+        if (!shown.ok) return shown;
+        return this.#command(await p.acceptTerms(acct));
+      }
+      case 'console.updateKey':
+        if (!step.args.complete) throw new StepError('console.updateKey with complete: false is not supported by this provider: its update validates, rewraps and switches in one command');
+        return this.#command(await p.updateKey(acct, this.#arn(step.args)));
+      case 'console.completeUpdate':
+        return this.#command(await p.completeUpdate(acct));
+      case 'console.status':
+        await p.view(acct);
+        return { ok: true };
+      case 'console.returnToCloudKms':
+        return this.#command(await p.returnToCloudKms(acct));
+
+      case 'admin.createKey': {
+        const a = step.args;
+        return this.#admin_(async () => void (await this.#admin.createKey({ key: a.key, spec: a.spec, usage: a.usage, origin: a.origin, multiRegion: a.multiRegion, region: a.region, allow: a.allow })));
+      }
+      case 'admin.replicateKey':
+        return this.#admin_(() => this.#admin.replicateKey(step.args));
+      case 'admin.importKeyMaterial': {
+        const a = step.args;
+        const expiresAt = a.expiresIn === undefined ? undefined : new Date(this.now().getTime() + durationMs(a.expiresIn));
+        return this.#admin_(() => this.#admin.importKeyMaterial({ key: a.key, material: a.material, expiresAt }));
+      }
+      case 'admin.deleteImportedKeyMaterial':
+        return this.#admin_(() => this.#admin.deleteImportedKeyMaterial(step.args.key));
+      case 'admin.putKeyPolicy':
+        return this.#admin_(() => this.#admin.putKeyPolicy(step.args));
+      case 'admin.editKeyPolicy':
+        return this.#admin_(() => this.#admin.editKeyPolicy(step.args));
+      case 'admin.createGrant':
+        return this.#admin_(() => this.#admin.createGrant(step.args));
+      case 'admin.revokeGrant':
+        return this.#admin_(() => this.#admin.revokeGrant(step.args));
+      case 'admin.disableKey':
+        return this.#admin_(() => this.#admin.disableKey(step.args.key));
+      case 'admin.enableKey':
+        return this.#admin_(() => this.#admin.enableKey(step.args.key));
+      case 'admin.scheduleKeyDeletion':
+        return this.#admin_(() => this.#admin.scheduleKeyDeletion(step.args));
+      case 'admin.cancelKeyDeletion':
+        return this.#admin_(() => this.#admin.cancelKeyDeletion(step.args.key));
+      case 'admin.rotateKey':
+        return this.#admin_(() => this.#admin.rotateKey(step.args.key));
+      case 'admin.enableKeyRotation':
+        return this.#admin_(() => this.#admin.enableKeyRotation(step.args));
+
+      case 'tenant.add': {
+        const kind = KIND_OF[step.args.kind]!;
+        const entity = newEntity(this.#tenant.directory, kind, step.args.name, String(this.#seed), step.args.properties);
+        this.#tenant.directory.add(kind, entity as never);
+        this.#entities.set(step.args.name, { kind, id: entity.id });
+        return { ok: true };
+      }
+      case 'tenant.update': {
+        const e = this.#entity(step.args.name);
+        this.#tenant.directory.update(e.kind, e.id, step.args.properties);
+        return { ok: true };
+      }
+      case 'tenant.remove': {
+        const e = this.#entity(step.args.name);
+        this.#tenant.directory.remove(e.kind, e.id, this.now());
+        return { ok: true };
+      }
+      case 'tenant.drift':
+        drift(this.#tenant.directory, step.args.changes, step.args.seed ?? this.#seed + this.#transitions.length, this.now());
+        return { ok: true };
+
+      case 'workflow.scheduledBackup': {
+        const record = await p.account(acct);
+        const due = record?.schedule === undefined ? undefined : new Date(record.schedule.nextDueAt).getTime();
+        if (due === undefined) throw new StepError('the account has no backup schedule');
+        const wait = due - this.now().getTime();
+        if (wait > 0) await this.advance(wait);
+        const state = this.#tenant.directory.state();
+        const results = await p.tick(this.now(), { accountId: acct });
+        const result = results[0];
+        if (result === undefined) throw new StepError('the scheduler ran no backup although one was due');
+        return this.#backupOutcome(result, step.args.snapshot, state);
+      }
+      case 'workflow.manualBackup': {
+        const state = this.#tenant.directory.state();
+        return this.#backupOutcome(await p.backup(acct, { workflow: 'manualBackup' }), step.args.snapshot, state);
+      }
+      case 'workflow.restore': {
+        const snapshotId = step.args.snapshot === undefined ? undefined : this.#snapshot(step.args.snapshot).id;
+        const entities = step.args.entities?.map((n) => this.#entity(n));
+        const result = await p.restore(acct, { ...(snapshotId === undefined ? {} : { snapshotId }), ...(entities === undefined ? {} : { entities }) });
+        if (result.transition !== undefined) this.#transitions.push(result.transition);
+        return result.ok ? { ok: true } : { ok: false, failure: result.failure };
+      }
+      case 'workflow.download': {
+        const snapshotId = step.args.snapshot === undefined ? undefined : this.#snapshot(step.args.snapshot).id;
+        this.#tempDir ??= mkdtempSync(join(tmpdir(), 'ekm-scenario-'));
+        const file = join(this.#tempDir, `download-${++this.#downloads}.zip`);
+        const result = await p.download(acct, { ...(snapshotId === undefined ? {} : { snapshotId }), file });
+        if (result.transition !== undefined) this.#transitions.push(result.transition);
+        this.#lastDownload = result.ok ? file : undefined;
+        return result.ok ? { ok: true } : { ok: false, failure: result.failure };
+      }
+
+      case 'store.tamper':
+        await this.#tamperWith(step.args.snapshot, step.args.mode);
+        return { ok: true };
+
+      case 'fault.kms': {
+        const a = step.args;
+        const name = `${this.accounts.provider}:${a.fault ?? `kms-${this.#toxics.size + 1}`}`;
+        const latency = a.latency === undefined ? undefined : durationMs(a.latency);
+        this.#parts.gateway.control.toxics.add({
+          name,
+          type: TOXIC[a.toxic]!,
+          toxicity: a.probability,
+          account: this.accounts[a.from ?? 'provider'],
+          ...(a.operations === undefined ? {} : { operations: [...a.operations] }),
+          ...(a.times === undefined ? {} : { times: a.times }),
+          ...(a.toxic === 'latency' ? { latencyMs: latency ?? 200, jitterMs: 0 } : {}),
+          // A hung call is dropped after a second, so the provider's retries, not the clock, decide.
+          ...(a.toxic === 'timeout' ? { timeoutMs: latency ?? 1000 } : {}),
+        });
+        this.#toxics.add(name);
+        return { ok: true };
+      }
+      case 'fault.graph': {
+        const a = step.args;
+        const retryAfter = a.retryAfter === undefined ? 1 : Math.max(1, Math.round(durationMs(a.retryAfter) / 1000));
+        if (a.status === 429) this.#tenant.faults.throttleNext(a.times, retryAfter);
+        else this.#tenant.faults.unavailableNext(a.times, retryAfter);
+        return { ok: true };
+      }
+      case 'fault.clear': {
+        const names = step.args.fault === undefined ? [...this.#toxics] : [`${this.accounts.provider}:${step.args.fault}`];
+        for (const n of names) {
+          this.#parts.gateway.control.toxics.remove(n);
+          this.#toxics.delete(n);
+        }
+        if (step.args.fault === undefined) this.#tenant.faults.clear();
+        return { ok: true };
+      }
+      case 'clock.advance':
+        await this.advance(durationMs(step.args.by));
+        return { ok: true };
+    }
+  }
+
+  #backupOutcome(result: Awaited<ReturnType<Provider['backup']>>, name: string | undefined, state: DirectoryState): Outcome {
+    if (result.transition !== undefined) this.#transitions.push(result.transition);
+    if (!result.ok) return { ok: false, failure: result.failure };
+    if (name !== undefined) this.#snapshots.set(name, { id: result.snapshot.id, state });
+    return { ok: true };
+  }
+
+  /** An attacker with write access to the store: data changed and the manifest's hashes made to match, so only the cryptography can notice. */
+  async #tamperWith(name: string, mode: 'flipByte' | 'truncate' | 'otherTenant' | 'otherSnapshot' | 'restore'): Promise<void> {
+    const snap = this.#snapshot(name);
+    const manifests = await this.#provider.snapshots(this.productAccount);
+    const manifest = manifests.find((m) => m.id === snap.id);
+    if (manifest === undefined) throw new StepError(`snapshot ${name} is not in the store`);
+    const part = manifest.parts.find((x) => x.items > 0) ?? manifest.parts[0];
+    if (part === undefined) throw new StepError(`snapshot ${name} has no data part`);
+    const manifestKey = part.object.replace(/[^/]+$/, 'manifest.json');
+    const original = this.#tamper.get(name);
+    if (mode === 'restore') {
+      if (original === undefined) throw new StepError(`snapshot ${name} was not tampered with`);
+      await this.#bucket.put(original.object, original.body);
+      await this.#bucket.put(original.manifestKey, original.manifest);
+      this.#tamper.delete(name);
+      return;
+    }
+    const stored = await this.#bucket.get(part.object);
+    const storedManifest = await this.#bucket.get(manifestKey);
+    if (stored === undefined || storedManifest === undefined) throw new StepError(`snapshot ${name}'s objects are missing`);
+    if (original === undefined) this.#tamper.set(name, { object: part.object, body: stored.body, manifestKey, manifest: storedManifest.body });
+    let body: Uint8Array;
+    if (mode === 'flipByte') {
+      body = Uint8Array.from(stored.body);
+      const at = Math.floor(body.length / 2);
+      body[at] = body[at]! ^ 0x01;
+    } else if (mode === 'truncate') {
+      body = stored.body.slice(0, Math.max(1, stored.body.length - 17));
+    } else if (mode === 'otherSnapshot') {
+      const other = manifests.find((m) => m.id !== snap.id);
+      const otherPart = other?.parts.find((x) => x.part === part.part);
+      if (other === undefined || otherPart === undefined) throw new StepError(`otherSnapshot needs a second snapshot with a ${part.part} part`);
+      body = (await this.#bucket.get(otherPart.object))!.body;
+    } else {
+      throw new StepError('otherTenant tampering needs a second tenant in the account, which scenarios do not have yet');
+    }
+    const { createHash } = await import('node:crypto');
+    const next: Manifest = {
+      ...(JSON.parse(new TextDecoder().decode(storedManifest.body)) as Manifest),
+    };
+    const parts = next.parts.map((x) => (x.object === part.object ? { ...x, sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length } : x));
+    await this.#bucket.put(part.object, body);
+    await this.#bucket.put(manifestKey, JSON.stringify({ ...next, parts }));
+  }
+}
+
+function toCall(e: AuditEvent, from: string, names: ReadonlyMap<string, string>): KmsCall {
+  const params = (e.requestParameters ?? {}) as Record<string, unknown>;
+  const context = (params['encryptionContext'] ?? params['destinationEncryptionContext']) as Record<string, string> | undefined;
+  const arn = e.resources[0]?.ARN;
+  const key = arn === undefined ? undefined : names.get(arn);
+  const result = e.errorCode === undefined ? 'ok' : classify({ name: e.errorCode, message: e.errorMessage ?? '' }).code;
+  return { operation: e.eventName, from, ...(key === undefined ? {} : { key }), ...(context === undefined ? {} : { encryptionContext: context }), result };
+}
+
+function message(error: unknown): string {
+  if (error instanceof KmsError) return `${error.failure.code}: ${error.failure.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
