@@ -26,7 +26,7 @@ export async function gateway(args: readonly string[], io: Io): Promise<number> 
   const listen = values.port === undefined ? 0 : port(values.port);
   const mode = localstackMode(values.localstack);
   const endpoint = values.endpoint === undefined ? undefined : endpointUrl(values.endpoint);
-  if (mode === 'external' && endpoint === undefined && process.env.LOCALSTACK_ENDPOINT === undefined) {
+  if (mode === 'external' && endpoint === undefined && !process.env.LOCALSTACK_ENDPOINT) {
     throw new UsageError('--localstack external: expected --endpoint <url> (or LOCALSTACK_ENDPOINT) too, found none');
   }
   const signal = io.signal;
