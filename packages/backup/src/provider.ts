@@ -185,7 +185,7 @@ function factsFromFindings(findings: readonly Failure[]): KeyFacts | undefined {
 
 function asFailure(error: unknown): Failure | undefined {
   if (error instanceof KmsError) return error.failure;
-  if (error instanceof GraphError) return error.failure ?? failure('GraphUnavailable', `Microsoft Graph refused a call: ${error.message}`);
+  if (error instanceof GraphError) return error.failure ?? failure('GraphRejected', `Microsoft Graph refused a call: ${error.message}`);
   return undefined;
 }
 
@@ -436,7 +436,8 @@ export class Provider {
     const arn = validation.arn?.arn ?? (parsed.ok ? parsed.arn.arn : undefined);
     const keys = arn === undefined ? {} : { [arn]: factsFromFindings(validation.findings) };
     const d = decide(this.#model(record, keys), command);
-    const refusal = d.refusal ?? validation.findings[0];
+    // The finding of the same code says it for the customer (what to change); the model's refusal is a summary.
+    const refusal = d.refusal === undefined ? validation.findings[0] : (validation.findings.find((f) => f.code === d.refusal!.code) ?? d.refusal);
     if (refusal !== undefined) {
       return { ok: false, transition: d.transition, kmsCalls: calls, failure: refusal, findings: validation.findings.length > 0 ? validation.findings : [refusal] };
     }
