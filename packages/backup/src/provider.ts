@@ -30,7 +30,7 @@ import {
   type GraphClientOptions,
   type Unrestorable,
 } from '@ekm/entra-mock';
-import { createKmsClient, KmsError, kmsPort, TenantKeys, unwrapTenantKey, validateKey, type KeyPort, type TenantKey } from '@ekm/kms';
+import { createKmsClient, KmsError, kmsPort, TenantKey, TenantKeys, unwrapTenantKey, validateKey, type KeyPort } from '@ekm/kms';
 import { S3Bucket, type Bucket } from './bucket.ts';
 import { countingPort, type KmsCalls } from './counting.ts';
 import { S3Journal } from './journal.ts';
@@ -81,6 +81,12 @@ export interface ProviderOptions {
   readonly hooks?: BackupHooks;
   /** Passed to every Graph client, e.g. `sleep` so throttling tests do not wait. */
   readonly graph?: Pick<GraphClientOptions, 'sleep' | 'fetch' | 'maxRetries' | 'backoffMs' | 'now'>;
+  /**
+   * Test only: a known bug, planted so the model-based explorer can show it finds one.
+   * `stale-tenant-key-cache` keeps unwrapped tenant keys across workflows, so a revoked key
+   * keeps working (breaks EKM-12 and EKM-19). Nothing outside tests may set it.
+   */
+  readonly plantedBug?: 'stale-tenant-key-cache';
 }
 
 export interface EntityRef {
@@ -213,6 +219,9 @@ export class Provider {
   readonly #clock: () => Date;
   readonly #hooks: BackupHooks;
   readonly #graph: ProviderOptions['graph'];
+  readonly #plantedBug: ProviderOptions['plantedBug'];
+  /** Only with the planted bug: tenant-key bytes by wrapping, the cache EKM-19 forbids. */
+  readonly #staleKeys = new Map<string, Uint8Array>();
   readonly #locks = new Locks();
   readonly #running = new Set<string>();
 
@@ -228,6 +237,7 @@ export class Provider {
     this.#clock = options.clock ?? (() => new Date());
     this.#hooks = options.hooks ?? {};
     this.#graph = options.graph;
+    this.#plantedBug = options.plantedBug;
   }
 
   /** Opens the provider on its bucket, creating the bucket and its Cloud KM key on first use. */
@@ -621,8 +631,14 @@ export class Provider {
     const wrapped = await keys.inForce(tenant.tenantId);
     let key: TenantKey;
     try {
-      // Exactly the wrapping read above, so the snapshot records the key that was really used.
-      key = await unwrapTenantKey(port, tenant.tenantId, wrapped);
+      const stale = this.#plantedBug === 'stale-tenant-key-cache' ? this.#staleKeys.get(wrapped.ciphertext) : undefined;
+      if (stale !== undefined) {
+        key = new TenantKey(tenant.tenantId, wrapped.version, Uint8Array.from(stale), wrapped.keyArn);
+      } else {
+        // Exactly the wrapping read above, so the snapshot records the key that was really used.
+        key = await unwrapTenantKey(port, tenant.tenantId, wrapped);
+        if (this.#plantedBug === 'stale-tenant-key-cache') this.#staleKeys.set(wrapped.ciphertext, key.reveal((b) => Uint8Array.from(b)));
+      }
     } catch (error) {
       const observed = asFailure(error);
       if (observed === undefined) throw error;
