@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { Provider, readZip, S3Bucket, createS3Client, type AccountView, type CommandResult, type Manifest } from '@ekm/backup';
+import { Provider, readZip, S3Bucket, createS3Client, type AccountView, type CommandResult, type Manifest, type ProviderOptions } from '@ekm/backup';
 import { createMockTenant, generateTenant, type DirectoryState, type GraphServer, type MockTenant } from '@ekm/entra-mock';
 import { classify, KmsError } from '@ekm/kms';
 import type { AuditEvent, KmsGateway, ToxicType } from '@ekm/kms-gateway';
@@ -25,6 +25,8 @@ export interface WorldParts {
   readonly gateway: KmsGateway;
   readonly graph: GraphServer;
   readonly region: string;
+  /** Test only (the explorer's planted-bug test): passed to every scenario's provider. */
+  readonly plantedBug?: ProviderOptions['plantedBug'];
 }
 
 /** Scheduled backups run every hour of scenario time; a `workflow.scheduledBackup` step moves the clock to the next one. */
@@ -118,6 +120,7 @@ export class ScenarioRun {
       clock: () => this.now(),
       // Retry-After is honoured by count, not by waiting: the scenario's time is the gateway's clock.
       graph: { sleep: async () => {} },
+      ...(this.#parts.plantedBug === undefined ? {} : { plantedBug: this.#parts.plantedBug }),
     });
     await this.#provider.addAccount({
       accountId: this.productAccount,
