@@ -25,7 +25,7 @@ async function main(): Promise<number> {
           const child = spawn(argv[0]!, argv.slice(1), {
             stdio: 'inherit',
             shell: argv.length === 1,
-            env: { ...process.env, LOCALSTACK_ENDPOINT: ls.endpoint },
+            env: { ...process.env, LOCALSTACK_ENDPOINT: ls.endpoint, ...(ls.pid === undefined ? {} : { EKM_LOCALSTACK_PID: String(ls.pid) }) },
           });
           child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
         });

@@ -25,6 +25,8 @@ export interface LocalStack {
   /** Time to get a usable endpoint, including venv creation on first use. */
   startMs: number;
   venvCreated: boolean;
+  /** The LocalStack process, when this run started it on this host (fault injection freezes it). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -48,7 +50,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         'start LocalStack with SERVICES=kms,s3, or unset LOCALSTACK_ENDPOINT to let the project start one',
       );
     }
-    return { endpoint, mode, startMs: performance.now() - started, venvCreated: false, stop: async () => {} };
+    // A LocalStack that `ekm-localstack run` started for this process tree is still this host's.
+    const pid = endpoint === env.LOCALSTACK_ENDPOINT && env.EKM_LOCALSTACK_PID ? Number(env.EKM_LOCALSTACK_PID) : undefined;
+    return { endpoint, mode, startMs: performance.now() - started, venvCreated: false, ...(pid ? { pid } : {}), stop: async () => {} };
   }
   if (mode === 'docker') {
     const docker = await startDocker();
@@ -59,5 +63,5 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
   });
-  return { endpoint: host.endpoint, mode, startMs: performance.now() - started, venvCreated: host.venvCreated, stop: host.stop };
+  return { endpoint: host.endpoint, mode, startMs: performance.now() - started, venvCreated: host.venvCreated, pid: host.pid, stop: host.stop };
 }
