@@ -1,0 +1,320 @@
+/**
+ * `pnpm bench` at the root: every performance figure of the project measured side by side
+ * in one run, on one LocalStack, each stated against its target. Writes bench/results.json
+ * and bench/results.md at the repo root and prints the table.
+ *   cd packages/backup && node --import tsx bench/perf.ts [--sizes 100,1000,10000,100000] [--skip-cold]
+ * Heavy work runs in child processes (one per tenant size, one for throughput, the
+ * conformance suite through the CLI), so each RSS figure is that workflow's own process.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { createKmsClient } from '@ekm/kms';
+import { startKmsGateway } from '@ekm/kms-gateway';
+import { startLocalStack, type LocalStack } from '@ekm/localstack';
+import { accountId, REGION } from '../src/test-world.ts';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '100,1000,10000,100000' },
+    'skip-cold': { type: 'boolean', default: false },
+    'skip-suite': { type: 'boolean', default: false },
+  },
+});
+const sizes = values.sizes.split(',').map(Number);
+/** The naive baseline runs for real through the gateway up to these sizes; beyond, its count is derived (one call per entity). */
+const BASELINE_ALL_UP_TO = 1_000;
+const BASELINE_BACKUP_UP_TO = 10_000;
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const outDir = join(root, 'bench');
+const began = performance.now();
+const log = (line: string) => process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(0)}s] ${line}\n`);
+
+interface Target {
+  figure: string;
+  value: number | null;
+  unit: string;
+  target: string;
+  pass: boolean | null;
+  note?: string;
+}
+const targets: Target[] = [];
+const results: Record<string, unknown> = {
+  version: 1,
+  startedAt: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryMiB: Math.round(totalmem() / 1024 / 1024), node: process.version, platform: process.platform },
+};
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+
+/** Runs a child to completion; its last stdout line is its JSON result. */
+function child(command: string, args: readonly string[], options: { cwd?: string; timeoutMs: number; json?: boolean }): Promise<{ ms: number; code: number | null; stdout: string; json?: any }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const p = spawn(command, args, { cwd: options.cwd ?? here, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => p.kill('SIGTERM'), options.timeoutMs);
+    p.on('error', reject);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      const ms = performance.now() - t0;
+      if (options.json !== true) return resolve({ ms, code, stdout });
+      const last = stdout.trim().split('\n').at(-1) ?? '';
+      try {
+        resolve({ ms, code, stdout, json: JSON.parse(last) });
+      } catch {
+        reject(new Error(`${args.join(' ')} exited ${code} without a JSON result:\n${stderr.slice(-2000)}`));
+      }
+    });
+  });
+}
+const tsChild = (file: string, args: readonly string[], timeoutMs: number) =>
+  child(process.execPath, ['--expose-gc', '--import', 'tsx', file, ...args], { timeoutMs, json: true });
+
+async function section<T>(name: string, work: () => Promise<T>): Promise<T | { error: string }> {
+  log(`${name}...`);
+  const t0 = performance.now();
+  try {
+    const value = await work();
+    log(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return value;
+  } catch (error) {
+    log(`${name} FAILED: ${(error as Error).message}`);
+    return { error: (error as Error).message };
+  }
+}
+
+// 4b. LocalStack cold start: a fresh venv (pip install of the pinned lock) in a temp cache folder.
+if (!values['skip-cold']) {
+  results.localstackCold = await section('LocalStack cold start (fresh venv)', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'ekm-bench-cache-'));
+    try {
+      const ls = await startLocalStack({ mode: 'host', env: { ...process.env, EKM_CACHE_DIR: cache }, startTimeoutMs: 420_000 });
+      await ls.stop();
+      return { startMs: Math.round(ls.startMs), venvCreated: ls.venvCreated, samples: 1 };
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+} else {
+  results.localstackCold = { skipped: '--skip-cold' };
+}
+
+// 4b. Warm start: the default cache; this LocalStack serves the rest of the run.
+log('LocalStack warm start...');
+const localstack: LocalStack = await startLocalStack({ mode: 'host' });
+results.localstackWarm = { startMs: Math.round(localstack.startMs), venvCreated: localstack.venvCreated, mode: localstack.mode, samples: 1 };
+log(`LocalStack at ${localstack.endpoint} in ${Math.round(localstack.startMs)} ms`);
+
+try {
+  // 2. Throughput, first, on an idle machine.
+  results.throughput = await section('encryption throughput', async () =>
+    (await tsChild(join(root, 'packages/kms/bench/throughput.ts'), ['--mib', '16', '--rounds', '9'], 120_000)).json,
+  );
+
+  // 4d. Gateway overhead per KMS call: the same Encrypt, direct to LocalStack and through the gateway, interleaved.
+  results.gatewayOverhead = await section('gateway overhead', async () => {
+    const gateway = await startKmsGateway({ localstackEndpoint: localstack.endpoint });
+    const account = accountId();
+    const viaGateway = createKmsClient({ endpoint: gateway.endpoint, region: REGION, account, maxAttempts: 1 });
+    const direct = createKmsClient({ endpoint: localstack.endpoint, region: REGION, account, maxAttempts: 1 });
+    try {
+      const arn = (await viaGateway.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+      const call = async (client: typeof direct) => {
+        const t0 = performance.now();
+        await client.send(new EncryptCommand({ KeyId: arn, Plaintext: new Uint8Array(32), EncryptionContext: { purpose: 'bench' } }));
+        return performance.now() - t0;
+      };
+      for (let i = 0; i < 30; i++) await Promise.all([call(direct), call(viaGateway)]);
+      const d: number[] = [];
+      const g: number[] = [];
+      const diff: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        // Alternate which goes first so that neither always meets a warmer LocalStack.
+        let aa: number;
+        let bb: number;
+        if (i % 2 === 0) {
+          aa = await call(direct);
+          bb = await call(viaGateway);
+        } else {
+          bb = await call(viaGateway);
+          aa = await call(direct);
+        }
+        d.push(aa);
+        g.push(bb);
+        diff.push(bb - aa);
+      }
+      return {
+        operation: 'Encrypt (32 bytes, SYMMETRIC_DEFAULT)',
+        samples: d.length,
+        directMedianMs: round(median(d), 2),
+        gatewayMedianMs: round(median(g), 2),
+        overheadMedianMs: round(median(diff), 2),
+        differenceOfMediansMs: round(median(g) - median(d), 2),
+      };
+    } finally {
+      viaGateway.destroy();
+      direct.destroy();
+      await gateway.close();
+    }
+  });
+
+  // 1 and 3. KMS calls per workflow at every size, the baseline beside it; RSS and time of the largest.
+  const workflows: Record<string, unknown> = {};
+  for (const users of sizes) {
+    const mode = users <= BASELINE_ALL_UP_TO ? 'all' : users <= BASELINE_BACKUP_UP_TO ? 'backup' : 'none';
+    workflows[users] = await section(`workflows at ${users.toLocaleString('en')} users (baseline: ${mode})`, async () =>
+      (await tsChild(join(here, 'workflow.ts'), ['--endpoint', localstack.endpoint, '--users', String(users), '--baseline', mode], 420_000)).json,
+    );
+  }
+  results.workflows = workflows;
+
+  // 4a. The conformance suite through the CLI, on the LocalStack already up.
+  if (!values['skip-suite']) {
+    results.suite = await section('conformance suite', async () => {
+      const out = mkdtempSync(join(tmpdir(), 'ekm-bench-suite-'));
+      try {
+        const run = await child(process.execPath, ['apps/cli/bin/ekm.mjs', 'run', 'scenarios', '--out', out, '--localstack', 'external', '--endpoint', localstack.endpoint], {
+          cwd: root,
+          timeoutMs: 300_000,
+        });
+        const file = join(out, 'results.json');
+        if (!existsSync(file)) throw new Error(`ekm run scenarios exited ${run.code} without results.json`);
+        const r = JSON.parse(readFileSync(file, 'utf8')) as { summary: { scenarios: number; passed: number; failed: number; durationMs: number }; scenarios: { durationMs: number }[] };
+        const each = r.scenarios.map((s) => s.durationMs);
+        return {
+          wallMs: Math.round(run.ms),
+          runnerMs: r.summary.durationMs,
+          exitCode: run.code,
+          scenarios: r.summary.scenarios,
+          passed: r.summary.passed,
+          failed: r.summary.failed,
+          scenarioMedianMs: round(median(each), 0),
+          scenarioMaxMs: Math.max(...each),
+          samples: each.length,
+        };
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    });
+  } else {
+    results.suite = { skipped: '--skip-suite' };
+  }
+
+  // 5. Explorer sequences per minute.
+  results.explorer = await section('explorer', async () => {
+    const dir = join(root, 'packages/scenario-runner/src/explore');
+    if (!existsSync(dir)) return { sequencesPerMinute: null, reason: 'explorer not available' };
+    return { sequencesPerMinute: null, reason: 'explorer not available: packages/scenario-runner/src/explore has no runnable export the bench knows' };
+  });
+} finally {
+  await localstack.stop();
+}
+results.totalMs = Math.round(performance.now() - began);
+
+// Targets.
+const ok = (x: unknown): x is Record<string, any> => typeof x === 'object' && x !== null && !('error' in x) && !('skipped' in x);
+const wf = results.workflows as Record<string, any>;
+for (const users of sizes) {
+  const w = wf[users];
+  for (const name of ['backup', 'restore', 'download']) {
+    const n = ok(w) ? (w.workflows[name].kms.total as number) : null;
+    targets.push({ figure: `KMS calls, ${name}, ${users.toLocaleString('en')} users`, value: n, unit: 'calls', target: '= 1', pass: n === null ? null : n === 1, ...(ok(w) ? {} : { note: w?.error }) });
+  }
+}
+const t = results.throughput;
+if (ok(t)) {
+  const ratio = t.pipeline.roundTripMiBps / t.rawAesGcm.roundTripMiBps;
+  t.ratios = {
+    pipelineToRaw: round(ratio, 2),
+    pipelineToRawEncrypt: round(t.pipeline.encryptMiBps / t.rawAesGcm.encryptMiBps, 2),
+    pipelineToRawDecrypt: round(t.pipeline.decryptMiBps / t.rawAesGcm.decryptMiBps, 2),
+    sdkDefault4KiBToRaw: round(t.sdkDefault4KiB.roundTripMiBps / t.rawAesGcm.roundTripMiBps, 2),
+    pipelineToSdkDefault4KiB: round(t.pipeline.roundTripMiBps / t.sdkDefault4KiB.roundTripMiBps, 2),
+  };
+  targets.push({ figure: 'Pipeline throughput / raw AES-256-GCM (encrypt + decrypt)', value: round(ratio, 2), unit: 'x', target: '>= 0.8', pass: ratio >= 0.8 });
+} else targets.push({ figure: 'Pipeline throughput / raw AES-256-GCM', value: null, unit: 'x', target: '>= 0.8', pass: null, note: (t as any)?.error });
+const largest = wf[Math.max(...sizes)];
+if (ok(largest)) {
+  const peak = Math.max(largest.workflows.backup.peakRssMiB, largest.workflows.backup.maxRssMiB);
+  targets.push({ figure: `Backup peak RSS, ${largest.users.toLocaleString('en')} users (whole process)`, value: peak, unit: 'MiB', target: '< 512 (488 MiB)', pass: peak * 1024 * 1024 < 512e6 });
+}
+const s = results.suite;
+if (ok(s)) targets.push({ figure: `Conformance suite wall time (${s.scenarios} scenarios, LocalStack up)`, value: round(s.wallMs / 1000), unit: 's', target: '< 60', pass: s.wallMs < 60_000 && s.failed === 0, ...(s.failed > 0 ? { note: `${s.failed} scenario(s) failed` } : {}) });
+else targets.push({ figure: 'Conformance suite wall time', value: null, unit: 's', target: '< 60', pass: null, note: (s as any)?.error ?? (s as any)?.skipped });
+const g = results.gatewayOverhead;
+if (ok(g)) targets.push({ figure: 'Gateway overhead per KMS call (median of paired differences)', value: g.overheadMedianMs, unit: 'ms', target: '< 2', pass: g.overheadMedianMs < 2 });
+results.targets = targets;
+
+// The table.
+const fmt = (n: unknown, d = 0) => (typeof n === 'number' ? n.toLocaleString('en', { maximumFractionDigits: d }) : '—');
+const lines: string[] = [];
+lines.push(`# Benchmark results`, '', `${results.startedAt}; ${cpus().length} cores (${(results.machine as any).cpuModel}), Node ${process.version}; total ${fmt((results.totalMs as number) / 1000)} s.`, '');
+lines.push('## Targets', '', '| figure | measured | target | verdict |', '|---|---|---|---|');
+for (const x of targets) lines.push(`| ${x.figure} | ${fmt(x.value, 2)} ${x.unit} | ${x.target} | ${x.pass === null ? 'not measured' : x.pass ? 'pass' : '**MISS**'}${x.note ? ` (${x.note})` : ''} |`);
+lines.push('', '## 1. KMS calls per workflow (gateway audit trail) vs one data key per entity', '');
+lines.push('| users | entities | backup | restore | download | naive backup (GenerateDataKey) | naive restore (Decrypt) | naive download (Decrypt) |', '|---|---|---|---|---|---|---|---|');
+for (const users of sizes) {
+  const w = wf[users];
+  if (!ok(w)) {
+    lines.push(`| ${fmt(users)} | failed: ${w?.error} |`);
+    continue;
+  }
+  const b = w.baseline as Record<string, any>;
+  const cell = (x: any) => (x.measured ? `${fmt(x.kms.total)} (${fmt(x.ms / 1000, 1)} s)` : `${fmt(x.derived)} (derived, not run)`);
+  lines.push(`| ${fmt(users)} | ${fmt(w.entities)} | ${w.workflows.backup.kms.total} | ${w.workflows.restore.kms.total} | ${w.workflows.download.kms.total} | ${cell(b.backup)} | ${cell(b.restore)} | ${cell(b.download)} |`);
+}
+if (ok(t)) {
+  lines.push('', `## 2. Encryption throughput, ${fmt(t.bytes / 1048576)} MiB, median of ${t.rawAesGcm.samples} interleaved rounds`, '');
+  lines.push('| configuration | encrypt MiB/s | decrypt MiB/s | encrypt + decrypt MiB/s | vs raw |', '|---|---|---|---|---|');
+  const row = (name: string, x: any) => lines.push(`| ${name} | ${fmt(x.encryptMiBps, 1)} | ${fmt(x.decryptMiBps, 1)} | ${fmt(x.roundTripMiBps, 1)} | ${fmt(x.roundTripMiBps / t.rawAesGcm.roundTripMiBps, 2)}x |`);
+  row('raw node:crypto AES-256-GCM, one shot', t.rawAesGcm);
+  row(`pipeline: encryptSnapshot/decryptSnapshot (suite ${t.suite}, ${t.frameLength / 1024} KiB frames)`, t.pipeline);
+  row(`Encryption SDK, same suite, default 4 KiB frames`, t.sdkDefault4KiB);
+}
+lines.push('', '## 3. Time and memory per workflow (one child process per size)', '');
+lines.push('| users | workflow | wall time | RSS before | peak RSS sampled | process max RSS | notes |', '|---|---|---|---|---|---|---|');
+for (const users of sizes) {
+  const w = wf[users];
+  if (!ok(w)) continue;
+  lines.push(`| ${fmt(users)} | tenant setup (mock Graph tenant, in process) | ${fmt(w.tenantSetup.ms / 1000, 1)} s | ${fmt(w.tenantSetup.rssBeforeMiB)} MiB | ${fmt(w.tenantSetup.peakRssMiB)} MiB | ${fmt(w.tenantSetup.maxRssMiB)} MiB | ${fmt(w.entities)} entities, ${fmt(w.links)} link sets |`);
+  for (const name of ['backup', 'restore', 'download']) {
+    const x = w.workflows[name];
+    const note = name === 'backup' ? `snapshot ${fmt(x.snapshotBytes / 1048576, 1)} MiB` : name === 'restore' ? `${fmt(x.graphWrites)} Graph writes, ${x.differencesAfter} differences after` : `zip ${fmt(x.zipBytes / 1048576, 1)} MiB`;
+    lines.push(`| ${fmt(users)} | ${name} | ${fmt(x.ms / 1000, 1)} s | ${fmt(x.rssBeforeMiB)} MiB | ${fmt(x.peakRssMiB)} MiB | ${fmt(x.maxRssMiB)} MiB | ${note} |`);
+  }
+}
+lines.push('', '## 4. Suite, LocalStack, gateway', '');
+lines.push('| figure | value |', '|---|---|');
+if (ok(s)) {
+  lines.push(`| conformance suite wall time (\`ekm run scenarios\`, external LocalStack) | ${fmt(s.wallMs / 1000, 1)} s (runner ${fmt(s.runnerMs / 1000, 1)} s), ${s.passed}/${s.scenarios} passed |`);
+  lines.push(`| per-scenario median (max) | ${fmt(s.scenarioMedianMs)} ms (${fmt(s.scenarioMaxMs)} ms), n = ${s.samples} |`);
+}
+const cold = results.localstackCold as any;
+const warm = results.localstackWarm as any;
+lines.push(`| LocalStack cold start (fresh venv, host mode) | ${ok(cold) ? `${fmt(cold.startMs / 1000, 1)} s, n = 1` : (cold?.error ?? cold?.skipped)} |`);
+lines.push(`| LocalStack warm start (cached venv, host mode) | ${fmt(warm.startMs / 1000, 2)} s, n = 1 |`);
+if (ok(g)) lines.push(`| gateway overhead per call, ${g.operation} | median paired difference ${fmt(g.overheadMedianMs, 2)} ms (direct ${fmt(g.directMedianMs, 2)} ms, via gateway ${fmt(g.gatewayMedianMs, 2)} ms), n = ${g.samples} each, interleaved |`);
+const e = results.explorer as any;
+lines.push('', '## 5. Explorer', '', e?.sequencesPerMinute == null ? `sequences per minute: null (${e?.reason ?? e?.error})` : `sequences per minute: ${fmt(e.sequencesPerMinute, 1)} (${e.samples ?? ''})`, '');
+const md = `${lines.join('\n')}\n`;
+
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(outDir, 'results.md'), md);
+process.stdout.write(md);
+process.stdout.write(`\nwritten: bench/results.json, bench/results.md (${fmt((results.totalMs as number) / 1000)} s)\n`);
