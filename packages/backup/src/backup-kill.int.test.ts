@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { startWorld, type World } from './test-world.ts';
+import { generateTenant, type DirectoryState } from '@ekm/entra-mock';
+import { allRestored, killProvider, restoreEach, startWorld, type World } from './test-world.ts';
 
 let world: World;
 beforeAll(async () => {
@@ -9,23 +8,7 @@ beforeAll(async () => {
 });
 afterAll(async () => world?.close());
 
-const child = fileURLToPath(new URL('./kill-child.ts', import.meta.url));
-
-function runChild(input: unknown): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', child], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { ...process.env, EKM_KILL_CHILD: JSON.stringify(input) },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    proc.on('error', reject);
-    proc.on('exit', (code, signal) => resolve({ code, signal, stderr }));
-  });
-}
-
-it('[EKM-12] a provider process killed (SIGKILL) between data and manifest leaves no complete-looking snapshot; the next backup succeeds', async () => {
+it('[EKM-12] a provider process killed (SIGKILL) at each point of a backup leaves no complete-looking partial snapshot; every complete one restores and the next backup succeeds', async () => {
   const p = world.provider;
   const a = await world.customerAccount();
   await p.activate(a.accountId);
@@ -33,23 +16,40 @@ it('[EKM-12] a provider process killed (SIGKILL) between data and manifest leave
   await p.submitArn(a.accountId, arn);
   await p.showTerms(a.accountId);
   expect(await p.acceptTerms(a.accountId)).toMatchObject({ ok: true });
+  const expected = new Map<string, DirectoryState>();
+  const state = a.tenant.directory.state();
   const first = await p.backup(a.accountId);
-  expect(first.ok).toBe(true);
-  const before = await p.snapshots(a.accountId);
+  if (!first.ok) throw new Error(first.failure.code);
+  expected.set(first.snapshot.id, state);
 
-  for (const killAt of ['afterDataWritten', 'beforeCommit'] as const) {
-    const { options } = world;
-    const tenant = { seed: a.spec.seed, users: a.spec.users, referenceDate: a.spec.referenceDate.toISOString(), clientId: a.tenant.clientId, clientSecret: a.tenant.clientSecret };
-    const exit = await runChild({ options: { ...options, hooks: undefined }, accountId: a.accountId, tenant, killAt });
+  // The child reads its own copy of the tenant, generated from the same seed.
+  const seeded = generateTenant({ seed: a.spec.seed, users: a.spec.users, referenceDate: a.spec.referenceDate });
+  const tenant = { seed: a.spec.seed, users: a.spec.users, referenceDate: a.spec.referenceDate.toISOString(), clientId: a.tenant.clientId, clientSecret: a.tenant.clientSecret };
+  for (const killAt of ['beforeData', 'afterDataWritten', 'beforeCommit', 'afterCommit'] as const) {
+    const before = await p.snapshots(a.accountId);
+    const exit = await killProvider({ operation: 'backup', options: world.options, accountId: a.accountId, tenant, killAt });
     expect(exit.signal, exit.stderr).toBe('SIGKILL');
-    expect(await p.snapshots(a.accountId)).toEqual(before);
-    expect((await p.orphans(a.accountId)).length).toBeGreaterThan(0);
+    const restarted = await world.reopen();
+    const after = await restarted.snapshots(a.accountId);
+    if (killAt === 'afterCommit') {
+      // The manifest was stored: the snapshot is complete although the process never reported it.
+      expect(after.slice(0, -1)).toEqual(before);
+      expect(after).toHaveLength(before.length + 1);
+      expected.set(after.at(-1)!.id, seeded);
+    } else {
+      expect(after, killAt).toEqual(before);
+    }
+    const leftovers = await restarted.orphans(a.accountId);
+    if (killAt === 'afterDataWritten' || killAt === 'beforeCommit') expect(leftovers.length, killAt).toBeGreaterThan(0);
+    else expect(leftovers, killAt).toEqual([]);
+    expect(await restoreEach(restarted, a.accountId, a.tenant, expected)).toEqual(allRestored(expected));
+    expect(await restarted.tenantKeyWrapping(a.accountId)).toEqual({ keyArn: arn, version: 1 });
   }
 
-  const next = await p.backup(a.accountId);
+  const restarted = await world.reopen();
+  const next = await restarted.backup(a.accountId);
   expect(next).toMatchObject({ ok: true });
-  if (next.ok) expect(next.orphansRemoved).toBeGreaterThan(0);
-  expect(await p.orphans(a.accountId)).toEqual([]);
-  expect(await p.snapshots(a.accountId)).toHaveLength(before.length + 1);
-  expect(await p.restore(a.accountId)).toMatchObject({ ok: true });
+  expect(await restarted.orphans(a.accountId)).toEqual([]);
+  expect(await restarted.snapshots(a.accountId)).toHaveLength(expected.size + 1);
+  expect(await restarted.restore(a.accountId)).toMatchObject({ ok: true });
 });

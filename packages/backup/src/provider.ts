@@ -30,7 +30,7 @@ import {
   type GraphClientOptions,
   type Unrestorable,
 } from '@ekm/entra-mock';
-import { createKmsClient, KmsError, kmsPort, TenantKey, TenantKeys, unwrapTenantKey, validateKey, type KeyPort } from '@ekm/kms';
+import { createKmsClient, KmsError, kmsPort, TenantKey, TenantKeys, unwrapTenantKey, validateKey, type KeyPort, type UpdateHooks } from '@ekm/kms';
 import { S3Bucket, type Bucket } from './bucket.ts';
 import { countingPort, type KmsCalls } from './counting.ts';
 import { S3Journal } from './journal.ts';
@@ -79,6 +79,8 @@ export interface ProviderOptions {
   readonly bucketName?: string;
   readonly clock?: () => Date;
   readonly hooks?: BackupHooks;
+  /** Crash points inside every move of a tenant key (enabling, updates, new tenants), for fault injection. */
+  readonly updateHooks?: UpdateHooks;
   /** Passed to every Graph client, e.g. `sleep` so throttling tests do not wait. */
   readonly graph?: Pick<GraphClientOptions, 'sleep' | 'fetch' | 'maxRetries' | 'backoffMs' | 'now'>;
   /**
@@ -218,6 +220,7 @@ export class Provider {
   readonly #journal: S3Journal;
   readonly #clock: () => Date;
   readonly #hooks: BackupHooks;
+  readonly #updateHooks: UpdateHooks;
   readonly #graph: ProviderOptions['graph'];
   readonly #plantedBug: ProviderOptions['plantedBug'];
   /** Only with the planted bug: tenant-key bytes by wrapping, the cache EKM-19 forbids. */
@@ -236,6 +239,7 @@ export class Provider {
     this.cloudKeyArn = cloudKeyArn;
     this.#clock = options.clock ?? (() => new Date());
     this.#hooks = options.hooks ?? {};
+    this.#updateHooks = options.updateHooks ?? {};
     this.#graph = options.graph;
     this.#plantedBug = options.plantedBug;
   }
@@ -497,7 +501,7 @@ export class Provider {
    * are moved back where the keys allow it.
    */
   async #moveAll(port: KeyPort, record: AccountRecord, toArn: string, precheckFrom: readonly string[]): Promise<{ ok: true } | { ok: false; failure: Failure; cause?: Failure }> {
-    const keys = new TenantKeys(port, this.#journal);
+    const keys = new TenantKeys(port, this.#journal, this.#updateHooks);
     // Prove every tenant key can still be read before moving any (EKM-15), so a revoked old key fails the update before it starts.
     for (const t of record.tenants) {
       const entry = await keys.entry(t.tenantId);

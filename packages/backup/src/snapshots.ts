@@ -39,8 +39,12 @@ export interface Manifest {
 
 /** Crash points for fault injection: a throw here is a process dying at that moment. */
 export interface BackupHooks {
+  /** The tenant key is unwrapped and nothing is written yet. */
+  readonly beforeData?: (snapshot: { accountId: string; tenantId: string; id: string }) => void | Promise<void>;
   readonly afterDataWritten?: (snapshot: { accountId: string; tenantId: string; id: string; objects: readonly string[] }) => void | Promise<void>;
   readonly beforeCommit?: (manifest: Manifest) => void | Promise<void>;
+  /** The manifest is stored: the snapshot is complete, though the caller has not been told. */
+  readonly afterCommit?: (manifest: Manifest) => void | Promise<void>;
 }
 
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
@@ -75,6 +79,7 @@ export class SnapshotStore {
   ): Promise<Manifest> {
     const base = `${this.#prefix(meta.accountId, meta.tenantId)}${meta.id}/`;
     const parts: ManifestPart[] = [];
+    await hooks.beforeData?.({ accountId: meta.accountId, tenantId: meta.tenantId, id: meta.id });
     for (const part of PARTS) {
       const items = part === 'links' ? state.links : part === 'deleted' ? state.deleted : state.objects[part];
       const sealed = await encryptSnapshot(key, new TextEncoder().encode(JSON.stringify(items)), { tenant: meta.tenantId, snapshot: meta.id });
@@ -88,6 +93,7 @@ export class SnapshotStore {
     if (!(await this.#bucket.put(`${base}${MANIFEST}`, JSON.stringify(manifest, null, 2), { ifNoneMatch: '*' }))) {
       throw new Error(`snapshot ${meta.id} already has a manifest`);
     }
+    await hooks.afterCommit?.(manifest);
     return manifest;
   }
 

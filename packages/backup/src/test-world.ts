@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { constants, createPublicKey, publicEncrypt, randomBytes, randomInt } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 // Brings the type of inject('localstackEndpoint') into the int tests.
 import type {} from '@ekm/localstack/vitest-setup';
 import {
@@ -18,10 +20,11 @@ import {
   type KeyUsageType,
   type KMSClient,
 } from '@aws-sdk/client-kms';
-import { createGraphServer, createMockTenant, generateTenant, type GraphServer, type MockTenant, type TenantSpec } from '@ekm/entra-mock';
+import { compareDirectories, createGraphServer, createMockTenant, generateTenant, type DirectoryState, type GraphServer, type MockTenant, type TenantSpec } from '@ekm/entra-mock';
 import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
 import { createKmsClient } from '@ekm/kms';
 import { createS3Client } from './bucket.ts';
+import type { ChildInput } from './kill-child.ts';
 import { Provider, type ProviderOptions } from './provider.ts';
 
 export const REGION = 'us-east-1';
@@ -191,4 +194,57 @@ export async function startWorld(localstackEndpoint: string, overrides: Partial<
       s3.destroy();
     },
   };
+}
+
+/**
+ * Runs a provider process that SIGKILLs itself at the crash point `input` names
+ * (kill-child.ts). Resolves with how it ended; a child that never hit the point exits 3.
+ */
+export function killProvider(input: ChildInput): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  const child = fileURLToPath(new URL('./kill-child.ts', import.meta.url));
+  // Functions (hooks, sleep) do not cross the process boundary; the child sets its own.
+  const options = JSON.parse(JSON.stringify(input.options)) as ProviderOptions;
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', child], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { ...process.env, EKM_KILL_CHILD: JSON.stringify({ ...input, options }) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.on('error', reject);
+    proc.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+/**
+ * Restores every complete snapshot of a tenant in turn (after changing the tenant, so a
+ * restore that does nothing shows) and says, per snapshot id, what differs from the state
+ * it was taken of: `[]` when it restored exactly, a failure code when it did not restore,
+ * `unexpected` for a complete-looking snapshot nobody took.
+ */
+export async function restoreEach(
+  provider: Provider,
+  accountId: string,
+  tenant: MockTenant,
+  expected: ReadonlyMap<string, DirectoryState>,
+): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const m of await provider.snapshots(accountId, tenant.tenantId)) {
+    const want = expected.get(m.id);
+    if (want === undefined) {
+      out[m.id] = 'unexpected';
+      continue;
+    }
+    const user = tenant.directory.state().objects.user[0];
+    if (user !== undefined) tenant.directory.update('user', user.id, { displayName: `changed before restoring ${m.id}` });
+    const r = await provider.restore(accountId, { tenantId: tenant.tenantId, snapshotId: m.id });
+    out[m.id] = r.ok ? compareDirectories(want, tenant.directory.state()) : r.failure.code;
+  }
+  return out;
+}
+
+/** What restoreEach gives when every expected snapshot is listed and restores exactly. */
+export function allRestored(expected: ReadonlyMap<string, DirectoryState>): Record<string, unknown> {
+  return Object.fromEntries([...expected.keys()].map((id) => [id, []]));
 }

@@ -64,6 +64,26 @@ export class MemoryJournal implements TenantKeyJournal {
   }
 }
 
+/** Where one tenant key is being moved: what an update hook is told (no key material). */
+export interface RewrapPoint {
+  readonly tenant: string;
+  readonly fromKeyArn: string;
+  readonly toKeyArn: string;
+}
+
+/**
+ * Crash points of a rewrap, for fault injection: a process dying at any of them must leave
+ * the old or the new wrapping in force and the data readable with it (EKM-15, EKM-16).
+ */
+export interface UpdateHooks {
+  /** Nothing is moved yet: the journal holds only the old wrapping. */
+  readonly beforeRewrap?: (point: RewrapPoint) => void | Promise<void>;
+  /** The new wrapping is made, verified and journaled as pending; the old one is still in force. */
+  readonly afterRewrap?: (point: RewrapPoint) => void | Promise<void>;
+  /** The new wrapping is in force; whoever called rewrap has not recorded that yet. */
+  readonly afterCommit?: (point: RewrapPoint) => void | Promise<void>;
+}
+
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
 const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
 
@@ -81,10 +101,12 @@ export async function unwrapTenantKey(port: KeyPort, tenant: string, wrapped: Wr
 export class TenantKeys {
   readonly #port: KeyPort;
   readonly #journal: TenantKeyJournal;
+  readonly #hooks: UpdateHooks;
 
-  constructor(port: KeyPort, journal: TenantKeyJournal) {
+  constructor(port: KeyPort, journal: TenantKeyJournal, hooks: UpdateHooks = {}) {
     this.#port = port;
     this.#journal = journal;
+    this.#hooks = hooks;
   }
 
   /**
@@ -139,6 +161,8 @@ export class TenantKeys {
     if (old.keyArn === toKeyArn) {
       throw new KmsError(failure('SameKey', `${toKeyArn} already protects tenant ${tenant}.`, toKeyArn));
     }
+    const point: RewrapPoint = { tenant, fromKeyArn: old.keyArn, toKeyArn };
+    await this.#hooks.beforeRewrap?.(point);
     const context = tenantKeyContext(tenant);
     const ciphertext = await this.#move(old, toKeyArn, context);
     const verified = await this.#port.decrypt(toKeyArn, ciphertext, context);
@@ -146,7 +170,9 @@ export class TenantKeys {
     const next: WrappedTenantKey = { keyArn: toKeyArn, version: old.version, ciphertext: b64(ciphertext) };
     const lost = () => new KmsError(failure('UpdateInProgress', `The tenant key of ${tenant} was changed by another process during the update.`));
     if (!(await this.#journal.write({ tenant, revision: entry.revision + 1, inForce: old, pending: next }))) throw lost();
+    await this.#hooks.afterRewrap?.(point);
     if (!(await this.#journal.write({ tenant, revision: entry.revision + 2, inForce: next }))) throw lost();
+    await this.#hooks.afterCommit?.(point);
     return next;
   }
 

@@ -12,7 +12,9 @@ export {
   tenantKeyContext,
   unwrapTenantKey,
   type TenantKeyEntry,
+  type RewrapPoint,
   type TenantKeyJournal,
+  type UpdateHooks,
   type WrappedTenantKey,
 } from './hierarchy.ts';
 export {
