@@ -22,6 +22,15 @@ const ACCOUNT = /^\d{12}$/;
 const AZURE = /^(https?:\/\/)?[^/\s]+\.(vault|managedhsm)\.(azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)(\/|$)/i;
 const GOOGLE = /^(gcp-kms:\/\/|\/\/cloudkms\.googleapis\.com\/(v1\/)?|https:\/\/cloudkms\.googleapis\.com\/v1\/)?projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+/;
 
+/** Longest piece of the input a message repeats: the console shows messages as is. */
+const CLIP = 80;
+
+/** A piece of hostile input made fit to repeat in a message: control characters escaped, long text cut. */
+function clip(value: string): string {
+  const escaped = JSON.stringify(value).slice(1, -1);
+  return escaped.length <= CLIP ? escaped : `${escaped.slice(0, CLIP)}… (${value.length} characters)`;
+}
+
 const USE_KEY_ARN = 'Use the key ARN, for example arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab.';
 
 /**
@@ -52,12 +61,12 @@ export function parseKeyArn(input: string): ArnParse {
   }
   if (/^alias\//.test(text)) {
     return refuse(
-      failure('AliasNotAccepted', `"${text}" is an alias, which can later point to another key. ${USE_KEY_ARN}`, 'arn'),
+      failure('AliasNotAccepted', `"${clip(text)}" is an alias, which can later point to another key. ${USE_KEY_ARN}`, 'arn'),
     );
   }
   if (UUID.test(text) || MRK.test(text)) {
     return refuse(
-      failure('InvalidKeyArn', `"${text}" is a key ID, not a key ARN; the ARN also names the partition, Region and account. ${USE_KEY_ARN}`, 'arn'),
+      failure('InvalidKeyArn', `"${clip(text)}" is a key ID, not a key ARN; the ARN also names the partition, Region and account. ${USE_KEY_ARN}`, 'arn'),
     );
   }
   const fields = text.split(':');
@@ -68,12 +77,12 @@ export function parseKeyArn(input: string): ArnParse {
   const resource = fields.slice(5).join(':');
   if (!(PARTITIONS as readonly string[]).includes(partition)) {
     return refuse(
-      failure('InvalidKeyArn', `The partition "${partition}" is not one of aws, aws-us-gov, aws-cn. ${USE_KEY_ARN}`, 'partition'),
+      failure('InvalidKeyArn', `The partition "${clip(partition)}" is not one of aws, aws-us-gov, aws-cn. ${USE_KEY_ARN}`, 'partition'),
     );
   }
   if (service !== 'kms') {
     return refuse(
-      failure('InvalidKeyArn', `This is an ARN of ${service === '' ? 'no service' : `the ${service} service`}, not of an AWS KMS key. ${USE_KEY_ARN}`, 'service'),
+      failure('InvalidKeyArn', `This is an ARN of ${service === '' ? 'no service' : `the ${clip(service)} service`}, not of an AWS KMS key. ${USE_KEY_ARN}`, 'service'),
     );
   }
   if (resource.startsWith('alias/')) {
@@ -81,16 +90,16 @@ export function parseKeyArn(input: string): ArnParse {
   }
   if (!REGION.test(region) || !regionFitsPartition(partition as KeyArn['partition'], region)) {
     return refuse(
-      failure('InvalidKeyArn', `"${region}" is not a Region of the ${partition} partition. ${USE_KEY_ARN}`, 'region'),
+      failure('InvalidKeyArn', `"${clip(region)}" is not a Region of the ${partition} partition. ${USE_KEY_ARN}`, 'region'),
     );
   }
   if (!ACCOUNT.test(account)) {
-    return refuse(failure('InvalidKeyArn', `The account "${account}" is not a 12-digit AWS account ID. ${USE_KEY_ARN}`, 'account'));
+    return refuse(failure('InvalidKeyArn', `The account "${clip(account)}" is not a 12-digit AWS account ID. ${USE_KEY_ARN}`, 'account'));
   }
   const keyId = resource.startsWith('key/') ? resource.slice(4) : undefined;
   if (keyId === undefined || !(UUID.test(keyId) || MRK.test(keyId))) {
     return refuse(
-      failure('InvalidKeyArn', `The resource "${resource}" is not key/<key id> with a key ID such as 1234abcd-12ab-34cd-56ef-1234567890ab or mrk-<32 hex digits>. ${USE_KEY_ARN}`, 'resource'),
+      failure('InvalidKeyArn', `The resource "${clip(resource)}" is not key/<key id> with a key ID such as 1234abcd-12ab-34cd-56ef-1234567890ab or mrk-<32 hex digits>. ${USE_KEY_ARN}`, 'resource'),
     );
   }
   return {
