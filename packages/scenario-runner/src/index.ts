@@ -6,3 +6,4 @@ export * from './schedule.ts';
 export * from './suite.ts';
 export * from './catalogue.ts';
 export * from './world.ts';
+export * from './explore/index.ts';

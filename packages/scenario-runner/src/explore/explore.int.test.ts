@@ -1,0 +1,64 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadText } from '../load.ts';
+import { explore, openExploreWorld, type ExploreWorld } from './explore.ts';
+
+describe('model-based explorer', () => {
+  let clean: ExploreWorld;
+  let buggy: ExploreWorld;
+  const out = mkdtempSync(join(tmpdir(), 'ekm-explore-'));
+
+  beforeAll(async () => {
+    const endpoint = inject('localstackEndpoint');
+    clean = await openExploreWorld({ localstack: 'external', endpoint });
+    buggy = await openExploreWorld({ localstack: 'external', endpoint, plantedBug: 'stale-tenant-key-cache' });
+  });
+
+  afterAll(async () => {
+    await clean?.close();
+    await buggy?.close();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('[EKM-12][EKM-19] finds a planted tenant-key cache, shrinks it to at most 6 commands, and the written scenario fails with the bug and passes without', async () => {
+    const report = await explore({ runs: 40, seed: 1, maxCommands: 24, out, world: buggy });
+    expect(report.status).toBe('failed');
+    const found = report.counterexample!;
+    expect(found.rule).toBe('EKM-19');
+    expect(found.commands).toBeLessThanOrEqual(6);
+    expect(found.replayed).toBe('failed');
+    expect(report.replay).toBe(`ekm run ${found.file}`);
+    expect(report.lines.join('\n')).toContain(report.replay);
+
+    const file = join(out, 'EKM-19-1.yaml');
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/^# .*seed 1, maxCommands: 24, path: '[\d:]+'/m);
+    const loaded = loadText(text, file);
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.scenarios).toHaveLength(1);
+    const scenario = loaded.scenarios[0]!;
+    expect(scenario.scenario.rules).toContain('EKM-19');
+
+    const withBug = await buggy.executor(scenario, { signal: new AbortController().signal, index: 0 });
+    expect(withBug.status).toBe('failed');
+    const withoutBug = await clean.executor(scenario, { signal: new AbortController().signal, index: 0 });
+    expect(withoutBug.steps.filter((s) => s.status !== 'passed')).toEqual([]);
+    expect(withoutBug.status).toBe('passed');
+  });
+
+  it('[EKM-11][EKM-12][EKM-13] a short exploration with a fixed seed agrees with the model and writes nothing', async () => {
+    const quiet = mkdtempSync(join(tmpdir(), 'ekm-explore-clean-'));
+    try {
+      const report = await explore({ runs: 12, seed: 20261128, maxCommands: 16, out: quiet, world: clean });
+      expect(report.lines).toEqual([expect.stringContaining('agree with the model')]);
+      expect(report.status).toBe('passed');
+      expect(report.sequences).toBeGreaterThan(0);
+      expect(report.longest).toBeGreaterThan(3);
+      expect(readdirSync(quiet)).toEqual([]);
+    } finally {
+      rmSync(quiet, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,234 @@
+/**
+ * Model-based exploration (`ekm explore`): fast-check generates command sequences over every
+ * actor (support, console, key administrator, tenant, workflows, clock); the domain model
+ * plans each one into a scenario whose every step expects what the model predicts; the
+ * scenario runs against the real world (provider + gateway + LocalStack + MSW tenant) with
+ * fresh accounts and a fresh tenant, on the one running LocalStack. A step whose outcome
+ * differs from the prediction fails the run; fast-check shrinks the sequence and the
+ * shortest failing one is written to `scenarios/regressions/<rule-id>-<seed>.yaml`.
+ *
+ * Whole sequences run as scenarios (rather than stepping the world inside asyncModelRun) so
+ * that the check during exploration is the very check `ekm run` makes on the written file:
+ * a counterexample replays by construction, and the runner needs no second way in.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import fc from 'fast-check';
+import type { ProviderOptions } from '@ekm/backup';
+import { createGraphServer, type GraphServer } from '@ekm/entra-mock';
+import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
+import { startLocalStack, type LocalStack } from '@ekm/localstack';
+import type { ScenarioResult } from '../results.ts';
+import { failedStep } from '../results.ts';
+import type { Executor } from '../schedule.ts';
+import { REGION, type WorldOptions } from '../world.ts';
+import { ScenarioRun } from '../world/run.ts';
+import { commandArbitraries, ExploreModel, Plan, type PlannedStep } from './commands.ts';
+import { loadGenerated, scenarioText } from './scenario.ts';
+
+export interface ExploreOptions {
+  /** Sequences to generate (fast-check `numRuns`). Default 50. */
+  readonly runs?: number;
+  readonly seed?: number;
+  /** Longest sequence generated. Default 16. */
+  readonly maxCommands?: number;
+  /** Where the regression scenario goes. Default `scenarios/regressions`. */
+  readonly out?: string;
+  /** fast-check path of a counterexample, to replay it without searching. */
+  readonly path?: string;
+  /** The world to run in; by default one is opened (LocalStack found or started) and closed. */
+  readonly world?: { readonly executor: Executor };
+  /** Test only: passed to the provider of the world this call opens (ignored with `world`). */
+  readonly plantedBug?: ProviderOptions['plantedBug'];
+  readonly signal?: AbortSignal;
+  /** Progress lines, e.g. `console.error`. */
+  readonly log?: (line: string) => void;
+}
+
+export interface Counterexample {
+  /** The rule the failing step's disagreement violates. */
+  readonly rule: string;
+  readonly rules: readonly string[];
+  /** The regression scenario written, relative to the working directory. */
+  readonly file: string;
+  /** Generated commands in the shrunk sequence: the file's steps after the opening ones. */
+  readonly commands: number;
+  readonly steps: number;
+  readonly failure: string;
+  readonly path: string;
+  /** The written file run once more: it must fail again, or the finding is flaky. */
+  readonly replayed: 'failed' | 'passed';
+}
+
+export interface ExploreReport {
+  readonly status: 'passed' | 'failed';
+  readonly seed: number;
+  readonly maxCommands: number;
+  /** Sequences run against the world, shrinking included. */
+  readonly sequences: number;
+  /** Most steps in one sequence run. */
+  readonly longest: number;
+  readonly durationMs: number;
+  readonly sequencesPerMinute: number;
+  readonly counterexample?: Counterexample;
+  /** How to run it again: the regression file with `ekm run`, or the same search. */
+  readonly replay: string;
+  readonly lines: readonly string[];
+}
+
+export interface ExploreWorld {
+  readonly executor: Executor;
+  close(): Promise<void>;
+}
+
+/** A world like `openWorld`'s, whose providers may carry a planted bug (tests only). */
+export async function openExploreWorld(options: Partial<WorldOptions> & { plantedBug?: ProviderOptions['plantedBug'] } = {}): Promise<ExploreWorld> {
+  let localstack: LocalStack | undefined;
+  let gateway: KmsGateway | undefined;
+  let graph: GraphServer | undefined;
+  const close = async () => {
+    graph?.close();
+    graph = undefined;
+    await gateway?.close();
+    gateway = undefined;
+    await localstack?.stop();
+    localstack = undefined;
+  };
+  try {
+    localstack = await startLocalStack({ mode: options.localstack ?? 'auto', ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }) });
+    gateway = await startKmsGateway({ localstackEndpoint: localstack.endpoint, region: REGION });
+    graph = createGraphServer();
+    graph.listen();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const parts = { localstackEndpoint: localstack.endpoint, gateway, graph, region: REGION, ...(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug }) };
+  return { executor: (loaded) => new ScenarioRun(parts, loaded).run(), close };
+}
+
+/** Steps every sequence opens with (see `ExploreModel.opening`); they are not commands. */
+export const OPENING_STEPS = new ExploreModel().opening().length;
+
+/** Plans a command sequence with the model: the steps, each expecting the model's outcome. */
+export function planSequence(commands: Iterable<fc.Command<ExploreModel, Plan>>): PlannedStep[] {
+  const plan = new Plan();
+  const model = new ExploreModel();
+  const opening = model.opening();
+  fc.modelRun(() => ({ model, real: plan }), commands);
+  return plan.steps.length === 0 ? [] : [...opening, ...plan.steps];
+}
+
+interface Attempt {
+  readonly steps: readonly PlannedStep[];
+  readonly result: ScenarioResult;
+}
+
+function firstFailure(a: Attempt): { index: number; error: string } | undefined {
+  const f = failedStep(a.result);
+  return f === undefined ? undefined : { index: f.index, error: f.step.error ?? f.step.status };
+}
+
+export async function explore(options: ExploreOptions = {}): Promise<ExploreReport> {
+  const runs = options.runs ?? 50;
+  const maxCommands = options.maxCommands ?? 16;
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const out = options.out ?? 'scenarios/regressions';
+  const log = options.log ?? (() => {});
+  const signal = options.signal ?? new AbortController().signal;
+  const owned = options.world === undefined ? await openExploreWorld(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug }) : undefined;
+  const executor = options.world?.executor ?? owned!.executor;
+  const started = performance.now();
+  let sequences = 0;
+  let longest = 0;
+  let lastFailing: Attempt | undefined;
+  const run = async (steps: readonly PlannedStep[]): Promise<ScenarioResult> => {
+    const text = scenarioText({ id: `explore-${seed}-${sequences}`, title: 'explored sequence', rules: ['EKM-11'], steps });
+    const result = await executor(loadGenerated(text, `explore:${seed}:${sequences}`), { signal, index: sequences });
+    sequences++;
+    longest = Math.max(longest, steps.length);
+    return result;
+  };
+  try {
+    const property = fc.asyncProperty(fc.commands(commandArbitraries(), { maxCommands, size: 'max' }), async (commands) => {
+      const steps = planSequence(commands);
+      // Every command was refused by its precondition: nothing to run, nothing to disagree on.
+      if (steps.length === 0) return;
+      const result = await run(steps);
+      const attempt = { steps, result };
+      const failure = firstFailure(attempt);
+      if (failure === undefined) return;
+      lastFailing = attempt;
+      log(`explore: sequence ${sequences} of ${steps.length} step(s) disagrees with the model at step ${failure.index + 1}: ${failure.error}`);
+      throw new Error(failure.error);
+    });
+    const details = await fc.check(property, {
+      seed,
+      numRuns: runs,
+      ...(options.path === undefined ? {} : { path: options.path }),
+    });
+    const durationMs = Math.round(performance.now() - started);
+    const sequencesPerMinute = sequences === 0 ? 0 : Math.round((sequences / durationMs) * 60_000 * 10) / 10;
+    const searchReplay = `ekm explore --runs ${runs} --seed ${seed} --max-commands ${maxCommands}`;
+    const base = { seed, maxCommands, sequences, longest, durationMs, sequencesPerMinute };
+    if (!details.failed) {
+      const lines = [`explore: ${sequences} sequence(s) of at most ${maxCommands} commands agree with the model (seed ${seed}, ${sequencesPerMinute}/min)`];
+      return { status: 'passed', ...base, replay: searchReplay, lines };
+    }
+    const commands = details.counterexample?.[0];
+    // The last failing run is the shrunk counterexample; plan it again from the commands to be sure.
+    const steps = commands === undefined ? lastFailing?.steps ?? [] : planSequence(commands);
+    const result = lastFailing !== undefined && sameSteps(lastFailing.steps, steps) ? lastFailing.result : await run(steps);
+    const failure = firstFailure({ steps, result });
+    if (failure === undefined) throw new Error(`explore: the shrunk counterexample passed when run again (seed ${seed}, path ${details.counterexamplePath ?? '?'}); the world is flaky`);
+    const rules = steps[failure.index]?.rules ?? ['EKM-11'];
+    const rule = rules[0] ?? 'EKM-11';
+    const path = details.counterexamplePath ?? '';
+    const file = join(out, `${rule}-${seed}.yaml`);
+    const text = scenarioText({
+      id: `regression-${rule.toLowerCase()}-${seed}`,
+      title: `Explorer counterexample: ${steps[failure.index]?.action ?? 'a step'} disagrees with the model (${rule})`,
+      rules,
+      comment: [
+        `Found by the model-based explorer and shrunk by fast-check: ${steps.length - OPENING_STEPS} command(s) after ${OPENING_STEPS} opening steps.`,
+        `Replay the search: ekm explore --runs ${runs} --seed ${seed} --max-commands ${maxCommands}`,
+        `Replay the shrunk case only: explore({ seed: ${seed}, maxCommands: ${maxCommands}, path: '${path}' }) (fast-check seed and path)`,
+        `fast-check commands: ${String(commands ?? '?')}`,
+        `Disagreement at step ${failure.index + 1}: ${oneLine(failure.error)}`,
+        'Every expect is what @ekm/domain predicts; this file fails while the bug is there.',
+      ],
+      steps,
+    });
+    loadGenerated(text, file);
+    mkdirSync(resolve(out), { recursive: true });
+    writeFileSync(resolve(file), text);
+    const replayed = (await executor(loadGenerated(text, file), { signal, index: sequences })).status;
+    const shown = relative(process.cwd(), resolve(file)) || file;
+    const replay = `ekm run ${shown}`;
+    const lines = [
+      `explore: the world disagrees with the model (${rule}) after ${sequences} sequence(s); shrunk to ${steps.length - OPENING_STEPS} command(s) after ${OPENING_STEPS} opening steps`,
+      `  step ${failure.index + 1}: ${oneLine(failure.error)}`,
+      `  wrote ${shown}`,
+      `  replay: ${replay}`,
+      `  search again: ${searchReplay}`,
+    ];
+    return {
+      status: 'failed',
+      ...base,
+      durationMs: Math.round(performance.now() - started),
+      counterexample: { rule, rules, file: shown, commands: steps.length - OPENING_STEPS, steps: steps.length, failure: failure.error, path, replayed },
+      replay,
+      lines,
+    };
+  } finally {
+    await owned?.close();
+  }
+}
+
+function sameSteps(a: readonly PlannedStep[], b: readonly PlannedStep[]): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').slice(0, 300);
+}
