@@ -200,7 +200,7 @@ export const ACTIONS = {
   // the provider's snapshot store, as an attacker or a storage fault would change it
   'store.tamper': action(
     "change a stored snapshot's data: flip a byte, cut it short, put another tenant's or another snapshot's data in its place, or undo the change",
-    obj({ snapshot: snapshotName, mode: z.enum(['flipByte', 'truncate', 'otherTenant', 'otherSnapshot', 'restore']) }),
+    obj({ snapshot: snapshotName, mode: z.enum(['flipByte', 'truncate', 'otherSnapshot', 'restore']) }),
     'snapshot',
   ),
 
@@ -228,7 +228,18 @@ export const ACTIONS = {
     }),
     'status',
   ),
+  'fault.localstack': action(
+    'freeze LocalStack (SIGSTOP) for a while, in the background, as a host or network stall would; needs a LocalStack the run started',
+    obj({ freeze: duration }),
+    'freeze',
+  ),
   'fault.clear': action('remove one fault, or all when none is named', obj({ fault: name('fault').optional() }), 'fault'),
+
+  // checks over the whole scenario so far
+  'verify.snapshots': action(
+    'every snapshot reported complete restores exactly, and no backup reported failed left a complete-looking snapshot',
+    none,
+  ),
 
   // the clock shared by the gateway and the provider
   'clock.advance': action('move the clock forward', obj({ by: duration }), 'by'),
@@ -253,8 +264,11 @@ const kmsCallExpectation = obj({
 });
 
 export const Expect = obj({
-  /** `ok`, or the failure code (from `FAILURES` in @ekm/domain) the step must end with. */
-  outcome: outcome.optional(),
+  /**
+   * `ok`, or the failure code (from `FAILURES` in @ekm/domain) the step must end with; a list
+   * accepts any of them (under faults a workflow may succeed after retries or fail cleanly).
+   */
+  outcome: z.union([outcome, z.array(outcome).min(1)]).optional(),
   /** Words the failure's message must contain, e.g. what to change. */
   message: z.string().min(1).optional(),
   /** Which field the failure points at, e.g. `account` or `resource` of an ARN. */

@@ -55,7 +55,7 @@ describe('loadText: located errors', () => {
     expect(errorsOf(text)).toEqual([
       'f.yaml:7:32: unknown field "spce"; did you mean "spec"?',
       expect.stringMatching(/^f\.yaml:8:38: expected one of "SYMMETRIC_DEFAULT", .* found "SYMETRIC_DEFAULT"; did you mean "SYMMETRIC_DEFAULT"\?$/),
-      'f.yaml:10:24: expected "ok" or a failure code from FAILURES, found "KeyDisabld"; did you mean "KeyDisabled"?',
+      'f.yaml:10:24: expected "ok" or a failure code from FAILURES, or a list of them, found "KeyDisabld"; did you mean "KeyDisabled"?',
     ]);
   });
 

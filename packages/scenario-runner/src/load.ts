@@ -229,8 +229,10 @@ function issueErrors(issue: z.core.$ZodIssue, located: Locate): LocatedError[] {
     }
     case 'invalid_union': {
       const options = issue.errors.flat().flatMap((i) => (i.code === 'invalid_value' ? i.values.map(String) : []));
-      const expected = options.length > 0 ? `one of ${quoteList(options)}` : 'a different value';
-      return [located(path, `expected ${expected}, found ${describe(input)}`)];
+      const near = typeof input === 'string' ? suggest(input, options) : undefined;
+      const expected = options.length === 0 ? 'a different value' : options.length <= 14 ? `one of ${quoteList(options)}` : valueFamily(path);
+      const list = issue.errors.some((branch) => branch.some((i) => i.code === 'invalid_type' && i.expected === 'array')) && last(path) === 'outcome' ? ', or a list of them' : '';
+      return [located(path, `expected ${expected}${list}, found ${describe(input)}${near !== undefined ? `; did you mean "${near}"?` : ''}`)];
     }
     case 'custom':
       // Custom issues are about a field as a whole (two actions, key and arn both given): point at its name.
@@ -238,6 +240,10 @@ function issueErrors(issue: z.core.$ZodIssue, located: Locate): LocatedError[] {
     default:
       return [located(path, `expected ${issue.message.toLowerCase()}, found ${describe(input)}`)];
   }
+}
+
+function last(path: Path): string {
+  return String(path[path.length - 1] ?? '');
 }
 
 function valueFamily(path: Path): string {

@@ -119,6 +119,13 @@ export function htmlReport(results: Results): string {
     .join('\n');
   const errors =
     results.errors.length === 0 ? '' : `<h2>Invalid scenario files</h2><ul class="errors">${results.errors.map((e) => `<li><code>${html(e)}</code></li>`).join('')}</ul>`;
+  const tallies = Object.entries(results.reliability ?? {});
+  const reliability =
+    tallies.length === 0
+      ? ''
+      : `<h2>Workflows under faults</h2><table class="matrix"><thead><tr><th>fault</th><th>attempted</th><th>succeeded</th><th>failed cleanly</th><th>failed otherwise</th><th>lost</th></tr></thead><tbody>${tallies
+          .map(([f, t]) => `<tr><th class="rule">${html(f)}</th><td>${t.attempted}</td><td>${t.succeeded}</td><td>${t.failedCleanly}</td><td>${t.failedBadly}</td><td class="${t.lost === 0 ? 'pass' : 'fail'}">${t.lost}</td></tr>`)
+          .join('')}</tbody></table>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>EKM conformance</title>
 <style>
@@ -143,6 +150,7 @@ ${errors}
 <table class="matrix"><thead><tr><th>rule and the article's words</th>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table>
+${reliability}
 <h2>Scenarios</h2>
 ${timelines}
 </body></html>

@@ -48,6 +48,32 @@ export interface ScenarioResult {
   readonly steps: readonly StepResult[];
   /** State-machine transitions the scenario went through, by id. */
   readonly transitions?: readonly string[];
+  /** Workflows run while a fault was active, by fault kind (`kms-throttle`, `graph-429`, `localstack-freeze`...). */
+  readonly reliability?: Readonly<Record<string, WorkflowTally>>;
+}
+
+/** What became of the workflows run under one kind of fault. `lost` must be 0. */
+export interface WorkflowTally {
+  attempted: number;
+  succeeded: number;
+  /** Failed with a transient or revocation reason and committed nothing. */
+  failedCleanly: number;
+  /** Failed otherwise: a permanent error, or a partial commit. */
+  failedBadly: number;
+  /** A snapshot reported complete that did not restore exactly, or a failed backup that left a complete-looking snapshot. */
+  lost: number;
+}
+
+export function addTallies(into: Record<string, WorkflowTally>, from: Readonly<Record<string, WorkflowTally>>): Record<string, WorkflowTally> {
+  for (const [fault, t] of Object.entries(from)) {
+    const sum = (into[fault] ??= { attempted: 0, succeeded: 0, failedCleanly: 0, failedBadly: 0, lost: 0 });
+    sum.attempted += t.attempted;
+    sum.succeeded += t.succeeded;
+    sum.failedCleanly += t.failedCleanly;
+    sum.failedBadly += t.failedBadly;
+    sum.lost += t.lost;
+  }
+  return into;
 }
 
 /** The step a failed scenario is reported at: the first failed or errored step, else the first skipped one with a reason. */
@@ -75,6 +101,8 @@ export interface Results {
   readonly transitions: { total: number; covered: number; coveredIds: string[] };
   /** Invalid scenario files, as `file:line:column: message`. */
   readonly errors: readonly string[];
+  /** Workflows under each kind of fault, summed over the scenarios (absent when none ran under a fault). */
+  readonly reliability?: Readonly<Record<string, WorkflowTally>>;
   /** Set for shard runs; absent for full runs and merges. */
   readonly shard?: ShardInfo;
   /** `grep` filter applied, if any: coverage of a filtered run is partial by design. */
@@ -104,6 +132,8 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
   const coveredIds = all.filter((t) => seen.has(t));
   const errors = (options.errors ?? []).map((e) => (typeof e === 'string' ? e : formatError(e)));
   const passed = sorted.filter((s) => s.status === 'passed').length;
+  const reliability: Record<string, WorkflowTally> = {};
+  for (const s of sorted) addTallies(reliability, s.reliability ?? {});
   return {
     version: 1,
     summary: {
@@ -117,6 +147,7 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
     scenarios: sorted,
     transitions: { total: all.length, covered: coveredIds.length, coveredIds },
     errors,
+    ...(Object.keys(reliability).length === 0 ? {} : { reliability }),
     ...(options.shard === undefined ? {} : { shard: options.shard }),
     ...(options.grep === undefined ? {} : { grep: options.grep }),
   };
@@ -145,6 +176,9 @@ export function gate(results: Results): GateVerdict {
       const at = f !== undefined ? ` at step ${f.index + 1} "${f.step.title}"` : '';
       reasons.push(`scenario ${s.id} failed${at}`);
     }
+  }
+  for (const [fault, t] of Object.entries(results.reliability ?? {})) {
+    if (t.lost > 0) reasons.push(`${t.lost} workflow result(s) lost under ${fault}`);
   }
   const partial = results.shard !== undefined || results.grep !== undefined;
   if (!partial) {

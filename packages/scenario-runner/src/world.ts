@@ -62,7 +62,7 @@ export async function openWorld(options: WorldOptions): Promise<World> {
     await close();
     throw error;
   }
-  const parts = { localstackEndpoint: localstack.endpoint, gateway, graph, region: REGION };
+  const parts = { localstackEndpoint: localstack.endpoint, gateway, graph, region: REGION, localstackPid: localstack.pid };
   const executor: Executor = (loaded) => new ScenarioRun(parts, loaded).run();
   return {
     executor,

@@ -11,9 +11,9 @@ export function describeOutcome(o: Outcome): string {
 }
 
 export function checkOutcome(expect: Expect | undefined, outcome: Outcome): string | undefined {
-  const want = expect?.outcome ?? 'ok';
+  const want = [expect?.outcome ?? 'ok'].flat();
   const got = outcome.ok ? 'ok' : outcome.failure.code;
-  if (want !== got) return `expected outcome ${want}, got ${describeOutcome(outcome)}`;
+  if (!want.includes(got)) return `expected outcome ${want.join(' or ')}, got ${describeOutcome(outcome)}`;
   if (expect?.message !== undefined) {
     const text = outcome.ok ? (outcome.message ?? '') : outcome.failure.message;
     if (!text.toLowerCase().includes(expect.message.toLowerCase())) return `expected the message to mention "${expect.message}", got "${text}"`;

@@ -15,7 +15,7 @@ import { classify, KmsError } from '@ekm/kms';
 import type { AuditEvent, KmsGateway, ToxicType } from '@ekm/kms-gateway';
 import { ACCOUNT_ROLES, DURATION, type AccountRole, type Step } from '../format.ts';
 import type { LoadedScenario } from '../load.ts';
-import type { KmsCall, ScenarioResult, StepResult } from '../results.ts';
+import type { KmsCall, ScenarioResult, StepResult, WorkflowTally } from '../results.ts';
 import { KeyAdministrator } from './admin.ts';
 import { checkAudit, checkOutcome, checkTenantEquals, type Outcome } from './expect.ts';
 import { drift, KIND_OF, newEntity, type NamedEntity } from './tenant.ts';
@@ -25,6 +25,8 @@ export interface WorldParts {
   readonly gateway: KmsGateway;
   readonly graph: GraphServer;
   readonly region: string;
+  /** The LocalStack process when this host runs it: `fault.localstack` freezes it. */
+  readonly localstackPid?: number | undefined;
   /** Test only (the explorer's planted-bug test): passed to every scenario's provider. */
   readonly plantedBug?: ProviderOptions['plantedBug'];
 }
@@ -77,6 +79,12 @@ export class ScenarioRun {
   readonly #transitions: string[] = [];
   readonly #tamper = new Map<string, { object: string; body: Uint8Array; manifestKey: string; manifest: Uint8Array }>();
   readonly #seed: number;
+  /** Active faults by name, with the kind they are tallied under. */
+  readonly #faults = new Map<string, string>();
+  #frozenUntil = 0;
+  readonly #tally: Record<string, WorkflowTally> = {};
+  /** Every backup this scenario ran: what the provider reported, the tenant it read, the faults it ran under. */
+  readonly #backups: { id?: string; state: DirectoryState; faults: readonly string[] }[] = [];
   #tempDir: string | undefined;
   #provider!: Provider;
   #bucket!: S3Bucket;
@@ -131,6 +139,7 @@ export class ScenarioRun {
   }
 
   async teardown(): Promise<void> {
+    if (Date.now() < this.#frozenUntil) this.#thaw();
     for (const name of this.#toxics) this.#parts.gateway.control.toxics.remove(name);
     this.#parts.graph.removeTenant(this.#tenant?.tenantId ?? '');
     this.#admin.close();
@@ -222,13 +231,29 @@ export class ScenarioRun {
       durationMs: Math.round(performance.now() - started),
       steps,
       transitions: [...new Set(this.#transitions)],
+      ...(Object.keys(this.#tally).length === 0 ? {} : { reliability: this.#tally }),
     };
   }
 
   /** Carries out one step; returns why its expectations failed, if they did. */
   async #step(step: Step): Promise<string | undefined> {
-    const before = step.expect?.data?.noNewSnapshot === true ? (await this.#provider.snapshots(this.productAccount)).length : 0;
+    const faults = this.#activeFaults();
+    const counting = step.action.startsWith('workflow.') && faults.length > 0;
+    const before =
+      step.expect?.data?.noNewSnapshot === true || counting ? (await this.#provider.snapshots(this.productAccount)).length : 0;
     const outcome = await this.#act(step);
+    if (counting) {
+      const committed = (await this.#provider.snapshots(this.productAccount)).length - before;
+      const partial = !outcome.ok && committed > 0;
+      for (const fault of faults) {
+        const t = (this.#tally[fault] ??= { attempted: 0, succeeded: 0, failedCleanly: 0, failedBadly: 0, lost: 0 });
+        t.attempted++;
+        if (outcome.ok) t.succeeded++;
+        else if (!partial && (outcome.failure.kind === 'transient' || outcome.failure.kind === 'revocation')) t.failedCleanly++;
+        else t.failedBadly++;
+        if (partial) t.lost++;
+      }
+    }
     const expect = step.expect;
     const wrong = checkOutcome(expect, outcome);
     if (wrong !== undefined) return wrong;
@@ -479,6 +504,7 @@ export class ScenarioRun {
           ...(a.toxic === 'timeout' ? { timeoutMs: latency ?? 1000 } : {}),
         });
         this.#toxics.add(name);
+        this.#faults.set(name, `kms-${a.toxic}`);
         return { ok: true };
       }
       case 'fault.graph': {
@@ -486,6 +512,18 @@ export class ScenarioRun {
         const retryAfter = a.retryAfter === undefined ? 1 : Math.max(1, Math.round(durationMs(a.retryAfter) / 1000));
         if (a.status === 429) this.#tenant.faults.throttleNext(a.times, retryAfter);
         else this.#tenant.faults.unavailableNext(a.times, retryAfter);
+        this.#faults.set(`graph:${a.fault ?? 'graph'}`, `graph-${a.status}`);
+        return { ok: true };
+      }
+      case 'fault.localstack': {
+        const pid = this.#parts.localstackPid;
+        if (pid === undefined) {
+          throw new StepError(`fault.localstack needs a LocalStack this run started (host mode, or under ekm-localstack run); this run uses one at ${this.#parts.localstackEndpoint}`);
+        }
+        const ms = durationMs(step.args.freeze);
+        process.kill(-pid, 'SIGSTOP');
+        this.#frozenUntil = Date.now() + ms;
+        setTimeout(() => this.#thaw(), ms);
         return { ok: true };
       }
       case 'fault.clear': {
@@ -493,18 +531,69 @@ export class ScenarioRun {
         for (const n of names) {
           this.#parts.gateway.control.toxics.remove(n);
           this.#toxics.delete(n);
+          this.#faults.delete(n);
         }
-        if (step.args.fault === undefined) this.#tenant.faults.clear();
+        if (step.args.fault === undefined || this.#faults.has(`graph:${step.args.fault}`)) {
+          this.#tenant.faults.clear();
+          for (const n of [...this.#faults.keys()]) if (n.startsWith('graph:')) this.#faults.delete(n);
+        }
         return { ok: true };
       }
+      case 'verify.snapshots':
+        return this.#verifySnapshots();
       case 'clock.advance':
         await this.advance(durationMs(step.args.by));
         return { ok: true };
     }
   }
 
+  #activeFaults(): string[] {
+    const kinds = new Set(this.#faults.values());
+    if (Date.now() < this.#frozenUntil) kinds.add('localstack-freeze');
+    return [...kinds].sort();
+  }
+
+  #thaw(): void {
+    this.#frozenUntil = 0;
+    try {
+      process.kill(-this.#parts.localstackPid!, 'SIGCONT');
+    } catch {
+      /* LocalStack already gone */
+    }
+  }
+
+  /**
+   * Nothing lost: each snapshot reported complete restores exactly to the tenant it read,
+   * and the store holds no complete snapshot that a failed backup left behind.
+   */
+  async #verifySnapshots(): Promise<Outcome> {
+    const problems: string[] = [];
+    const lose = (faults: readonly string[], why: string) => {
+      problems.push(why);
+      for (const f of faults) (this.#tally[f] ??= { attempted: 0, succeeded: 0, failedCleanly: 0, failedBadly: 0, lost: 0 }).lost++;
+    };
+    const reported = new Set(this.#backups.flatMap((b) => (b.id === undefined ? [] : [b.id])));
+    for (const m of await this.#provider.snapshots(this.productAccount)) {
+      if (!reported.has(m.id)) lose(['unattributed'], `snapshot ${m.id} is complete in the store but its backup was reported failed`);
+    }
+    for (const b of this.#backups) {
+      if (b.id === undefined) continue;
+      const restored = await this.#provider.restore(this.productAccount, { snapshotId: b.id });
+      if (!restored.ok) {
+        problems.push(`snapshot ${b.id} could not be restored: ${restored.failure.code} (${restored.failure.message})`);
+        continue;
+      }
+      const wrong = checkTenantEquals(b.id, b.state, this.#tenant.directory.state());
+      if (wrong !== undefined) lose(b.faults, wrong);
+    }
+    return problems.length === 0
+      ? { ok: true, message: `${reported.size} snapshot(s) restore exactly` }
+      : { ok: false, failure: { code: 'DataUnrecoverable', kind: 'permanent', message: problems.join('; ') } };
+  }
+
   #backupOutcome(result: Awaited<ReturnType<Provider['backup']>>, name: string | undefined, state: DirectoryState): Outcome {
     if (result.transition !== undefined) this.#transitions.push(result.transition);
+    this.#backups.push({ ...(result.ok ? { id: result.snapshot.id } : {}), state, faults: this.#activeFaults() });
     if (!result.ok) return { ok: false, failure: result.failure };
     if (name !== undefined) this.#snapshots.set(name, { id: result.snapshot.id, state });
     return { ok: true };
