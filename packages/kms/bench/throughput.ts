@@ -93,4 +93,11 @@ for (const [name, s] of Object.entries(samples)) {
   const both = median(s.encrypt.map((e, i) => e + s.decrypt[i]!));
   result[name] = { encryptMiBps: mbps(enc), decryptMiBps: mbps(dec), roundTripMiBps: mbps(both), medianEncryptMs: Math.round(enc * 10) / 10, medianDecryptMs: Math.round(dec * 10) / 10, samples: s.encrypt.length };
 }
+// Ratios round by round (same round, same moment of a noisy machine), then their median.
+const raw = samples.rawAesGcm!;
+const paired = (name: string) => {
+  const s = samples[name]!;
+  return Math.round(median(s.encrypt.map((e, i) => (raw.encrypt[i]! + raw.decrypt[i]!) / (e + s.decrypt[i]!))) * 100) / 100;
+};
+result.pairedRatios = { pipelineToRaw: paired('pipeline'), sdkDefault4KiBToRaw: paired('sdkDefault4KiB'), samples: raw.encrypt.length };
 process.stdout.write(`${JSON.stringify(result)}\n`);
