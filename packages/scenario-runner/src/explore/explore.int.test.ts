@@ -2,23 +2,24 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type {} from '@ekm/localstack/vitest-setup';
 import { loadText } from '../load.ts';
+import type { Executor } from '../schedule.ts';
 import { explore, openExploreWorld, type ExploreWorld } from './explore.ts';
 
 describe('model-based explorer', () => {
-  let clean: ExploreWorld;
-  let buggy: ExploreWorld;
+  let world: ExploreWorld;
+  let buggy: { executor: Executor };
   const out = mkdtempSync(join(tmpdir(), 'ekm-explore-'));
 
   beforeAll(async () => {
     const endpoint = inject('localstackEndpoint');
-    clean = await openExploreWorld({ localstack: 'external', endpoint });
-    buggy = await openExploreWorld({ localstack: 'external', endpoint, plantedBug: 'stale-tenant-key-cache' });
+    world = await openExploreWorld({ localstack: 'external', endpoint });
+    buggy = { executor: world.withPlantedBug('stale-tenant-key-cache') };
   });
 
   afterAll(async () => {
-    await clean?.close();
-    await buggy?.close();
+    await world?.close();
     rmSync(out, { recursive: true, force: true });
   });
 
@@ -34,7 +35,7 @@ describe('model-based explorer', () => {
 
     const file = join(out, 'EKM-19-1.yaml');
     const text = readFileSync(file, 'utf8');
-    expect(text).toMatch(/^# .*seed 1, maxCommands: 24, path: '[\d:]+'/m);
+    expect(text).toMatch(/^# .*seed: 1, maxCommands: 24, path: '[\d:]+'/m);
     const loaded = loadText(text, file);
     expect(loaded.errors).toEqual([]);
     expect(loaded.scenarios).toHaveLength(1);
@@ -43,7 +44,7 @@ describe('model-based explorer', () => {
 
     const withBug = await buggy.executor(scenario, { signal: new AbortController().signal, index: 0 });
     expect(withBug.status).toBe('failed');
-    const withoutBug = await clean.executor(scenario, { signal: new AbortController().signal, index: 0 });
+    const withoutBug = await world.executor(scenario, { signal: new AbortController().signal, index: 0 });
     expect(withoutBug.steps.filter((s) => s.status !== 'passed')).toEqual([]);
     expect(withoutBug.status).toBe('passed');
   });
@@ -51,7 +52,7 @@ describe('model-based explorer', () => {
   it('[EKM-11][EKM-12][EKM-13] a short exploration with a fixed seed agrees with the model and writes nothing', async () => {
     const quiet = mkdtempSync(join(tmpdir(), 'ekm-explore-clean-'));
     try {
-      const report = await explore({ runs: 12, seed: 20261128, maxCommands: 16, out: quiet, world: clean });
+      const report = await explore({ runs: 12, seed: 20261128, maxCommands: 16, out: quiet, world });
       expect(report.lines).toEqual([expect.stringContaining('agree with the model')]);
       expect(report.status).toBe('passed');
       expect(report.sequences).toBeGreaterThan(0);

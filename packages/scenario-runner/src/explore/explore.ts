@@ -78,11 +78,16 @@ export interface ExploreReport {
 
 export interface ExploreWorld {
   readonly executor: Executor;
+  /** Test only: an executor on the same world whose providers carry a planted bug. */
+  withPlantedBug(bug: NonNullable<ProviderOptions['plantedBug']>): Executor;
   close(): Promise<void>;
 }
 
-/** A world like `openWorld`'s, whose providers may carry a planted bug (tests only). */
-export async function openExploreWorld(options: Partial<WorldOptions> & { plantedBug?: ProviderOptions['plantedBug'] } = {}): Promise<ExploreWorld> {
+/**
+ * A world like `openWorld`'s that can also run providers with a planted bug (tests only).
+ * One per process: MSW intercepts process-wide, so two Graph servers would steal each other's tenants.
+ */
+export async function openExploreWorld(options: Partial<WorldOptions> = {}): Promise<ExploreWorld> {
   let localstack: LocalStack | undefined;
   let gateway: KmsGateway | undefined;
   let graph: GraphServer | undefined;
@@ -103,8 +108,12 @@ export async function openExploreWorld(options: Partial<WorldOptions> & { plante
     await close();
     throw error;
   }
-  const parts = { localstackEndpoint: localstack.endpoint, gateway, graph, region: REGION, ...(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug }) };
-  return { executor: (loaded) => new ScenarioRun(parts, loaded).run(), close };
+  const parts = { localstackEndpoint: localstack.endpoint, gateway, graph, region: REGION };
+  return {
+    executor: (loaded) => new ScenarioRun(parts, loaded).run(),
+    withPlantedBug: (plantedBug) => (loaded) => new ScenarioRun({ ...parts, plantedBug }, loaded).run(),
+    close,
+  };
 }
 
 /** Steps every sequence opens with (see `ExploreModel.opening`); they are not commands. */
@@ -136,8 +145,8 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreRepo
   const out = options.out ?? 'scenarios/regressions';
   const log = options.log ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
-  const owned = options.world === undefined ? await openExploreWorld(options.plantedBug === undefined ? {} : { plantedBug: options.plantedBug }) : undefined;
-  const executor = options.world?.executor ?? owned!.executor;
+  const owned = options.world === undefined ? await openExploreWorld() : undefined;
+  const executor = options.world?.executor ?? (options.plantedBug === undefined ? owned!.executor : owned!.withPlantedBug(options.plantedBug));
   const started = performance.now();
   let sequences = 0;
   let longest = 0;
