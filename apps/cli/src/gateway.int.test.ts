@@ -25,10 +25,31 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** LocalStack processes on this machine (host mode runs `localstack.runtime.main`; Docker mode a container). */
-function localstackProcesses(): string[] {
-  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return ps.split('\n').filter((l) => l.includes('localstack.runtime.main')).map((l) => l.trim().split(/\s+/)[0]!);
+/**
+ * LocalStack processes under `pid` (host mode runs `localstack.runtime.main` as a child).
+ * Other LocalStacks on the machine (other test runs) come and go, so only descendants count.
+ */
+function localstackUnder(pid: number): number[] {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/))
+    .filter((m) => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of rows) if (tree.has(r.ppid) && !tree.has(r.pid)) (tree.add(r.pid), (grew = true));
+  }
+  return rows.filter((r) => r.pid !== pid && tree.has(r.pid) && r.args.includes('localstack')).map((r) => r.pid);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 interface Served {
@@ -66,11 +87,12 @@ let nextAccount = 100_000_000_000 + Math.floor(Math.random() * 800_000_000_000);
 describe('ekm gateway', () => {
   it('[EKM-02][EKM-12] serves a KMS with key policies enforced across accounts, prints how to use it, and stops cleanly on SIGINT', async () => {
     const localstack = inject('localstackEndpoint');
-    const before = localstackProcesses();
     const auditFile = join(dir, 'audit.jsonl');
     const gw = await serve(['--localstack', 'external', '--endpoint', localstack, '--audit-file', auditFile]);
 
     expect(gw.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const started = localstackUnder(gw.child.pid!);
+    expect(started).toEqual([]); // external mode: it found LocalStack, it did not start one
     expect(gw.out()).toContain(`LocalStack:  ${localstack} (external)`);
     expect(gw.out()).toContain(`control API: ${gw.endpoint}/_ekm/`);
     expect(gw.out()).toContain(`aws kms create-key --endpoint-url ${gw.endpoint}`);
@@ -111,7 +133,7 @@ describe('ekm gateway', () => {
     expect(gw.err()).toContain('ekm gateway: stopped');
     expect(gw.err()).not.toMatch(/\n\s+at /);
     // It started no LocalStack of its own and left none; the shared one still answers.
-    expect(localstackProcesses()).toEqual(before);
+    expect(started.filter(alive)).toEqual([]);
     expect((await fetch(`${localstack}/_localstack/health`)).ok).toBe(true);
     await expect(fetch(`${gw.endpoint}/_ekm/stats`)).rejects.toThrow();
     const audit = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { eventName: string; errorCode?: string });
