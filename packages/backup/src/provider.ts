@@ -176,6 +176,9 @@ function factsAfter(observed: Failure | undefined, base: KeyFacts = newKey()): K
       return { ...base, usage: 'SIGN_VERIFY' };
     case 'KmsThrottled':
       return { ...base, fault: 'throttled' };
+    case 'DataTampered':
+      // The key answered; the blob it was given was not its tenant's. Nothing about the key changed.
+      return base;
     default:
       return { ...base, fault: 'unavailable' };
   }
@@ -648,7 +651,9 @@ export class Provider {
       if (observed === undefined) throw error;
       const d = this.#verdict(record, tenant.tenantId, workflow, wrapped.keyArn, snapshotId, observed);
       // The provider's own key failing (transiently) is outside the domain's model: report it as KMS said.
-      return d.refusal === undefined ? { ...base, ok: false, failure: observed } : { ...base, ok: false, transition: d.transition, failure: d.refusal };
+      if (d.refusal === undefined) return { ...base, ok: false, failure: observed };
+      // Same code: KMS's own words name the key and what to do; another code (a deleted key's data is unrecoverable) is the model's verdict.
+      return { ...base, ok: false, transition: d.transition, failure: d.refusal.code === observed.code ? observed : d.refusal };
     }
     try {
       const value = await work(key, wrapped.keyArn);
