@@ -80,6 +80,96 @@ function checkContext(found: EsdkContext, ctx: SnapshotContext): void {
   }
 }
 
+const U32_MAX = 0xffffffff;
+// Message format v2 with SNAPSHOT_SUITE: 12-byte IVs, 16-byte tags, 32 bytes of commitment in the header.
+const IV = 12;
+const TAG = 16;
+const COMMITMENT = 32;
+
+/**
+ * Follows a framed message's structure as its bytes go by, to find where it ends. The
+ * Encryption SDK authenticates every byte up to the final frame and ignores whatever
+ * follows it, so bytes appended to a blob would pass unnoticed; this refuses them.
+ * Anything it cannot follow is left to the SDK, which refuses it anyway.
+ */
+class MessageEnd {
+  readonly #ctx: SnapshotContext;
+  #held: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+  /** Absolute offset of #held[0]. */
+  #heldAt = 0;
+  #seen = 0;
+  #frameLength: number | undefined;
+  /** Absolute offset of the next frame once the header is read. */
+  #next = 0;
+  #end: number | undefined;
+
+  constructor(ctx: SnapshotContext) {
+    this.#ctx = ctx;
+  }
+
+  push(chunk: Uint8Array): void {
+    this.#seen += chunk.byteLength;
+    if (this.#end === undefined) {
+      // A view, not a copy: the bytes are only read, and a one-shot message may be large.
+      const view = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      this.#held = this.#held.length === 0 ? view : Buffer.concat([this.#held, view]);
+      this.#walk();
+    }
+    if (this.#end !== undefined && this.#seen > this.#end) {
+      throw new KmsError(failure('DataTampered', `Snapshot ${this.#ctx.snapshot} of tenant ${this.#ctx.tenant} has ${this.#seen - this.#end} bytes after its end.`));
+    }
+  }
+
+  #walk(): void {
+    if (this.#frameLength === undefined) {
+      const header = headerLength(this.#held);
+      if (header === undefined) return;
+      this.#frameLength = header.frameLength;
+      this.#next = header.length;
+    }
+    for (;;) {
+      const at = this.#next - this.#heldAt;
+      if (at > this.#held.length) break;
+      // Regular frames need only their first 4 bytes read; drop what lies before them.
+      this.#held = this.#held.subarray(at);
+      this.#heldAt = this.#next;
+      if (this.#held.length < 4) break;
+      if (this.#held.readUInt32BE(0) !== U32_MAX) {
+        this.#next += 4 + IV + this.#frameLength + TAG;
+        continue;
+      }
+      if (this.#held.length < 8 + IV + 4) break;
+      this.#end = this.#next + 8 + IV + 4 + this.#held.readUInt32BE(8 + IV) + TAG;
+      this.#held = Buffer.alloc(0);
+      break;
+    }
+  }
+}
+
+/** The length of a v2 message header with its authentication tag, once enough bytes are there. */
+function headerLength(b: Buffer): { length: number; frameLength: number } | undefined {
+  let at = 1 + 2 + 32;
+  const u16 = (): number | undefined => {
+    if (b.length < at + 2) return undefined;
+    const v = b.readUInt16BE(at);
+    at += 2;
+    return v;
+  };
+  const skip = (n: number | undefined): boolean => {
+    if (n === undefined) return false;
+    at += n;
+    return b.length >= at;
+  };
+  if (!skip(u16())) return undefined;
+  const keys = u16();
+  if (keys === undefined) return undefined;
+  for (let i = 0; i < keys * 3; i++) if (!skip(u16())) return undefined;
+  if (b.length < at + 1 + 4) return undefined;
+  const frameLength = b.readUInt32BE(at + 1);
+  at += 1 + 4 + COMMITMENT + TAG;
+  return { length: at, frameLength };
+}
+
 function tampered(error: unknown, ctx: SnapshotContext): KmsError {
   return error instanceof KmsError ? error : new KmsError(classify(error, { snapshot: ctx }), { cause: error });
 }
@@ -98,6 +188,7 @@ export async function encryptSnapshot(key: TenantKey, plaintext: Uint8Array, ctx
 export async function decryptSnapshot(key: TenantKey, message: Uint8Array, ctx: SnapshotContext): Promise<Uint8Array> {
   checkTenant(key, ctx);
   try {
+    new MessageEnd(ctx).push(message);
     const { plaintext, messageHeader } = await decrypt(keyring(key), message);
     try {
       checkContext(messageHeader.encryptionContext, ctx);
@@ -137,7 +228,17 @@ export function decryptSnapshotStream(key: TenantKey, ctx: SnapshotContext, sour
       decipher.destroy(error as Error);
     }
   });
-  return through(source, decipher, (error) => tampered(error, ctx));
+  return through(ended(source, ctx), decipher, (error) => tampered(error, ctx));
+}
+
+/** The source as it is, failing at the first byte after the message's end. */
+async function* ended(source: Readable | AsyncIterable<Uint8Array>, ctx: SnapshotContext): AsyncGenerator<Uint8Array> {
+  const end = new MessageEnd(ctx);
+  for await (const chunk of source) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+    end.push(bytes);
+    yield bytes;
+  }
 }
 
 /** Pipes `source` into `transform` and reads it out, so every failure surfaces once, as `mapError` says. */
