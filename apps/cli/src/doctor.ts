@@ -301,9 +301,9 @@ export function render(r: DoctorReport): string {
     if (r.findings.length === 0) lines.push(`  ${OK} no findings`);
     for (const f of r.findings) lines.push(`  ${FAIL} ${f.code}: ${f.message}`);
     lines.push(`operations as account ${r.account} with encryption context ${JSON.stringify(r.encryptionContext)}:`);
-    const width = Math.max(...r.operations.map((o) => o.actions.join(',').length));
+    const width = Math.max(...r.operations.map((o) => o.operation.length)) + 4;
     for (const o of r.operations) {
-      const name = o.actions.join(',').padEnd(width);
+      const name = `kms:${o.operation}`.padEnd(width);
       if (o.status === 'allowed') lines.push(`  ${OK} ${name} allowed`);
       else if (o.status === 'not-tried') lines.push(`  ${FAIL} ${name} not tried: ${o.fix}`);
       else lines.push(`  ${FAIL} ${name} refused: ${o.awsError} (${o.code}). ${o.fix}`);
