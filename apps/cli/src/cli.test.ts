@@ -112,6 +112,9 @@ describe('argument errors exit 2 with one line saying what is wrong', () => {
     expect(o.err()).toMatch(/^usage: ekm <command>/);
     expect(await cli(['help'], o)).toBe(0);
     expect(o.out()).toContain('report merge <dirs..>');
+    expect(o.out()).toContain('doctor --key-arn <arn>');
+    expect(o.out()).toContain('(default: ekm-doctor)');
+    expect(o.out()).toContain('--audit-file <f>');
   });
 });
 

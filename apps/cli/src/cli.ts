@@ -57,7 +57,7 @@ commands:
       --endpoint <url>        a KMS endpoint (the gateway, or AWS); without it only the identifier is checked
       --account <id>          the provider's 12-digit account, which calls KMS (needed with --endpoint)
       --region <r>            the Region the provider stores data in (default: the key's)
-      --tenant <t>            the tenant named in the encryption context (default: ${'${DOCTOR_TENANT}'})
+      --tenant <t>            the tenant named in the encryption context (default: ${DOCTOR_TENANT})
       --json                  machine-readable output
   gateway                     serve an AWS-faithful KMS (key policies and grants enforced) until Ctrl-C
       --port <n>              port on 127.0.0.1 (default: a free one)
