@@ -9,6 +9,7 @@ import {
 import { failure } from '@ekm/domain';
 import { classify, KmsError, type CallContext } from './classify.ts';
 import type { EncryptionContext, KeyDescription, KeyPort } from './port.ts';
+import { noteKeyMaterial } from './observe.ts';
 
 /**
  * Retry budget for transient errors (throttling, 5xx, timeouts). The SDK's standard
@@ -82,7 +83,9 @@ export function kmsPort(client: KMSClient, account: string): KeyPort {
         const out = await client.send(
           new GenerateDataKeyCommand({ KeyId: keyArn, KeySpec: 'AES_256', EncryptionContext: ec(context) }),
         );
-        return { plaintext: bytes(out.Plaintext, 'plaintext'), ciphertext: bytes(out.CiphertextBlob, 'ciphertext') };
+        const plaintext = bytes(out.Plaintext, 'plaintext');
+        noteKeyMaterial(plaintext, 'tenant-key');
+        return { plaintext, ciphertext: bytes(out.CiphertextBlob, 'ciphertext') };
       }),
     encrypt: (keyArn, plaintext, context) =>
       call({ operation: 'Encrypt', keyArn }, async () => {
@@ -94,7 +97,9 @@ export function kmsPort(client: KMSClient, account: string): KeyPort {
       call({ operation: 'Decrypt', keyArn, keyKnown: true }, async () => {
         // Naming the key makes KMS refuse a ciphertext that another key produced.
         const out = await client.send(new DecryptCommand({ KeyId: keyArn, CiphertextBlob: ciphertext, EncryptionContext: ec(context) }));
-        return bytes(out.Plaintext, 'plaintext');
+        const plaintext = bytes(out.Plaintext, 'plaintext');
+        noteKeyMaterial(plaintext, 'tenant-key');
+        return plaintext;
       }),
     reEncrypt: (fromKeyArn, toKeyArn, ciphertext, context) =>
       call({ operation: 'ReEncrypt', keyArn: fromKeyArn, keyKnown: true }, async () => {

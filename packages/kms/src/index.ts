@@ -29,3 +29,4 @@ export {
   type SnapshotContext,
 } from './snapshot.ts';
 export { MemoryKms } from './memory-kms.ts';
+export { observeKeyMaterial, type KeyMaterialKind, type KeyMaterialObserver } from './observe.ts';

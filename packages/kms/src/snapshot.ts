@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { pipeline, Readable, type Duplex } from 'node:stream';
 import {
   AlgorithmSuiteIdentifier,
@@ -10,6 +11,7 @@ import {
 import { failure } from '@ekm/domain';
 import { classify, KmsError } from './classify.ts';
 import type { TenantKey } from './tenant-key.ts';
+import { noteKeyMaterial, observingKeyMaterial } from './observe.ts';
 
 const { encrypt, decrypt, encryptStream, decryptUnsignedMessageStream } = buildClient(
   CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
@@ -56,10 +58,29 @@ function keyring(key: TenantKey): RawAesKeyringNode {
         unencryptedMasterKey: bytes,
         wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
       });
+      if (observingKeyMaterial()) watchDataKeys(ring);
       keyrings.set(key, ring);
     }
     return ring;
   });
+}
+
+/** For the secret scan only: the data key of every message this keyring encrypts. */
+function watchDataKeys(ring: RawAesKeyringNode): void {
+  const onEncrypt = ring._onEncrypt;
+  ring._onEncrypt = async function (this: RawAesKeyringNode, material) {
+    const done = await onEncrypt.call(this, material);
+    // Node's Encryption SDK keeps the data key in a KeyObject; a secret KeyObject exports its bytes.
+    const dataKey = done.getUnencryptedDataKey() as Uint8Array | KeyObject;
+    if (dataKey instanceof Uint8Array) {
+      noteKeyMaterial(dataKey, 'data-key');
+    } else {
+      const exported = new Uint8Array(dataKey.export());
+      noteKeyMaterial(exported, 'data-key');
+      exported.fill(0);
+    }
+    return done;
+  };
 }
 
 function checkTenant(key: TenantKey, ctx: SnapshotContext): void {
