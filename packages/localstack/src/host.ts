@@ -62,7 +62,8 @@ function hookExit(): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       killAll();
-      process.kill(process.pid, signal);
+      // The application's own handler decides how to end; with none, end as the signal would have.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
   }
 }
