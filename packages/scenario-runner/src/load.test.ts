@@ -116,26 +116,36 @@ describe('loadText: located errors', () => {
   });
 });
 
+/**
+ * Cases per fuzz property: at least 1,000 in CI (issue 11), fewer locally to keep the
+ * edit-test loop short; FC_NUM_RUNS overrides both.
+ */
+const runs = (local: number) => ({ numRuns: Number(process.env['FC_NUM_RUNS'] ?? (process.env['CI'] ? 1000 : local)) });
+
 const wellLocated = (errors: readonly LocatedError[], text: string): void => {
   const lines = text.split(/\r\n|\r|\n/).length;
   for (const e of errors) {
     expect(e.file).toBe('f.yaml');
+    expect(Number.isInteger(e.line) && Number.isInteger(e.column)).toBe(true);
     expect(e.line).toBeGreaterThanOrEqual(1);
     expect(e.line).toBeLessThanOrEqual(lines + 1);
     expect(e.column).toBeGreaterThanOrEqual(1);
+    expect(formatError(e)).toMatch(/^f\.yaml:\d+:\d+: \S/);
     expect(e.message).toMatch(/\S/);
-    expect(e.message).not.toMatch(/\n\s+at /); // no stack traces
+    // No stack trace, no raw exception: one sentence a scenario author can act on.
+    expect(e.message).not.toMatch(/\n\s+at |\bat .*\(?[^\s()]+\.(ts|js|mjs):\d+:\d+\)?|node_modules|^(\w*Error|Uncaught)\b|\[object /);
   }
 };
 
-describe('loadText never throws and always locates (fuzz)', () => {
+// 1,000 cases of the heavier properties take several seconds on a shared CI machine.
+describe('loadText never throws and always locates (fuzz)', { timeout: 120_000 }, () => {
   it('random text', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (text) => {
         const r = loadText(text, 'f.yaml');
         wellLocated(r.errors, text);
       }),
-      { numRuns: 400 },
+      runs(400),
     );
   });
 
@@ -146,7 +156,7 @@ describe('loadText never throws and always locates (fuzz)', () => {
         const text = parts.join('');
         wellLocated(loadText(text, 'f.yaml').errors, text);
       }),
-      { numRuns: 600 },
+      runs(600),
     );
   });
 
@@ -173,7 +183,7 @@ describe('loadText never throws and always locates (fuzz)', () => {
         wellLocated(r.errors, text);
         expect(r.errors.length + r.scenarios.length).toBeGreaterThan(0);
       }),
-      { numRuns: 300 },
+      runs(300),
     );
   });
 
@@ -189,7 +199,7 @@ describe('loadText never throws and always locates (fuzz)', () => {
         if (typeof text !== 'string') return;
         wellLocated(loadText(text, 'f.yaml').errors, text);
       }),
-      { numRuns: 300 },
+      runs(300),
     );
   });
 
@@ -209,6 +219,33 @@ describe('loadText never throws and always locates (fuzz)', () => {
       wellLocated(r.errors, text);
     }
   });
+
+  // Fewer cases than the other properties: each one parses up to 8 MB or 40,000 levels (about
+  // a quarter of a second), so 1,000 would take minutes. The fixed cases above cover the limits exactly.
+  it('random deep nesting and huge files of random shapes come back as located errors, never throws (60 cases in CI)', () => {
+    const open = fc.constantFrom('[', '{a: ', '- ', '{', '[[');
+    fc.assert(
+      fc.property(open, fc.integer({ min: 1, max: 40_000 }), fc.integer({ min: 0, max: 3 }), fc.string({ maxLength: 8 }), (o, depth, shape, tail) => {
+        const text =
+          shape === 0
+            ? o.repeat(depth) + tail
+            : shape === 1
+              ? `${header()}steps:\n${'  - admin.createKey: A\n'.repeat(depth % 5000)}${tail}`
+              : shape === 2
+                ? Array.from({ length: Math.min(depth, 4000) }, (_, i) => `${' '.repeat(i % 200)}${o}`).join('\n') + tail
+                : `${tail}${'x'.repeat(MAX_FILE_BYTES - 10 + (depth % 20))}`;
+        let r: ReturnType<typeof loadText>;
+        try {
+          r = loadText(text, 'f.yaml');
+        } catch (error) {
+          throw new Error(`loadText threw: ${String(error)}`);
+        }
+        wellLocated(r.errors, text);
+        expect(r.errors.length + r.scenarios.length).toBeGreaterThan(0);
+      }),
+      { numRuns: Number(process.env['FC_NUM_RUNS_HUGE'] ?? (process.env['CI'] ? 60 : 20)) },
+    );
+  }, 300_000);
 
   it('a large valid file (500 scenarios x 20 steps) loads', () => {
     const one = (i: number) => `${header(`s${i}`)}steps:\n${'  - admin.createKey: A\n'.slice(0, 0)}  - admin.createKey: A\n${'  - admin.rotateKey: A\n'.repeat(19)}`;
