@@ -20,10 +20,11 @@ export type ChildInput =
       readonly killAt: BackupKillPoint;
     }
   | {
-      readonly operation: 'updateKey';
+      /** updateKey moves the tenant keys to `newArn`; acceptTerms to the ARN already validated. */
+      readonly operation: 'updateKey' | 'acceptTerms';
       readonly options: ProviderOptions;
       readonly accountId: string;
-      readonly newArn: string;
+      readonly newArn?: string;
       readonly killAt: UpdateKillPoint;
       /** Which move of a tenant key to die in, counting from 1 (a multi-tenant account moves several). Default 1. */
       readonly nth?: number;
@@ -53,7 +54,8 @@ if (input.operation === 'backup') {
       },
     },
   });
-  await provider.updateKey(input.accountId, input.newArn);
+  if (input.operation === 'acceptTerms') await provider.acceptTerms(input.accountId);
+  else await provider.updateKey(input.accountId, input.newArn ?? '');
 }
 // Reaching this line means the crash point was never hit.
 process.exit(3);

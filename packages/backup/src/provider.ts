@@ -467,9 +467,22 @@ export class Provider {
     return r;
   }
 
-  /** Declining (or abandoning) leaves Cloud Key Management in force and nothing changed (EKM-07). */
+  /**
+   * Declining (or abandoning) leaves Cloud Key Management in force and nothing changed (EKM-07).
+   * A provider killed while enabling may have moved tenant keys under the declined key: they
+   * move back under the provider's key first, so what the console says is what protects the data.
+   */
   declineTerms(accountId: string): Promise<CommandResult> {
-    return this.#plain(accountId, { type: 'declineTerms' }, 'Enterprise Key Management was not enabled; Cloud Key Management stays in force.');
+    return this.#locks.run(`account:${accountId}`, async () => {
+      const record = await this.#require(accountId);
+      const d = decide(this.#model(record), { type: 'declineTerms' });
+      if (d.refusal !== undefined) return { ok: false, transition: d.transition, kmsCalls: noCalls(), failure: d.refusal, findings: [d.refusal] };
+      const { port, calls } = countingPort(this.#port);
+      const back = await this.#moveAll(port, record, this.cloudKeyArn, []);
+      if (!back.ok) return { ok: false, kmsCalls: calls, failure: back.failure, findings: [back.failure] };
+      await this.#apply(record, d);
+      return { ok: true, transition: d.transition, kmsCalls: calls, message: 'Enterprise Key Management was not enabled; Cloud Key Management stays in force.' };
+    });
   }
 
   /**

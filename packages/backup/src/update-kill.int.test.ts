@@ -53,7 +53,7 @@ async function killUpdate(a: Account, newArn: string, killAt: UpdateKillPoint, n
   return world.reopen();
 }
 
-async function everySnapshotRestores(p: Provider, a: Account): Promise<void> {
+async function everySnapshotRestores(p: Provider, a: Pick<Account, 'accountId' | 'tenants' | 'expected'>): Promise<void> {
   for (const t of a.tenants) {
     const mine = a.expected.get(t.tenantId)!;
     expect(await restoreEach(p, a.accountId, t, mine)).toEqual(allRestored(mine));
@@ -140,6 +140,63 @@ describe('a provider killed (SIGKILL) during a key update', () => {
       expect(await p.view(a.accountId)).toMatchObject({ keyArn: newArn, safeToRetire: [a.oldArn] });
       await a.customer.disable(a.oldArn);
       await everySnapshotRestores(p, a);
+    },
+  );
+});
+
+/** An activated account whose customer key is validated and whose terms are shown, with two snapshots under Cloud KM. */
+async function termsShownAccount() {
+  const p = world.provider;
+  const a = await world.customerAccount();
+  expect(await p.activate(a.accountId)).toMatchObject({ ok: true });
+  const arn = await a.customer.createKey();
+  expect(await p.submitArn(a.accountId, arn)).toMatchObject({ ok: true });
+  const expected = new Map<string, DirectoryState>();
+  for (let i = 0; i < 2; i++) {
+    const state = a.tenant.directory.state();
+    const b = await p.backup(a.accountId);
+    if (!b.ok) throw new Error(`backup failed: ${b.failure.code}`);
+    expected.set(b.snapshot.id, state);
+    a.tenant.directory.update('user', state.objects.user[0]!.id, { displayName: `after snapshot ${i}` });
+  }
+  expect(await p.showTerms(a.accountId)).toMatchObject({ ok: true });
+  return { ...a, arn, tenants: [a.tenant], expected: new Map([[a.tenant.tenantId, expected]]) };
+}
+
+async function killAccept(a: Awaited<ReturnType<typeof termsShownAccount>>, killAt: UpdateKillPoint): Promise<Provider> {
+  const exit = await killProvider({ operation: 'acceptTerms', options: world.options, accountId: a.accountId, killAt });
+  expect(exit.signal, exit.stderr).toBe('SIGKILL');
+  return world.reopen();
+}
+
+describe('a provider killed (SIGKILL) while enabling EKM', () => {
+  it.each<UpdateKillPoint>(['beforeRewrap', 'afterRewrap', 'afterCommit'])(
+    '[EKM-07][EKM-08] killed %s: Cloud KM is still shown, the data restores, and accepting the terms again enables EKM',
+    async (killAt) => {
+      const a = await termsShownAccount();
+      const p = await killAccept(a, killAt);
+      expect(await p.view(a.accountId)).toMatchObject({ phase: 'termsShown', cloudKeyManagement: 'Enabled', externalKeyManagement: 'Disabled' });
+      expect([p.cloudKeyArn, a.arn]).toContain((await p.tenantKeyWrapping(a.accountId)).keyArn);
+      await everySnapshotRestores(p, a);
+      expect(await p.acceptTerms(a.accountId)).toMatchObject({ ok: true, transition: 'termsShown.acceptTerms.enabled' });
+      expect(await p.view(a.accountId)).toMatchObject({ phase: 'ekmEnabled', keyArn: a.arn, cloudKeyManagement: 'Disabled' });
+      expect(await p.tenantKeyWrapping(a.accountId)).toEqual({ keyArn: a.arn, version: 1 });
+      await everySnapshotRestores(p, a);
+    },
+  );
+
+  it.each<UpdateKillPoint>(['beforeRewrap', 'afterRewrap', 'afterCommit'])(
+    'regression: [EKM-07] killed %s, then the customer declines: the tenant key stayed under the declined key; now Cloud KM protects everything again and the customer key is not needed',
+    async (killAt) => {
+      const a = await termsShownAccount();
+      const p = await killAccept(a, killAt);
+      expect(await p.declineTerms(a.accountId)).toMatchObject({ ok: true });
+      expect(await p.view(a.accountId)).toMatchObject({ phase: 'cloudKms', cloudKeyManagement: 'Enabled', externalKeyManagement: 'Disabled' });
+      // What the console says is what protects the data: the provider's key, not the declined one.
+      expect(await p.tenantKeyWrapping(a.accountId)).toEqual({ keyArn: p.cloudKeyArn, version: 1 });
+      await a.customer.disable(a.arn);
+      await everySnapshotRestores(p, a);
+      expect(await p.backup(a.accountId)).toMatchObject({ ok: true });
     },
   );
 });
