@@ -29,6 +29,7 @@ const sizes = values.sizes.split(',').map(Number);
 /** The naive baseline runs for real through the gateway up to these sizes; beyond, its count is derived (one call per entity). */
 const BASELINE_ALL_UP_TO = 1_000;
 const BASELINE_BACKUP_UP_TO = 10_000;
+const BASELINE_DEADLINE_MS = 180_000;
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -176,7 +177,11 @@ try {
   // 1 and 3. KMS calls per workflow at every size, the baseline beside it; RSS and time of the largest.
   const workflows: Record<string, unknown> = {};
   for (const users of sizes) {
-    const mode = users <= BASELINE_ALL_UP_TO ? 'all' : users <= BASELINE_BACKUP_UP_TO ? 'backup' : 'none';
+    // The 10,000-user baseline backup (about 13,000 GenerateDataKey calls) is the one optional part: it is left to
+    // its derived count when a loaded machine has already used the time it would need to stay under 10 minutes.
+    const late = performance.now() - began > BASELINE_DEADLINE_MS;
+    const mode = users <= BASELINE_ALL_UP_TO ? 'all' : users <= BASELINE_BACKUP_UP_TO && !late ? 'backup' : 'none';
+    if (users > BASELINE_ALL_UP_TO && users <= BASELINE_BACKUP_UP_TO && late) log(`baseline at ${users} users left to its derived count: ${Math.round((performance.now() - began) / 1000)} s used`);
     workflows[users] = await section(`workflows at ${users.toLocaleString('en')} users (baseline: ${mode})`, async () =>
       (await tsChild(join(here, 'workflow.ts'), ['--endpoint', localstack.endpoint, '--users', String(users), '--baseline', mode], 420_000)).json,
     );
@@ -295,9 +300,9 @@ if (ok(t)) {
   lines.push('| configuration | encrypt MiB/s | decrypt MiB/s | encrypt + decrypt MiB/s | vs raw |', '|---|---|---|---|---|');
   const row = (name: string, x: any) => lines.push(`| ${name} | ${fmt(x.encryptMiBps, 1)} | ${fmt(x.decryptMiBps, 1)} | ${fmt(x.roundTripMiBps, 1)} | ${fmt(x.roundTripMiBps / t.rawAesGcm.roundTripMiBps, 2)}x |`);
   row('raw node:crypto AES-256-GCM, one shot', t.rawAesGcm);
-  lines.push(`| | | | | paired per round: pipeline ${fmt(t.pairedRatios.pipelineToRaw, 2)}x, 4 KiB frames ${fmt(t.pairedRatios.sdkDefault4KiBToRaw, 2)}x |`);
   row(`pipeline: encryptSnapshot/decryptSnapshot (suite ${t.suite}, ${t.frameLength / 1024} KiB frames)`, t.pipeline);
   row(`Encryption SDK, same suite, default 4 KiB frames`, t.sdkDefault4KiB);
+  lines.push('', `"vs raw" is the ratio of the medians; the target is judged on the median of the per-round ratios (same round, same load): pipeline ${fmt(t.pairedRatios.pipelineToRaw, 2)}x, 4 KiB frames ${fmt(t.pairedRatios.sdkDefault4KiBToRaw, 2)}x.`);
 }
 lines.push('', '## 3. Time and memory per workflow (one child process per size)', '');
 lines.push('| users | workflow | wall time | RSS before | peak RSS sampled | process max RSS | notes |', '|---|---|---|---|---|---|---|');
