@@ -2,7 +2,7 @@
  * The `ekm` command. Exit codes: 0 the gate passed (or the command succeeded),
  * 1 the gate failed / files are invalid / a merge was refused, 2 the command line is wrong.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import {
@@ -21,6 +21,7 @@ import {
   ruleCatalogue,
   runSuite,
   writeReports,
+  SecretScanner,
 } from '@ekm/scenario-runner';
 import { endpointUrl, localstackMode, parse, positiveInt, UsageError } from './args.ts';
 import { DOCTOR_TENANT, doctor } from './doctor.ts';
@@ -156,8 +157,15 @@ async function run(args: readonly string[], io: Io): Promise<number> {
   const out = resolveIn(io.cwd, values.out);
   const paths = positionals.length > 0 ? positionals : DEFAULT_PATHS;
 
+  await mkdir(out, { recursive: true });
+  // Every run scans what it wrote for the keys it handled: a release gate must not leak what it protects.
+  const secrets = new SecretScanner();
+  const auditFile = join(out, AUDIT_FILE);
+  await rm(auditFile, { force: true });
   const world = await (io.openWorld ?? openWorld)({
     localstack: mode,
+    secrets,
+    auditFile,
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(io.signal === undefined ? {} : { signal: io.signal }),
   });
@@ -181,12 +189,25 @@ async function run(args: readonly string[], io: Io): Promise<number> {
   } finally {
     await world.close();
   }
+  results = { ...results, secretScan: secrets.summary() };
   await writeReports(results, out);
-  return verdict(results, io, out);
+  // The reports cannot hold their own scan: they are searched last, and a finding there still fails the run.
+  for (const name of REPORT_FILES) secrets.scanFile(join(out, name), name);
+  return verdict({ ...results, secretScan: secrets.summary() }, io, out);
 }
+
+const AUDIT_FILE = 'kms-audit.jsonl';
+const REPORT_FILES = [RESULTS_FILE, 'junit.xml', 'index.html'];
 
 function verdict(results: Results, io: Io, out: string): number {
   const s = results.summary;
+  for (const [fault, t] of Object.entries(results.reliability ?? {})) {
+    io.stdout.write(`under ${fault}: ${t.attempted} workflow(s), ${t.succeeded} succeeded, ${t.failedCleanly} failed cleanly, ${t.failedBadly} failed otherwise, ${t.lost} lost\n`);
+  }
+  if (results.secretScan !== undefined) {
+    const x = results.secretScan;
+    io.stdout.write(`secret scan: ${x.keys} key(s) looked for in ${x.places} object(s) and file(s), ${(x.bytes / 1048576).toFixed(1)} MiB: ${x.findings.length === 0 ? 'none found' : `${x.findings.length} FOUND`}\n`);
+  }
   const passedRules = results.rules.filter((r) => r.status === 'passed').length;
   io.stdout.write(
     `${s.scenarios} scenario(s): ${s.passed} passed, ${s.failed} failed${s.invalidFiles > 0 ? `, ${s.invalidFiles} invalid file(s)` : ''}; ` +

@@ -27,6 +27,8 @@ export interface LocalStack {
   venvCreated: boolean;
   /** The LocalStack process, when this run started it on this host (fault injection freezes it). */
   pid?: number;
+  /** Host mode: LocalStack's log, until stop() removes it with the run folder. */
+  logFile?: string;
   stop(): Promise<void>;
 }
 
@@ -63,5 +65,5 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
   });
-  return { endpoint: host.endpoint, mode, startMs: performance.now() - started, venvCreated: host.venvCreated, pid: host.pid, stop: host.stop };
+  return { endpoint: host.endpoint, mode, startMs: performance.now() - started, venvCreated: host.venvCreated, pid: host.pid, logFile: host.logFile, stop: host.stop };
 }

@@ -7,3 +7,4 @@ export * from './suite.ts';
 export * from './catalogue.ts';
 export * from './world.ts';
 export * from './explore/index.ts';
+export * from './secrets.ts';

@@ -2,6 +2,7 @@
  * The run model: what an executor reports per scenario, and `results.json`, the one
  * document every reporter, `ekm rules` and `ekm report merge` read.
  */
+import type { SecretScanSummary } from './secrets.ts';
 import type { LocatedError } from './load.ts';
 import { formatError } from './load.ts';
 
@@ -101,6 +102,8 @@ export interface Results {
   readonly transitions: { total: number; covered: number; coveredIds: string[] };
   /** Invalid scenario files, as `file:line:column: message`. */
   readonly errors: readonly string[];
+  /** Every plaintext key the run handled, searched for in everything it wrote (snapshot objects, downloads, audit trail, logs). */
+  readonly secretScan?: SecretScanSummary;
   /** Workflows under each kind of fault, summed over the scenarios (absent when none ran under a fault). */
   readonly reliability?: Readonly<Record<string, WorkflowTally>>;
   /** Set for shard runs; absent for full runs and merges. */
@@ -177,6 +180,7 @@ export function gate(results: Results): GateVerdict {
       reasons.push(`scenario ${s.id} failed${at}`);
     }
   }
+  for (const f of results.secretScan?.findings ?? []) reasons.push(`secret scan: a ${f.kind} was found (${f.encoding}) in ${f.where}`);
   for (const [fault, t] of Object.entries(results.reliability ?? {})) {
     if (t.lost > 0) reasons.push(`${t.lost} workflow result(s) lost under ${fault}`);
   }
@@ -229,7 +233,21 @@ export function mergeResults(parts: readonly Results[]): Results {
     durationMs: Math.max(...parts.map((p) => p.summary.durationMs)),
     errors: [...new Set(parts.flatMap((p) => p.errors))],
   });
-  return { ...merged, transitions: { total, covered: transitionIds.length, coveredIds: transitionIds.sort(compare) } };
+  const scans = parts.flatMap((p) => (p.secretScan === undefined ? [] : [p.secretScan]));
+  const secretScan =
+    scans.length === 0
+      ? undefined
+      : {
+          keys: scans.reduce((n, x) => n + x.keys, 0),
+          places: scans.reduce((n, x) => n + x.places, 0),
+          bytes: scans.reduce((n, x) => n + x.bytes, 0),
+          findings: scans.flatMap((x) => x.findings),
+        };
+  return {
+    ...merged,
+    transitions: { total, covered: transitionIds.length, coveredIds: transitionIds.sort(compare) },
+    ...(secretScan === undefined ? {} : { secretScan }),
+  };
 }
 
 /** Reads a results.json produced by this version; a located message when it is not one. */

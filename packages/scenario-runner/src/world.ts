@@ -10,6 +10,8 @@ import { createGraphServer, type GraphServer } from '@ekm/entra-mock';
 import type { Executor } from './schedule.ts';
 import { transitionIds } from './catalogue.ts';
 import { ScenarioRun } from './world/run.ts';
+import { observeKeyMaterial } from '@ekm/kms';
+import type { SecretScanner } from './secrets.ts';
 
 export const LOCALSTACK_MODES = ['auto', 'host', 'docker', 'external'] as const;
 export type LocalstackMode = (typeof LOCALSTACK_MODES)[number];
@@ -21,6 +23,8 @@ export interface WorldOptions {
   readonly signal?: AbortSignal;
   /** Append the gateway's audit trail to this file as JSON lines. */
   readonly auditFile?: string;
+  /** Learns every plaintext key of the run and searches what the run writes for them. */
+  readonly secrets?: SecretScanner;
 }
 
 export interface World {
@@ -38,7 +42,13 @@ export async function openWorld(options: WorldOptions): Promise<World> {
   let localstack: LocalStack | undefined;
   let gateway: KmsGateway | undefined;
   let graph: GraphServer | undefined;
+  const secrets = options.secrets;
   const close = async () => {
+    if (secrets !== undefined) {
+      observeKeyMaterial(undefined);
+      if (options.auditFile !== undefined) secrets.scanFile(options.auditFile, 'the KMS audit trail');
+      if (localstack?.logFile !== undefined) secrets.scanFile(localstack.logFile, "LocalStack's log");
+    }
     graph?.close();
     graph = undefined;
     await gateway?.close();
@@ -46,6 +56,7 @@ export async function openWorld(options: WorldOptions): Promise<World> {
     await localstack?.stop();
     localstack = undefined;
   };
+  if (secrets !== undefined) observeKeyMaterial((key, kind) => secrets.add(key, kind));
   try {
     localstack = await startLocalStack({
       mode: options.localstack,
@@ -62,7 +73,7 @@ export async function openWorld(options: WorldOptions): Promise<World> {
     await close();
     throw error;
   }
-  const parts = { localstackEndpoint: localstack.endpoint, gateway, graph, region: REGION, localstackPid: localstack.pid };
+  const parts = { localstackEndpoint: localstack.endpoint, gateway, graph, region: REGION, localstackPid: localstack.pid, ...(secrets === undefined ? {} : { secrets }) };
   const executor: Executor = (loaded) => new ScenarioRun(parts, loaded).run();
   return {
     executor,

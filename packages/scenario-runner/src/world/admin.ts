@@ -51,6 +51,8 @@ export class KeyAdministrator {
     readonly endpoint: string,
     readonly region: string,
     readonly accounts: Readonly<Record<AccountRole, string>>,
+    /** Told of each key material made up for import, so the secret scan looks for it too. */
+    readonly onMaterial?: (material: Uint8Array) => void,
   ) {}
 
   #kms(region = this.region): KMSClient {
@@ -118,6 +120,7 @@ export class KeyAdministrator {
     if (material === undefined) {
       material = randomBytes(32);
       this.#materials.set(args.material, material);
+      this.onMaterial?.(material);
     }
     const params = await kms.send(new GetParametersForImportCommand({ KeyId: key.arn, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
     const wrapped = publicEncrypt(

@@ -5,7 +5,7 @@
  * customer's key administrator would, and checked against their expectations.
  */
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -17,6 +17,7 @@ import { ACCOUNT_ROLES, DURATION, type AccountRole, type Step } from '../format.
 import type { LoadedScenario } from '../load.ts';
 import type { KmsCall, ScenarioResult, StepResult, WorkflowTally } from '../results.ts';
 import { KeyAdministrator } from './admin.ts';
+import type { SecretScanner } from '../secrets.ts';
 import { checkAudit, checkOutcome, checkTenantEquals, type Outcome } from './expect.ts';
 import { drift, KIND_OF, newEntity, type NamedEntity } from './tenant.ts';
 
@@ -25,6 +26,8 @@ export interface WorldParts {
   readonly gateway: KmsGateway;
   readonly graph: GraphServer;
   readonly region: string;
+  /** The secret scan, when the run keeps one: every stored object and download is searched at teardown. */
+  readonly secrets?: SecretScanner;
   /** The LocalStack process when this host runs it: `fault.localstack` freezes it. */
   readonly localstackPid?: number | undefined;
   /** Test only (the explorer's planted-bug test): passed to every scenario's provider. */
@@ -96,7 +99,7 @@ export class ScenarioRun {
     this.#loaded = loaded;
     this.accounts = { provider: newAccountId(), customer: newAccountId(), other: newAccountId() };
     this.productAccount = `acct-${this.accounts.customer}`;
-    this.#admin = new KeyAdministrator(parts.gateway.endpoint, parts.region, this.accounts);
+    this.#admin = new KeyAdministrator(parts.gateway.endpoint, parts.region, this.accounts, parts.secrets === undefined ? undefined : (m) => parts.secrets!.add(m, 'imported key material'));
     this.#seed = loaded.scenario.tenant?.seed ?? seedOf(loaded.scenario.id);
   }
 
@@ -143,8 +146,20 @@ export class ScenarioRun {
     for (const name of this.#toxics) this.#parts.gateway.control.toxics.remove(name);
     this.#parts.graph.removeTenant(this.#tenant?.tenantId ?? '');
     this.#admin.close();
+    if (this.#parts.secrets !== undefined) await this.#scanStore(this.#parts.secrets).catch(() => undefined);
     if (this.#tempDir !== undefined) rmSync(this.#tempDir, { recursive: true, force: true });
     await this.#emptyBucket().catch(() => undefined);
+  }
+
+  /** Everything the provider stored, and every file it downloaded, searched for the run's keys. */
+  async #scanStore(secrets: SecretScanner): Promise<void> {
+    for (const key of await this.#bucket.list('')) {
+      const object = await this.#bucket.get(key);
+      if (object !== undefined) secrets.scan(`s3://ekm-backups-${this.accounts.provider}/${key}`, object.body);
+    }
+    if (this.#tempDir !== undefined) {
+      for (const name of readdirSync(this.#tempDir)) secrets.scanFile(join(this.#tempDir, name), `download ${name} of ${this.#loaded.scenario.id}`);
+    }
   }
 
   async #emptyBucket(): Promise<void> {
