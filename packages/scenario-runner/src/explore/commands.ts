@@ -39,6 +39,8 @@ export class ExploreModel {
   /** Keys a workflow has already unwrapped the tenant key with: a later revocation of one must still bite (EKM-19). */
   readonly unwrappedWith = new Set<string>();
   accessGivenBack = false;
+  /** A gateway fault makes every KMS call from the provider's account fail until cleared. */
+  faulted = false;
   updated = false;
   rotated = false;
 
@@ -110,8 +112,12 @@ function keyCommand(k: KeyName, type: 'disableKey' | 'enableKey' | 'denyAccess' 
 }
 
 function workflowRules(m: ExploreModel, outcome: string, used: string | undefined): readonly string[] {
-  if (REVOCATION_CODES.has(outcome)) return used !== undefined && m.unwrappedWith.has(used) ? ['EKM-19', 'EKM-12'] : ['EKM-12', 'EKM-19'];
+  // A workflow that should have met the key's new condition, on a key an earlier workflow already
+  // unwrapped the tenant key with, points first at a key kept past its workflow (EKM-19).
+  const seen = used !== undefined && m.unwrappedWith.has(used);
+  if (REVOCATION_CODES.has(outcome)) return seen ? ['EKM-19', 'EKM-12'] : ['EKM-12', 'EKM-19'];
   if (outcome === 'KeyDeleted' || outcome === 'DataUnrecoverable') return ['EKM-18', 'EKM-12'];
+  if (outcome === 'KmsUnavailable' || outcome === 'KmsThrottled') return seen ? ['EKM-19', 'EKM-12', 'EKM-11'] : ['EKM-12', 'EKM-11'];
   if (outcome !== 'ok') return ['EKM-11'];
   const specific = [m.rotated && 'EKM-17', m.updated && 'EKM-16', m.accessGivenBack && 'EKM-13'].filter((r): r is string => r !== false);
   return [...specific, 'EKM-11'];
@@ -262,9 +268,27 @@ export function commandArbitraries(): fc.Arbitrary<fc.Command<ExploreModel, Plan
     ] as const;
     return fc.constantFrom(disable, disable, remove, remove, schedule, schedule, enable, add, cancel, rotate);
   });
+  // Only once EKM is in force (the provider's own cloud key sits behind the same gateway, and the
+  // model holds it always usable), and never over a deleted key: a deleted key is reported as
+  // deleted whatever the network does (EKM-18), which a gateway answering 500 cannot show.
+  const noDeletedKey = (m: ExploreModel) => KEY_NAMES.every((k) => m.lifecycle(k) !== 'Deleted');
+  const faultOn = fc.constant(
+    new StepCommand('fault.kms(unavailable)', (m) => !m.faulted && m.account.state.phase === 'ekmEnabled' && noDeletedKey(m), (m) => {
+      for (const k of KEY_NAMES) m.account.apply({ type: 'kmsFault', arn: MODEL_ARN[k], fault: 'unavailable' });
+      m.faulted = true;
+      return step('fault.kms', { fault: 'down', toxic: 'unavailable', from: 'provider' }, 'ok', ['EKM-12']);
+    }),
+  );
+  const faultOff = fc.constant(
+    new StepCommand('fault.clear', (m) => m.faulted, (m) => {
+      for (const k of KEY_NAMES) m.account.apply({ type: 'kmsRecover', arn: MODEL_ARN[k] });
+      m.faulted = false;
+      return step('fault.clear', 'down', 'ok', ['EKM-13']);
+    }),
+  );
   const clock = fc.constant(
     // Deletion waits 7 days and every generated deletion is scheduled before this jump, so 8 days destroys each pending key.
-    new StepCommand('clock.advance(8d)', always, (m) => {
+    new StepCommand('clock.advance(8d)', (m) => !m.faulted, (m) => {
       for (const k of KEY_NAMES) if (m.lifecycle(k) === 'PendingDeletion') m.account.apply({ type: 'deletionDue', arn: MODEL_ARN[k] });
       return step('clock.advance', '8d', 'ok', ['EKM-18']);
     }),
@@ -281,7 +305,7 @@ export function commandArbitraries(): fc.Arbitrary<fc.Command<ExploreModel, Plan
   const reads = fc.oneof(pick.map((i) => read('restore', i)), pick.map((i) => read('download', i)));
   const weighted: [fc.Arbitrary<fc.Command<ExploreModel, Plan>>, number][] = [
     [support, 1], [enable, 4], [submit, 1], [accept, 1], [decline, 1], [update, 2], [back, 1], [status, 1],
-    [admin, 8], [clock, 1], [drift, 1], [backups, 6], [reads, 5],
+    [admin, 8], [clock, 1], [drift, 1], [faultOn, 1], [faultOff, 1], [backups, 6], [reads, 5],
   ];
   return weighted.flatMap(([arb, weight]) => Array.from({ length: weight }, () => arb));
 }

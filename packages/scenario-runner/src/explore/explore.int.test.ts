@@ -4,18 +4,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type {} from '@ekm/localstack/vitest-setup';
 import { loadText } from '../load.ts';
-import type { Executor } from '../schedule.ts';
 import { explore, openExploreWorld, type ExploreWorld } from './explore.ts';
 
 describe('model-based explorer', () => {
   let world: ExploreWorld;
-  let buggy: { executor: Executor };
   const out = mkdtempSync(join(tmpdir(), 'ekm-explore-'));
 
   beforeAll(async () => {
     const endpoint = inject('localstackEndpoint');
     world = await openExploreWorld({ localstack: 'external', endpoint });
-    buggy = { executor: world.withPlantedBug('stale-tenant-key-cache') };
   });
 
   afterAll(async () => {
@@ -24,7 +21,7 @@ describe('model-based explorer', () => {
   });
 
   it('[EKM-12][EKM-19] finds a planted tenant-key cache, shrinks it to at most 6 commands, and the written scenario fails with the bug and passes without', async () => {
-    const report = await explore({ runs: 40, seed: 1, maxCommands: 24, out, world: buggy });
+    const report = await explore({ runs: 40, seed: 1, maxCommands: 24, out, world, plantedBug: 'stale-tenant-key-cache' });
     expect(report.status).toBe('failed');
     const found = report.counterexample!;
     expect(found.rule).toBe('EKM-19');
@@ -36,13 +33,14 @@ describe('model-based explorer', () => {
     const file = join(out, 'EKM-19-1.yaml');
     const text = readFileSync(file, 'utf8');
     expect(text).toMatch(/^# .*seed: 1, maxCommands: 24, path: '[\d:]+'/m);
+    expect(text).toContain("planted bug 'stale-tenant-key-cache'");
     const loaded = loadText(text, file);
     expect(loaded.errors).toEqual([]);
     expect(loaded.scenarios).toHaveLength(1);
     const scenario = loaded.scenarios[0]!;
     expect(scenario.scenario.rules).toContain('EKM-19');
 
-    const withBug = await buggy.executor(scenario, { signal: new AbortController().signal, index: 0 });
+    const withBug = await world.withPlantedBug('stale-tenant-key-cache')(scenario, { signal: new AbortController().signal, index: 0 });
     expect(withBug.status).toBe('failed');
     const withoutBug = await world.executor(scenario, { signal: new AbortController().signal, index: 0 });
     expect(withoutBug.steps.filter((s) => s.status !== 'passed')).toEqual([]);

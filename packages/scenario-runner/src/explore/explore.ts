@@ -36,9 +36,9 @@ export interface ExploreOptions {
   readonly out?: string;
   /** fast-check path of a counterexample, to replay it without searching. */
   readonly path?: string;
-  /** The world to run in; by default one is opened (LocalStack found or started) and closed. */
-  readonly world?: { readonly executor: Executor };
-  /** Test only: passed to the provider of the world this call opens (ignored with `world`). */
+  /** The world to run in (`openWorld`'s or `openExploreWorld`'s); by default one is opened (LocalStack found or started) and closed. */
+  readonly world?: { readonly executor: Executor; withPlantedBug?(bug: NonNullable<ProviderOptions['plantedBug']>): Executor };
+  /** Test only: run providers with this planted bug (needs `openExploreWorld`'s world, or none); named in the regression's header. */
   readonly plantedBug?: ProviderOptions['plantedBug'];
   readonly signal?: AbortSignal;
   /** Progress lines, e.g. `console.error`. */
@@ -145,8 +145,13 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreRepo
   const out = options.out ?? 'scenarios/regressions';
   const log = options.log ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
-  const owned = options.world === undefined ? await openExploreWorld() : undefined;
-  const executor = options.world?.executor ?? (options.plantedBug === undefined ? owned!.executor : owned!.withPlantedBug(options.plantedBug));
+  const world = options.world ?? (await openExploreWorld());
+  const owned = options.world === undefined ? (world as ExploreWorld) : undefined;
+  let executor = world.executor;
+  if (options.plantedBug !== undefined) {
+    if (world.withPlantedBug === undefined) throw new Error('a planted bug needs a world from openExploreWorld');
+    executor = world.withPlantedBug(options.plantedBug);
+  }
   const started = performance.now();
   let sequences = 0;
   let longest = 0;
@@ -186,9 +191,11 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreRepo
     }
     const commands = details.counterexample?.[0];
     // The last failing run is the shrunk counterexample; plan it again from the commands to be sure.
-    const steps = commands === undefined ? lastFailing?.steps ?? [] : planSequence(commands);
-    const result = lastFailing !== undefined && sameSteps(lastFailing.steps, steps) ? lastFailing.result : await run(steps);
-    const failure = firstFailure({ steps, result });
+    const planned = commands === undefined ? lastFailing?.steps ?? [] : planSequence(commands);
+    const result = lastFailing !== undefined && sameSteps(lastFailing.steps, planned) ? lastFailing.result : await run(planned);
+    const failure = firstFailure({ steps: planned, result });
+    // Steps after the disagreement never run (the runner skips them); the regression ends at it.
+    const steps = failure === undefined ? planned : planned.slice(0, failure.index + 1);
     if (failure === undefined) throw new Error(`explore: the shrunk counterexample passed when run again (seed ${seed}, path ${details.counterexamplePath ?? '?'}); the world is flaky`);
     const rules = steps[failure.index]?.rules ?? ['EKM-11'];
     const rule = rules[0] ?? 'EKM-11';
@@ -202,8 +209,9 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreRepo
         `Found by the model-based explorer and shrunk by fast-check: ${steps.length - OPENING_STEPS} command(s) after ${OPENING_STEPS} opening steps.`,
         `Replay the search: ekm explore --runs ${runs} --seed ${seed} --max-commands ${maxCommands}`,
         `Replay the shrunk case only: explore({ seed: ${seed}, maxCommands: ${maxCommands}, path: '${path}' }) (fast-check seed and path)`,
-        `fast-check commands: ${String(commands ?? '?')}`,
+        `fast-check commands (the file stops at the disagreement): ${String(commands ?? '?')}`,
         `Disagreement at step ${failure.index + 1}: ${oneLine(failure.error)}`,
+        ...(options.plantedBug === undefined ? [] : [`Found with the test-only planted bug '${options.plantedBug}' (ProviderOptions.plantedBug in @ekm/backup); the real provider passes it.`]),
         'Every expect is what @ekm/domain predicts; this file fails while the bug is there.',
       ],
       steps,
