@@ -342,7 +342,7 @@ export class Provider {
       const next: AccountRecord = { ...record, tenants: [...record.tenants.filter((t) => t.tenantId !== tenant.tenantId), tenant] };
       const target = record.phase === 'updating' ? record.pendingArn : record.activeArn;
       if (target !== undefined) {
-        const moved = await this.#moveAll(port, { ...next, tenants: [tenant] }, target, []);
+        const moved = await this.#moveAll(port, { ...next, tenants: [tenant] }, target, [], this.cloudKeyArn);
         if (!moved.ok) return { ok: false, kmsCalls: calls, failure: moved.failure, findings: [moved.failure] };
       }
       await this.#save(next);
@@ -478,7 +478,7 @@ export class Provider {
       const d = decide(this.#model(record), { type: 'declineTerms' });
       if (d.refusal !== undefined) return { ok: false, transition: d.transition, kmsCalls: noCalls(), failure: d.refusal, findings: [d.refusal] };
       const { port, calls } = countingPort(this.#port);
-      const back = await this.#moveAll(port, record, this.cloudKeyArn, []);
+      const back = await this.#moveAll(port, record, this.cloudKeyArn, [], this.cloudKeyArn);
       if (!back.ok) return { ok: false, kmsCalls: calls, failure: back.failure, findings: [back.failure] };
       await this.#apply(record, d);
       return { ok: true, transition: d.transition, kmsCalls: calls, message: 'Enterprise Key Management was not enabled; Cloud Key Management stays in force.' };
@@ -499,7 +499,11 @@ export class Provider {
       }
       const arn = record.pendingArn!;
       const { port, calls } = countingPort(this.#port);
-      const moved = await this.#moveAll(port, record, arn, []);
+      const moved = await this.#moveAll(port, record, arn, [], this.cloudKeyArn);
+      if (!moved.ok && moved.stranded.length > 0) {
+        const f = this.#stranded(moved, arn);
+        return { ok: false, kmsCalls: calls, failure: f, findings: [f] };
+      }
       const keys = moved.ok ? { [arn]: newKey() } : { [arn]: factsAfter(moved.failure) };
       const d = decide(this.#model(record, keys), command);
       await this.#apply(record, d);
@@ -513,10 +517,17 @@ export class Provider {
 
   /**
    * Moves every tenant key of the account under `toArn`. Tenants already there count as moved,
-   * so a run interrupted by a crash can be repeated. On a failure, tenants moved by this run
-   * are moved back where the keys allow it.
+   * so a run interrupted by a crash can be repeated. On a failure, every tenant key under
+   * `toArn` (moved by this run or by a killed one) is moved back under `backTo` where the keys
+   * allow it; those that cannot be are `stranded`, and the caller must not report the move undone.
    */
-  async #moveAll(port: KeyPort, record: AccountRecord, toArn: string, precheckFrom: readonly string[]): Promise<{ ok: true } | { ok: false; failure: Failure; cause?: Failure }> {
+  async #moveAll(
+    port: KeyPort,
+    record: AccountRecord,
+    toArn: string,
+    precheckFrom: readonly string[],
+    backTo: string,
+  ): Promise<{ ok: true } | { ok: false; failure: Failure; cause?: Failure; stranded: readonly string[] }> {
     const keys = new TenantKeys(port, this.#journal, this.#updateHooks);
     // Prove every tenant key can still be read before moving any (EKM-15), so a revoked old key fails the update before it starts.
     for (const t of record.tenants) {
@@ -531,26 +542,47 @@ export class Provider {
         const f = k.failure.kind === 'transient'
           ? k.failure
           : failure('UpdateNeedsOldKey', `The old key ${entry.inForce.keyArn} can no longer be used (${k.failure.message}) The update was not made and the old key stays in force; make it usable again until the update completes.`, entry.inForce.keyArn);
-        return { ok: false, failure: f, cause: k.failure };
+        return { ok: false, failure: f, cause: k.failure, stranded: await this.#moveBack(keys, record, toArn, backTo) };
       }
     }
-    const moved: { tenant: string; from: string }[] = [];
     for (const t of record.tenants) {
       const entry = await keys.entry(t.tenantId);
       if (entry === undefined || entry.inForce.keyArn === toArn) continue;
       try {
         await keys.rewrap(t.tenantId, toArn);
-        moved.push({ tenant: t.tenantId, from: entry.inForce.keyArn });
       } catch (error) {
         const k = keyFailureOf(error);
         if (k === undefined) throw error;
-        for (const m of moved.reverse()) {
-          await keys.rewrap(m.tenant, m.from).catch(() => undefined);
-        }
-        return { ok: false, ...k };
+        return { ok: false, ...k, stranded: await this.#moveBack(keys, record, toArn, backTo) };
       }
     }
     return { ok: true };
+  }
+
+  /** Best effort after a failed move: the tenants whose keys stay under `from` (a pending wrapping counts as nothing). */
+  async #moveBack(keys: TenantKeys, record: AccountRecord, from: string, backTo: string): Promise<string[]> {
+    const stranded: string[] = [];
+    for (const t of [...record.tenants].reverse()) {
+      const entry = await keys.entry(t.tenantId);
+      if (entry?.pending !== undefined) await keys.abandon(t.tenantId).catch(() => undefined);
+      if (entry === undefined || entry.inForce.keyArn !== from || from === backTo) continue;
+      try {
+        await keys.rewrap(t.tenantId, backTo);
+      } catch (error) {
+        if (keyFailureOf(error) === undefined) throw error;
+        stranded.push(t.tenantId);
+      }
+    }
+    return stranded;
+  }
+
+  /** A failed move that left tenant keys under `arn`: nothing is rolled back in the settings, so the console shows the truth. */
+  #stranded(moved: { failure: Failure; stranded: readonly string[] }, arn: string): Failure {
+    return failure(
+      moved.failure.code,
+      `${moved.failure.message} The keys of ${moved.stranded.length} tenant(s) are already protected by ${arn} and could not be moved back: keep both keys usable, make ${arn} usable again and repeat the command.`,
+      moved.failure.field,
+    );
   }
 
   /**
@@ -585,7 +617,12 @@ export class Provider {
     const oldArn = record.activeArn!;
     const newArn = record.pendingArn!;
     const { port, calls } = countingPort(this.#port);
-    const moved = await this.#moveAll(port, record, newArn, [oldArn]);
+    const moved = await this.#moveAll(port, record, newArn, [oldArn], oldArn);
+    if (!moved.ok && moved.stranded.length > 0) {
+      // The update stays in progress: the console keeps asking for both keys (EKM-15, EKM-16).
+      const f = this.#stranded(moved, newArn);
+      return { ok: false, kmsCalls: calls, failure: f, findings: [f] };
+    }
     let keys: Record<string, KeyFacts | undefined> = {};
     if (!moved.ok) {
       keys = moved.failure.code === 'UpdateNeedsOldKey' || moved.failure.field === oldArn
