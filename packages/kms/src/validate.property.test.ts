@@ -11,6 +11,8 @@ import { validateKey, type Validation } from './validate.ts';
 /** 1,000 cases each in CI (CI set), fewer locally; FC_NUM_RUNS overrides both. */
 const params = { numRuns: Number(process.env['FC_NUM_RUNS'] ?? (process.env['CI'] ? 1000 : 200)) };
 const regions = ['us-east-1'];
+/** 1,000 validations take about two seconds alone; the CI machine is shared. */
+const TIMEOUT = 60_000;
 
 /** Every answer is ok with no findings, or refused with typed findings that each say something. */
 function wellFormed(v: Validation): void {
@@ -59,7 +61,7 @@ describe('validateKey with hostile ARN input (property, in-memory KMS)', () => {
       }),
       params,
     );
-  });
+  }, TIMEOUT);
 });
 
 describe('validateKey against a KMS that answers anything (property, aws-sdk-client-mock)', () => {
@@ -117,5 +119,5 @@ describe('validateKey against a KMS that answers anything (property, aws-sdk-cli
       }),
       params,
     );
-  });
+  }, TIMEOUT);
 });
