@@ -1,3 +1,4 @@
 import { defineConfig } from 'vitest/config';
+import { testProjects } from '@ekm/test-config';
 
-export default defineConfig({ test: { include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } });
+export default defineConfig(testProjects(import.meta.url, { int: false }));

@@ -1,18 +1,4 @@
 import { defineConfig } from 'vitest/config';
+import { testProjects } from '@ekm/test-config';
 
-export default defineConfig({
-  test: {
-    projects: [
-      { test: { name: 'unit', include: ['src/**/*.test.ts'], exclude: ['src/**/*.int.test.ts'] } },
-      {
-        test: {
-          name: 'int',
-          include: ['src/**/*.int.test.ts'],
-          globalSetup: ['./src/vitest-setup.ts'],
-          testTimeout: 30_000,
-          hookTimeout: 120_000,
-        },
-      },
-    ],
-  },
-});
+export default defineConfig(testProjects(import.meta.url));
