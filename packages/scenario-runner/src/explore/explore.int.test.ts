@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type {} from '@ekm/localstack/vitest-setup';
 import { loadText } from '../load.ts';
@@ -21,7 +22,7 @@ describe('model-based explorer', () => {
   });
 
   it('[EKM-12][EKM-19] finds a planted tenant-key cache, shrinks it to at most 6 commands, and the written scenario fails with the bug and passes without', async () => {
-    const report = await explore({ runs: 40, seed: 1, maxCommands: 24, out, world, plantedBug: 'stale-tenant-key-cache' });
+    const report = await explore({ runs: 40, seed: 34, maxCommands: 16, out, world, plantedBug: 'stale-tenant-key-cache' });
     expect(report.status).toBe('failed');
     const found = report.counterexample!;
     expect(found.rule).toBe('EKM-19');
@@ -30,9 +31,9 @@ describe('model-based explorer', () => {
     expect(report.replay).toBe(`ekm run ${found.file}`);
     expect(report.lines.join('\n')).toContain(report.replay);
 
-    const file = join(out, 'EKM-19-1.yaml');
+    const file = join(out, 'EKM-19-34.yaml');
     const text = readFileSync(file, 'utf8');
-    expect(text).toMatch(/^# .*seed: 1, maxCommands: 24, path: '[\d:]+'/m);
+    expect(text).toMatch(/^# .*seed: 34, maxCommands: 16, path: '[\d:]+'/m);
     expect(text).toContain("planted bug 'stale-tenant-key-cache'");
     const loaded = loadText(text, file);
     expect(loaded.errors).toEqual([]);
@@ -45,6 +46,24 @@ describe('model-based explorer', () => {
     const withoutBug = await world.executor(scenario, { signal: new AbortController().signal, index: 0 });
     expect(withoutBug.steps.filter((s) => s.status !== 'passed')).toEqual([]);
     expect(withoutBug.status).toBe('passed');
+  });
+
+  it('[EKM-19] every regression scenario the explorer wrote passes on the provider and fails with the bug it was found with', async () => {
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '../../../../scenarios/regressions');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const name of files) {
+      const text = readFileSync(join(dir, name), 'utf8');
+      const loaded = loadText(text, name);
+      expect(loaded.errors).toEqual([]);
+      for (const scenario of loaded.scenarios) {
+        const ctx = { signal: new AbortController().signal, index: 0 };
+        const clean = await world.executor(scenario, ctx);
+        expect({ name, failed: clean.steps.filter((s) => s.status !== 'passed') }).toEqual({ name, failed: [] });
+        const planted = /planted bug '([a-z-]+)'/.exec(text)?.[1];
+        if (planted === 'stale-tenant-key-cache') expect((await world.withPlantedBug(planted)(scenario, ctx)).status).toBe('failed');
+      }
+    }
   });
 
   it('[EKM-11][EKM-12][EKM-13] a short exploration with a fixed seed agrees with the model and writes nothing', async () => {
