@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -46,10 +46,11 @@ interface Target {
   note?: string;
 }
 const targets: Target[] = [];
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 const results: Record<string, unknown> = {
   version: 1,
   startedAt: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryMiB: Math.round(totalmem() / 1024 / 1024), node: process.version, platform: process.platform },
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryMiB: Math.round(totalmem() / 1024 / 1024), node: process.version, platform: process.platform, loadAverageAtStart: loadavg().map((x) => round(x, 2)) },
 };
 
 const median = (xs: readonly number[]) => {
@@ -57,7 +58,6 @@ const median = (xs: readonly number[]) => {
   const m = s.length >> 1;
   return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
 /** Runs a child to completion; its last stdout line is its JSON result. */
 function child(command: string, args: readonly string[], options: { cwd?: string; timeoutMs: number; json?: boolean }): Promise<{ ms: number; code: number | null; stdout: string; json?: any }> {
@@ -199,7 +199,11 @@ try {
         });
         const file = join(out, 'results.json');
         if (!existsSync(file)) throw new Error(`ekm run scenarios exited ${run.code} without results.json`);
-        const r = JSON.parse(readFileSync(file, 'utf8')) as { summary: { scenarios: number; passed: number; failed: number; durationMs: number }; scenarios: { durationMs: number }[] };
+        const r = JSON.parse(readFileSync(file, 'utf8')) as {
+          summary: { scenarios: number; passed: number; failed: number; durationMs: number };
+          scenarios: { id: string; status: string; durationMs: number }[];
+        };
+        const slowest = [...r.scenarios].sort((x, y) => y.durationMs - x.durationMs)[0];
         const each = r.scenarios.map((s) => s.durationMs);
         return {
           wallMs: Math.round(run.ms),
@@ -210,6 +214,8 @@ try {
           failed: r.summary.failed,
           scenarioMedianMs: round(median(each), 0),
           scenarioMaxMs: Math.max(...each),
+          slowest: slowest === undefined ? null : { id: slowest.id, durationMs: slowest.durationMs },
+          failedIds: r.scenarios.filter((x) => x.status !== 'passed').map((x) => x.id),
           samples: each.length,
         };
       } finally {
@@ -233,6 +239,7 @@ try {
   await localstack.stop();
 }
 results.totalMs = Math.round(performance.now() - began);
+(results.machine as Record<string, unknown>).loadAverageAtEnd = loadavg().map((x) => round(x, 2));
 
 // Targets.
 const fmtNote = (n: number) => Math.round(n).toLocaleString('en');
@@ -280,7 +287,7 @@ results.targets = targets;
 // The table.
 const fmt = (n: unknown, d = 0) => (typeof n === 'number' ? n.toLocaleString('en', { maximumFractionDigits: d }) : '—');
 const lines: string[] = [];
-lines.push(`# Benchmark results`, '', `${results.startedAt}; ${cpus().length} cores (${(results.machine as any).cpuModel}), Node ${process.version}; total ${fmt((results.totalMs as number) / 1000)} s.`, '');
+lines.push(`# Benchmark results`, '', `${results.startedAt}; ${cpus().length} cores (${(results.machine as any).cpuModel}), Node ${process.version}; total ${fmt((results.totalMs as number) / 1000)} s; load average (1, 5, 15 min) ${(results.machine as any).loadAverageAtStart.join(', ')} at the start, ${(results.machine as any).loadAverageAtEnd.join(', ')} at the end.`, '');
 lines.push('## Targets', '', '| figure | measured | target | verdict |', '|---|---|---|---|');
 for (const x of targets) lines.push(`| ${x.figure} | ${fmt(x.value, 2)} ${x.unit} | ${x.target} | ${x.pass === null ? 'not measured' : x.pass ? 'pass' : '**MISS**'}${x.note ? ` (${x.note})` : ''} |`);
 lines.push('', '## 1. KMS calls per workflow (gateway audit trail) vs one data key per entity', '');
@@ -320,7 +327,8 @@ lines.push('', '## 4. Suite, LocalStack, gateway', '');
 lines.push('| figure | value |', '|---|---|');
 if (ok(s)) {
   lines.push(`| conformance suite wall time (\`ekm run scenarios\`, external LocalStack) | ${fmt(s.wallMs / 1000, 1)} s (runner ${fmt(s.runnerMs / 1000, 1)} s), ${s.passed}/${s.scenarios} passed |`);
-  lines.push(`| per-scenario median (max) | ${fmt(s.scenarioMedianMs)} ms (${fmt(s.scenarioMaxMs)} ms), n = ${s.samples} |`);
+  lines.push(`| per-scenario median (slowest) | ${fmt(s.scenarioMedianMs)} ms (${s.slowest?.id}: ${fmt(s.scenarioMaxMs)} ms), n = ${s.samples} |`);
+  if (s.failedIds.length > 0) lines.push(`| failed scenarios | ${s.failedIds.join(', ')} |`);
 }
 const cold = results.localstackCold as any;
 const warm = results.localstackWarm as any;
