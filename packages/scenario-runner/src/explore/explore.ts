@@ -61,7 +61,8 @@ export interface Counterexample {
 }
 
 export interface ExploreReport {
-  readonly status: 'passed' | 'failed';
+  /** `interrupted`: the signal fired before the runs were done; nothing was found in those that ran. */
+  readonly status: 'passed' | 'failed' | 'interrupted';
   readonly seed: number;
   readonly maxCommands: number;
   /** Sequences run against the world, shrinking included. */
@@ -165,6 +166,8 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreRepo
   };
   try {
     const property = fc.asyncProperty(fc.commands(commandArbitraries(), { maxCommands, size: 'max' }), async (commands) => {
+      // Once interrupted, the remaining runs pass without touching the world, so fast-check ends quickly.
+      if (signal.aborted) return;
       const steps = planSequence(commands);
       // Every command was refused by its precondition: nothing to run, nothing to disagree on.
       if (steps.length === 0) return;
@@ -185,6 +188,9 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreRepo
     const sequencesPerMinute = sequences === 0 ? 0 : Math.round((sequences / durationMs) * 60_000 * 10) / 10;
     const searchReplay = `ekm explore --runs ${runs} --seed ${seed} --max-commands ${maxCommands}`;
     const base = { seed, maxCommands, sequences, longest, durationMs, sequencesPerMinute };
+    if (!details.failed && signal.aborted) {
+      return { status: 'interrupted', ...base, replay: searchReplay, lines: [`explore: interrupted after ${sequences} sequence(s); none disagreed with the model (seed ${seed})`] };
+    }
     if (!details.failed) {
       const lines = [`explore: ${sequences} sequence(s) of at most ${maxCommands} commands agree with the model (seed ${seed}, ${sequencesPerMinute}/min)`];
       return { status: 'passed', ...base, replay: searchReplay, lines };

@@ -1,0 +1,44 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FAILURE_CODES } from '@ekm/domain';
+import { commandArbitraries, ExploreModel, Plan } from './commands.ts';
+import { OPENING_STEPS, planSequence } from './explore.ts';
+import { loadGenerated, scenarioText } from './scenario.ts';
+
+const known = new Set<string>(['ok', ...FAILURE_CODES]);
+
+describe('explorer planning', () => {
+  it('[EKM-11] every planned sequence is a valid scenario whose steps expect ok or a code of FAILURES', () => {
+    fc.assert(
+      fc.property(fc.commands(commandArbitraries(), { maxCommands: 24, size: 'max' }), (commands) => {
+        const steps = planSequence(commands);
+        if (steps.length === 0) return;
+        const loaded = loadGenerated(scenarioText({ id: 'planned', title: 'planned', rules: ['EKM-11'], steps }), 'planned.yaml');
+        expect(loaded.scenario.steps).toHaveLength(steps.length);
+        for (const step of loaded.scenario.steps.slice(OPENING_STEPS)) {
+          const outcome = step.expect?.outcome;
+          expect(typeof outcome === 'string' && known.has(outcome)).toBe(true);
+        }
+      }),
+      { numRuns: 300, seed: 9 },
+    );
+  });
+
+  it('[EKM-12][EKM-19] the model predicts a backup after disabling a key already used fails KeyDisabled, and names EKM-19 first', () => {
+    const model = new ExploreModel();
+    model.opening();
+    const plan = new Plan();
+    const byLabel = new Map(
+      fc.sample(fc.oneof(...commandArbitraries()), { numRuns: 3000, seed: 1 }).map((c) => [c.toString(), c]),
+    );
+    for (const label of ['console.enable(A)', 'workflow.manualBackup', 'admin.disableKey(A)', 'workflow.manualBackup']) {
+      const command = byLabel.get(label)!;
+      expect(command.check(model)).toBe(true);
+      command.run(model, plan);
+    }
+    const last = plan.steps.at(-1)!;
+    expect(last.expect).toEqual({ outcome: 'KeyDisabled', data: { noNewSnapshot: true } });
+    expect(last.rules[0]).toBe('EKM-19');
+    expect(plan.steps[0]!.expect).toEqual({ outcome: 'ok' });
+  });
+});
