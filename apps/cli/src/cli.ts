@@ -26,6 +26,7 @@ import {
 import { endpointUrl, localstackMode, parse, positiveInt, UsageError } from './args.ts';
 import { DOCTOR_TENANT, doctor } from './doctor.ts';
 import { gateway } from './gateway.ts';
+import { explore } from './explore.ts';
 import type { Executor, ProgressStream, Results, CatalogueRule, Shard, World, WorldOptions } from '@ekm/scenario-runner';
 
 export interface Io {
@@ -65,6 +66,13 @@ commands:
       --localstack <mode>     auto | host | docker | external (default: auto)
       --endpoint <url>        use this LocalStack endpoint
       --audit-file <f>        append every KMS call as a CloudTrail-shaped JSON line
+  explore                     random sequences over every actor, run against the model; a disagreement is shrunk
+      --runs <n>              sequences (default: 50)
+      --seed <s>              replay a search
+      --max-commands <k>      longest sequence (default: 16)
+      --out <dir>             where a counterexample is written (default: scenarios/regressions)
+      --path <p>              replay one counterexample by its fast-check path
+      --localstack, --endpoint  as for run
   help                        this text
 `;
 
@@ -93,6 +101,8 @@ export async function cli(argv: readonly string[], io: Io): Promise<number> {
         return await doctor(rest, io);
       case 'gateway':
         return await gateway(rest, io);
+      case 'explore':
+        return await explore(rest, io);
       default:
         io.stderr.write(`ekm: unknown command "${command}"\n${USAGE}`);
         return 2;

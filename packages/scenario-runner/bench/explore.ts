@@ -8,14 +8,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { explore, openExploreWorld } from '../src/explore/index.ts';
+import { explore } from '../src/explore/index.ts';
+import { openWorld } from '../src/world.ts';
 
 const { values } = parseArgs({
   options: { endpoint: { type: 'string' }, runs: { type: 'string', default: '15' }, seed: { type: 'string', default: '20261128' } },
 });
 if (values.endpoint === undefined) throw new Error('--endpoint <LocalStack url> is required');
 const out = mkdtempSync(join(tmpdir(), 'ekm-bench-explore-'));
-const world = await openExploreWorld({ localstack: 'external', endpoint: values.endpoint });
+const world = await openWorld({ localstack: 'external', endpoint: values.endpoint });
 try {
   const report = await explore({ world, runs: Number(values.runs), seed: Number(values.seed), out });
   process.stdout.write(

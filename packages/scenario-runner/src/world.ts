@@ -1,4 +1,6 @@
 /**
+ * One world per process: MSW intercepts process-wide, so two Graph servers would steal each other's tenants.
+ *
  * The world a run happens in: LocalStack (found or started by @ekm/localstack), one KMS
  * gateway in front of it, one MSW server answering Microsoft Graph for every scenario's
  * tenant, and per scenario its own accounts, provider bucket and tenant, so scenarios
@@ -7,6 +9,7 @@
 import { startLocalStack, type LocalStack } from '@ekm/localstack';
 import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
 import { createGraphServer, type GraphServer } from '@ekm/entra-mock';
+import type { ProviderOptions } from '@ekm/backup';
 import type { Executor } from './schedule.ts';
 import { transitionIds } from './catalogue.ts';
 import { ScenarioRun } from './world/run.ts';
@@ -29,6 +32,8 @@ export interface WorldOptions {
 
 export interface World {
   readonly executor: Executor;
+  /** Test only: an executor on the same world whose providers carry a planted bug (the explorer's proof). */
+  withPlantedBug?(bug: NonNullable<ProviderOptions['plantedBug']>): Executor;
   /** Every transition id of the EKM state machine, for `transitions.total`. */
   readonly transitions: readonly string[];
   readonly localstack?: { readonly endpoint: string; readonly mode: string; readonly startMs: number };
@@ -77,6 +82,7 @@ export async function openWorld(options: WorldOptions): Promise<World> {
   const executor: Executor = (loaded) => new ScenarioRun(parts, loaded).run();
   return {
     executor,
+    withPlantedBug: (plantedBug) => (loaded) => new ScenarioRun({ ...parts, plantedBug }, loaded).run(),
     transitions: transitionIds(),
     localstack: { endpoint: localstack.endpoint, mode: localstack.mode, startMs: localstack.startMs },
     close,

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type {} from '@ekm/localstack/vitest-setup';
 import { loadText } from '../load.ts';
-import { explore, openExploreWorld, type ExploreWorld } from './explore.ts';
+import { explore, type ExploreWorld } from './explore.ts';
+import { openWorld } from '../world.ts';
 
 describe('model-based explorer', () => {
   let world: ExploreWorld;
@@ -13,7 +14,7 @@ describe('model-based explorer', () => {
 
   beforeAll(async () => {
     const endpoint = inject('localstackEndpoint');
-    world = await openExploreWorld({ localstack: 'external', endpoint });
+    world = await openWorld({ localstack: 'external', endpoint });
   });
 
   afterAll(async () => {
@@ -41,7 +42,7 @@ describe('model-based explorer', () => {
     const scenario = loaded.scenarios[0]!;
     expect(scenario.scenario.rules).toContain('EKM-19');
 
-    const withBug = await world.withPlantedBug('stale-tenant-key-cache')(scenario, { signal: new AbortController().signal, index: 0 });
+    const withBug = await world.withPlantedBug!('stale-tenant-key-cache')(scenario, { signal: new AbortController().signal, index: 0 });
     expect(withBug.status).toBe('failed');
     const withoutBug = await world.executor(scenario, { signal: new AbortController().signal, index: 0 });
     expect(withoutBug.steps.filter((s) => s.status !== 'passed')).toEqual([]);
@@ -61,7 +62,7 @@ describe('model-based explorer', () => {
         const clean = await world.executor(scenario, ctx);
         expect({ name, failed: clean.steps.filter((s) => s.status !== 'passed') }).toEqual({ name, failed: [] });
         const planted = /planted bug '([a-z-]+)'/.exec(text)?.[1];
-        if (planted === 'stale-tenant-key-cache') expect((await world.withPlantedBug(planted)(scenario, ctx)).status).toBe('failed');
+        if (planted === 'stale-tenant-key-cache') expect((await world.withPlantedBug!(planted)(scenario, ctx)).status).toBe('failed');
       }
     }
   });

@@ -15,14 +15,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import fc from 'fast-check';
 import type { ProviderOptions } from '@ekm/backup';
-import { createGraphServer, type GraphServer } from '@ekm/entra-mock';
-import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
-import { startLocalStack, type LocalStack } from '@ekm/localstack';
 import type { ScenarioResult } from '../results.ts';
 import { failedStep } from '../results.ts';
 import type { Executor } from '../schedule.ts';
-import { REGION, type WorldOptions } from '../world.ts';
-import { ScenarioRun } from '../world/run.ts';
+import { openWorld, type World } from '../world.ts';
 import { commandArbitraries, ExploreModel, Plan, type PlannedStep } from './commands.ts';
 import { loadGenerated, scenarioText } from './scenario.ts';
 
@@ -36,9 +32,9 @@ export interface ExploreOptions {
   readonly out?: string;
   /** fast-check path of a counterexample, to replay it without searching. */
   readonly path?: string;
-  /** The world to run in (`openWorld`'s or `openExploreWorld`'s); by default one is opened (LocalStack found or started) and closed. */
+  /** The world to run in (`openWorld`'s); by default one is opened (LocalStack found or started) and closed. */
   readonly world?: { readonly executor: Executor; withPlantedBug?(bug: NonNullable<ProviderOptions['plantedBug']>): Executor };
-  /** Test only: run providers with this planted bug (needs `openExploreWorld`'s world, or none); named in the regression's header. */
+  /** Test only: run providers with this planted bug ; named in the regression's header. */
   readonly plantedBug?: ProviderOptions['plantedBug'];
   readonly signal?: AbortSignal;
   /** Progress lines, e.g. `console.error`. */
@@ -77,45 +73,8 @@ export interface ExploreReport {
   readonly lines: readonly string[];
 }
 
-export interface ExploreWorld {
-  readonly executor: Executor;
-  /** Test only: an executor on the same world whose providers carry a planted bug. */
-  withPlantedBug(bug: NonNullable<ProviderOptions['plantedBug']>): Executor;
-  close(): Promise<void>;
-}
-
-/**
- * A world like `openWorld`'s that can also run providers with a planted bug (tests only).
- * One per process: MSW intercepts process-wide, so two Graph servers would steal each other's tenants.
- */
-export async function openExploreWorld(options: Partial<WorldOptions> = {}): Promise<ExploreWorld> {
-  let localstack: LocalStack | undefined;
-  let gateway: KmsGateway | undefined;
-  let graph: GraphServer | undefined;
-  const close = async () => {
-    graph?.close();
-    graph = undefined;
-    await gateway?.close();
-    gateway = undefined;
-    await localstack?.stop();
-    localstack = undefined;
-  };
-  try {
-    localstack = await startLocalStack({ mode: options.localstack ?? 'auto', ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }) });
-    gateway = await startKmsGateway({ localstackEndpoint: localstack.endpoint, region: REGION });
-    graph = createGraphServer();
-    graph.listen();
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  const parts = { localstackEndpoint: localstack.endpoint, gateway, graph, region: REGION };
-  return {
-    executor: (loaded) => new ScenarioRun(parts, loaded).run(),
-    withPlantedBug: (plantedBug) => (loaded) => new ScenarioRun({ ...parts, plantedBug }, loaded).run(),
-    close,
-  };
-}
+/** The world the explorer runs in: `openWorld`'s, which can also plant a bug (tests only). */
+export type ExploreWorld = World;
 
 /** Steps every sequence opens with (see `ExploreModel.opening`); they are not commands. */
 export const OPENING_STEPS = new ExploreModel().opening().length;
@@ -146,11 +105,11 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreRepo
   const out = options.out ?? 'scenarios/regressions';
   const log = options.log ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
-  const world = options.world ?? (await openExploreWorld());
+  const world = options.world ?? (await openWorld({ localstack: 'auto' }));
   const owned = options.world === undefined ? (world as ExploreWorld) : undefined;
   let executor = world.executor;
   if (options.plantedBug !== undefined) {
-    if (world.withPlantedBug === undefined) throw new Error('a planted bug needs a world from openExploreWorld');
+    if (world.withPlantedBug === undefined) throw new Error('a planted bug needs a world from openWorld');
     executor = world.withPlantedBug(options.plantedBug);
   }
   const started = performance.now();
