@@ -1,6 +1,6 @@
 /**
  * Encryption throughput of the backup pipeline's configuration (encryptSnapshot /
- * decryptSnapshot: committing suite, 64 KiB frames) against raw node:crypto AES-256-GCM
+ * decryptSnapshot: committing suite, 256 KiB frames) against raw node:crypto AES-256-GCM
  * over the same bytes, and the SDK with its default 4 KiB frames, interleaved round by
  * round so that a noisy neighbour slows all three alike.
  *   tsx bench/throughput.ts [--mib 16] [--rounds 7]
