@@ -10,6 +10,7 @@ export { TenantRegistry, createGraphServer, createMockTenant, graphHandlers, isL
 export type { GraphServer, MockTenant } from './graph-handlers.ts';
 export { GraphClient, GraphError, toGraphError } from './graph-client.ts';
 export type { GraphClientOptions, GraphFailureCode, ListOptions } from './graph-client.ts';
-export { readTenant } from './tenant-read.ts';
+export { readTenant, readTenantParts, TENANT_PARTS } from './tenant-read.ts';
+export type { PartRead, TenantPart } from './tenant-read.ts';
 export { executeRestorePlan, planRestore } from './restore-plan.ts';
 export type { GraphOperation, RestoreOutcome, RestorePlan, Unrestorable } from './restore-plan.ts';
