@@ -25,6 +25,7 @@ import {
   executeRestorePlan,
   planRestore,
   readTenant,
+  readTenantParts,
   type DirectoryState,
   type EntityKind,
   type GraphClientOptions,
@@ -733,10 +734,9 @@ export class Provider {
       try {
         return await this.#withTenantKey(record, tenant, workflow, undefined, async (key, wrappedBy) => {
           try {
-            const state = await readTenant(this.#graphClient(tenant));
             const snapshot = await this.#store.write(
               key,
-              state,
+              readTenantParts(this.#graphClient(tenant)),
               { id, accountId, tenantId: tenant.tenantId, workflow, createdAt: at.toISOString(), keyArn: wrappedBy, cloudKeyManagement: wrappedBy === this.cloudKeyArn },
               this.#hooks,
             );

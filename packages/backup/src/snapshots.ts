@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { BackupWorkflow } from '@ekm/domain';
-import type { DeletedObject, DirectoryState, EntityKind, LinkSet } from '@ekm/entra-mock';
+import type { DeletedObject, DirectoryState, EntityKind, LinkSet, PartRead } from '@ekm/entra-mock';
 import { ENTITY_KINDS } from '@ekm/entra-mock';
-import { decryptSnapshot, encryptSnapshot, KmsError, type TenantKey } from '@ekm/kms';
+import { decryptSnapshot, encryptSnapshotStream, KmsError, type TenantKey } from '@ekm/kms';
 import { failure } from '@ekm/domain';
 import type { Bucket } from './bucket.ts';
 
@@ -49,6 +49,31 @@ export interface BackupHooks {
 
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 const MANIFEST = 'manifest.json';
+/** Characters of JSON gathered before they go to the cipher: whole frames, not one call per object. */
+const JSON_CHUNK = 64 * 1024;
+
+/** A tenant state already in memory, handed out part by part in the stored order. */
+async function* partsOf(state: DirectoryState): AsyncGenerator<PartRead> {
+  for (const part of PARTS) {
+    const items = part === 'links' ? state.links : part === 'deleted' ? state.deleted : state.objects[part];
+    yield { part, items: (async function* () { yield* items; })() };
+  }
+}
+
+/** Exactly `JSON.stringify([...items])`, produced as the items arrive; `counted.items` ends as their number. */
+async function* jsonArray(items: AsyncIterable<unknown>, counted: { items: number }): AsyncGenerator<Uint8Array> {
+  const encoder = new TextEncoder();
+  let text = '[';
+  for await (const item of items) {
+    if (counted.items++ > 0) text += ',';
+    text += JSON.stringify(item);
+    if (text.length >= JSON_CHUNK) {
+      yield encoder.encode(text);
+      text = '';
+    }
+  }
+  yield encoder.encode(`${text}]`);
+}
 
 /** Sortable by time, unique across processes. */
 export function newSnapshotId(at: Date): string {
@@ -70,23 +95,40 @@ export class SnapshotStore {
     return `snapshots/${accountId}/${tenantId}/`;
   }
 
-  /** Encrypts and stores every part, then the manifest; returns the manifest once committed. */
+  /**
+   * Encrypts and stores every part, then the manifest; returns the manifest once committed.
+   * `source` may be read as it is written (readTenantParts): each part is serialised,
+   * encrypted and hashed as its items arrive, so only one part's ciphertext is held at a time.
+   */
   async write(
     key: TenantKey,
-    state: DirectoryState,
+    source: DirectoryState | AsyncIterable<PartRead>,
     meta: Omit<Manifest, 'format' | 'parts' | 'tenantKeyVersion'>,
     hooks: BackupHooks = {},
   ): Promise<Manifest> {
     const base = `${this.#prefix(meta.accountId, meta.tenantId)}${meta.id}/`;
     const parts: ManifestPart[] = [];
     await hooks.beforeData?.({ accountId: meta.accountId, tenantId: meta.tenantId, id: meta.id });
-    for (const part of PARTS) {
-      const items = part === 'links' ? state.links : part === 'deleted' ? state.deleted : state.objects[part];
-      const sealed = await encryptSnapshot(key, new TextEncoder().encode(JSON.stringify(items)), { tenant: meta.tenantId, snapshot: meta.id });
+    const reading = Symbol.asyncIterator in source ? source : partsOf(source);
+    for await (const { part, items } of reading) {
+      if (part !== PARTS[parts.length]) throw new Error(`snapshot part ${part} out of order, expected ${PARTS[parts.length]}`);
+      const counted = { items: 0 };
+      const hash = createHash('sha256');
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      for await (const chunk of encryptSnapshotStream(key, { tenant: meta.tenantId, snapshot: meta.id }, jsonArray(items, counted))) {
+        const c = chunk as Buffer;
+        hash.update(c);
+        chunks.push(c);
+        bytes += c.byteLength;
+      }
+      const sealed = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
+      chunks.length = 0;
       const object = `${base}${part}.enc`;
       await this.#bucket.put(object, sealed);
-      parts.push({ part, object, sha256: sha256(sealed), bytes: sealed.byteLength, items: items.length });
+      parts.push({ part, object, sha256: hash.digest('hex'), bytes, items: counted.items });
     }
+    if (parts.length !== PARTS.length) throw new Error(`snapshot ${meta.id} has ${parts.length} of ${PARTS.length} parts`);
     await hooks.afterDataWritten?.({ accountId: meta.accountId, tenantId: meta.tenantId, id: meta.id, objects: parts.map((p) => p.object) });
     const manifest: Manifest = { format: 1, ...meta, tenantKeyVersion: key.version, parts };
     await hooks.beforeCommit?.(manifest);

@@ -84,6 +84,24 @@ describe('snapshot encryption with the AWS Encryption SDK', () => {
     expect(Buffer.from(await decryptSnapshot(k, message, ctx)).equals(data)).toBe(true);
   });
 
+  it('streams: a source that fails mid-message fails the stream with its own error, once, and nothing escapes', async () => {
+    const escaped: unknown[] = [];
+    const note = (e: unknown) => void escaped.push(e);
+    process.on('uncaughtException', note);
+    try {
+      async function* failing(): AsyncGenerator<Uint8Array> {
+        yield randomBytes(SNAPSHOT_FRAME_LENGTH + 5);
+        throw new Error('source gone');
+      }
+      await expect(collect(encryptSnapshotStream(key(), ctx, failing()))).rejects.toThrow('source gone');
+      // The SDK's streams report their teardown a tick or two later.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(escaped).toEqual([]);
+    } finally {
+      process.off('uncaughtException', note);
+    }
+  });
+
   it('[EKM-20] streams: wrong context and a flipped byte both fail the stream with DataTampered', async () => {
     const k = key();
     const message = await collect(encryptSnapshotStream(k, ctx, Readable.from([randomBytes(3 * SNAPSHOT_FRAME_LENGTH)])));

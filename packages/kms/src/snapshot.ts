@@ -225,7 +225,11 @@ export async function decryptSnapshot(key: TenantKey, message: Uint8Array, ctx: 
   }
 }
 
-/** Streams a large snapshot through encryption, one frame in memory at a time. */
+/**
+ * Streams a large snapshot through encryption, one frame in memory at a time. A source that
+ * fails fails the stream with its own error, after the last chunk: what was read before is
+ * sealed and released, so store nothing until the stream ends.
+ */
 export function encryptSnapshotStream(key: TenantKey, ctx: SnapshotContext, source: Readable | AsyncIterable<Uint8Array>): Readable {
   checkTenant(key, ctx);
   const cipher = encryptStream(keyring(key), {
@@ -233,7 +237,22 @@ export function encryptSnapshotStream(key: TenantKey, ctx: SnapshotContext, sour
     encryptionContext: snapshotContext(ctx),
     frameLength: SNAPSHOT_FRAME_LENGTH,
   });
-  return through(source, cipher, (error) => error);
+  // The SDK pipes its inner streams with readable-stream's pipeline and no callback, which
+  // throws, uncaught, when they are torn down early: a failed source ends the message instead.
+  let failed: { error: unknown } | undefined;
+  async function* guarded(): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+    } catch (error) {
+      failed = { error };
+    }
+  }
+  const sealed = through(guarded(), cipher, (error) => error);
+  async function* read(): AsyncGenerator<Buffer> {
+    for await (const chunk of sealed) yield chunk as Buffer;
+    if (failed !== undefined) throw failed.error;
+  }
+  return Readable.from(read(), { objectMode: false });
 }
 
 /**
