@@ -12,7 +12,7 @@ export class LocalStackStartError extends Error {
   ) {
     super(
       `LocalStack (${mode} mode) failed at ${stage}: ${problem}\nFix: ${fix}` +
-        (logTail ? `\n--- last lines of the LocalStack log ---\n${logTail}` : ''),
+        (logTail ? `\n--- last lines of its output ---\n${logTail}` : ''),
     );
   }
 }

@@ -100,6 +100,12 @@ async function acquire(lock: string): Promise<void> {
   }
 }
 
-export function tail(text: string, lines = 20): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
+/** The last lines of a log, each cut to a readable length (pip lists every version it knows on one line). */
+export function tail(text: string, lines = 20, width = 400): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .slice(-lines)
+    .map((l) => (l.length > width ? `${l.slice(0, width)}... (${l.length - width} more characters)` : l))
+    .join('\n');
 }
