@@ -14,3 +14,5 @@ export { readTenant, readTenantParts, TENANT_PARTS } from './tenant-read.ts';
 export type { PartRead, TenantPart } from './tenant-read.ts';
 export { executeRestorePlan, planRestore } from './restore-plan.ts';
 export type { GraphOperation, RestoreOutcome, RestorePlan, Unrestorable } from './restore-plan.ts';
+export { GraphControl, loopbackFetch, spawnGraphProcess, startGraphHttp } from './graph-http.ts';
+export type { DirectoryChange, GraphHttpServer, GraphProcess, TenantSummary } from './graph-http.ts';
