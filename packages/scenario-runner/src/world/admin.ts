@@ -38,7 +38,7 @@ export interface KeyRecord {
   allow: Set<AccountRole>;
   operations: readonly KeyPermission[];
   context?: Readonly<Record<string, string>>;
-  grants: Map<string, string>;
+  grants: Map<string, { id: string; to: AccountRole }>;
 }
 
 export class KeyAdministrator {
@@ -63,6 +63,12 @@ export class KeyAdministrator {
       this.#clients.set(region, client);
     }
     return client;
+  }
+
+  /** Whether the key policy or a grant lets the provider's account use the key (as the domain's `access`). */
+  providerAllowed(name: string): boolean {
+    const key = this.key(name);
+    return (key.allow.has('provider') && key.operations.includes('Decrypt')) || [...key.grants.values()].some((g) => g.to === 'provider');
   }
 
   key(name: string): KeyRecord {
@@ -172,14 +178,14 @@ export class KeyAdministrator {
         ...(args.context === undefined ? {} : { Constraints: { EncryptionContextSubset: { ...args.context } } }),
       }),
     );
-    key.grants.set(args.grant, out.GrantId!);
+    key.grants.set(args.grant, { id: out.GrantId!, to: args.to });
   }
 
   async revokeGrant(args: { key: string; grant: string }): Promise<void> {
     const key = this.key(args.key);
-    const id = key.grants.get(args.grant);
-    if (id === undefined) throw new Error(`no grant named ${args.grant} on key ${args.key}`);
-    await this.#kms(key.region).send(new RevokeGrantCommand({ KeyId: key.arn, GrantId: id }));
+    const grant = key.grants.get(args.grant);
+    if (grant === undefined) throw new Error(`no grant named ${args.grant} on key ${args.key}`);
+    await this.#kms(key.region).send(new RevokeGrantCommand({ KeyId: key.arn, GrantId: grant.id }));
     key.grants.delete(args.grant);
   }
 

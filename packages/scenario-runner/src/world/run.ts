@@ -17,6 +17,7 @@ import { ACCOUNT_ROLES, DURATION, type AccountRole, type Step } from '../format.
 import type { LoadedScenario } from '../load.ts';
 import type { KmsCall, ScenarioResult, StepResult, WorkflowTally } from '../results.ts';
 import { KeyAdministrator } from './admin.ts';
+import { KeyMirror } from './keys.ts';
 import type { SecretScanner } from '../secrets.ts';
 import { checkAudit, checkOutcome, checkTenantEquals, type Outcome } from './expect.ts';
 import { drift, KIND_OF, newEntity, type NamedEntity } from './tenant.ts';
@@ -80,6 +81,7 @@ export class ScenarioRun {
   readonly #toxics = new Set<string>();
   readonly #seen = new Set<string>();
   readonly #transitions: string[] = [];
+  readonly #keys = new KeyMirror(this.#transitions);
   readonly #tamper = new Map<string, { object: string; body: Uint8Array; manifestKey: string; manifest: Uint8Array }>();
   readonly #seed: number;
   /** Active faults by name, with the kind they are tallied under. */
@@ -257,6 +259,7 @@ export class ScenarioRun {
     const before =
       step.expect?.data?.noNewSnapshot === true || counting ? (await this.#provider.snapshots(this.productAccount)).length : 0;
     const outcome = await this.#act(step);
+    this.#mirror(step, outcome);
     if (counting) {
       const committed = (await this.#provider.snapshots(this.productAccount)).length - before;
       const partial = !outcome.ok && committed > 0;
@@ -559,6 +562,52 @@ export class ScenarioRun {
       case 'clock.advance':
         await this.advance(durationMs(step.args.by));
         return { ok: true };
+    }
+  }
+
+  /** The key operation, as the domain's key lifecycle decides it (for transition coverage). */
+  #mirror(step: Step, outcome: Outcome): void {
+    const keys = this.#keys;
+    const arnOf = (name: string) => this.#admin.keys.get(name)?.arn;
+    switch (step.action) {
+      case 'admin.createKey': {
+        const arn = arnOf(step.args.key);
+        const k = this.#admin.keys.get(step.args.key);
+        if (outcome.ok && arn !== undefined && k !== undefined) {
+          keys.created(arn, { spec: step.args.spec, usage: step.args.usage ?? 'ENCRYPT_DECRYPT', origin: step.args.origin, multiRegion: step.args.multiRegion }, this.#admin.providerAllowed(step.args.key));
+        }
+        return;
+      }
+      case 'admin.putKeyPolicy':
+      case 'admin.editKeyPolicy':
+      case 'admin.createGrant':
+      case 'admin.revokeGrant': {
+        const arn = arnOf(step.args.key);
+        if (arn !== undefined && outcome.ok) keys.access(arn, this.#admin.providerAllowed(step.args.key));
+        return;
+      }
+      case 'admin.disableKey':
+        return void (arnOf(step.args.key) !== undefined && keys.disabled(arnOf(step.args.key)!));
+      case 'admin.enableKey':
+        return void (arnOf(step.args.key) !== undefined && keys.enabled(arnOf(step.args.key)!));
+      case 'admin.scheduleKeyDeletion':
+        return void (arnOf(step.args.key) !== undefined && keys.deletionScheduled(arnOf(step.args.key)!, this.now().getTime() + step.args.days * 86_400_000));
+      case 'admin.cancelKeyDeletion':
+        return void (arnOf(step.args.key) !== undefined && keys.deletionCancelled(arnOf(step.args.key)!));
+      case 'admin.importKeyMaterial': {
+        const arn = arnOf(step.args.key);
+        if (arn !== undefined) keys.materialImported(arn, step.args.expiresIn === undefined ? undefined : this.now().getTime() + durationMs(step.args.expiresIn));
+        return;
+      }
+      case 'admin.deleteImportedKeyMaterial':
+        return void (arnOf(step.args.key) !== undefined && keys.materialDeleted(arnOf(step.args.key)!));
+      case 'admin.rotateKey':
+        return void (arnOf(step.args.key) !== undefined && keys.rotated(arnOf(step.args.key)!));
+      case 'clock.advance':
+      case 'workflow.scheduledBackup':
+        return keys.clock(this.now().getTime());
+      default:
+        return;
     }
   }
 
