@@ -179,21 +179,28 @@ export async function startWorld(localstackEndpoint: string, overrides: Partial<
     async close() {
       graph.close();
       await gateway.close();
-      // Leave LocalStack as found: the provider's bucket and everything in it go.
-      const s3 = createS3Client({ endpoint: localstackEndpoint, region: REGION, account: providerAccount });
-      const { ListObjectsV2Command, DeleteObjectsCommand, DeleteBucketCommand } = await import('@aws-sdk/client-s3');
-      for (const bucket of buckets) {
-        for (;;) {
-          const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
-          const keys = (listed.Contents ?? []).map((c) => ({ Key: c.Key! }));
-          if (keys.length === 0) break;
-          await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
-        }
-        await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
-      }
-      s3.destroy();
+      await removeBuckets(localstackEndpoint, providerAccount, buckets);
     },
   };
+}
+
+/** Leaves LocalStack as found: the provider's buckets and everything in them go. */
+export async function removeBuckets(localstackEndpoint: string, providerAccount: string, buckets: readonly string[]): Promise<void> {
+  const s3 = createS3Client({ endpoint: localstackEndpoint, region: REGION, account: providerAccount });
+  const { ListObjectsV2Command, DeleteObjectsCommand, DeleteBucketCommand } = await import('@aws-sdk/client-s3');
+  try {
+    for (const bucket of buckets) {
+      for (;;) {
+        const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+        const keys = (listed.Contents ?? []).map((c) => ({ Key: c.Key! }));
+        if (keys.length === 0) break;
+        await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+      }
+      await s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+    }
+  } finally {
+    s3.destroy();
+  }
 }
 
 /**
