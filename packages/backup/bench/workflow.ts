@@ -115,8 +115,9 @@ async function inlineWorld(endpoint: string): Promise<BenchWorld> {
     async account(users) {
       const a = await world.customerAccount(users);
       tenant = a.tenant;
-      const state = a.tenant.directory.state();
-      return { accountId: a.accountId, customer: a.customer, tenantId: a.tenant.tenantId, counts: Object.fromEntries(ENTITY_KINDS.map((k) => [k, state.objects[k].length])) as Record<EntityKind, number>, links: state.links.length };
+      // One copy of the tenant's state, kept for the restore comparison as the old bench kept it.
+      saved = a.tenant.directory.state();
+      return { accountId: a.accountId, customer: a.customer, tenantId: a.tenant.tenantId, counts: Object.fromEntries(ENTITY_KINDS.map((k) => [k, saved!.objects[k].length])) as Record<EntityKind, number>, links: saved.links.length };
     },
     ids: async (kind) => tenant!.directory.list(kind).map((o) => o.id),
     async change(changes) {
@@ -126,7 +127,7 @@ async function inlineWorld(endpoint: string): Promise<BenchWorld> {
       }
     },
     async checkpoint() {
-      saved = tenant!.directory.state();
+      saved ??= tenant!.directory.state();
     },
     differences: async () => compareDirectories(saved!, tenant!.directory.state()).length,
     tenantProcessRssMiB: async () => undefined,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { generateTenant } from '@ekm/entra-mock';
 import { KmsError, MemoryKms, TenantKeys, MemoryJournal } from '@ekm/kms';
 import { MemoryBucket } from './bucket.ts';
-import { newSnapshotId, SnapshotStore } from './snapshots.ts';
+import { newSnapshotId, PARTS, SnapshotStore } from './snapshots.ts';
 
 async function setup() {
   const kms = new MemoryKms();
@@ -67,5 +67,41 @@ describe('SnapshotStore', () => {
     await bucket.put(part.object, stored.body);
     const err2 = await store.read(otherKey, manifest).catch((e: unknown) => e);
     expect((err2 as KmsError).code).toBe('DataTampered');
+  });
+});
+
+describe('SnapshotStore, streamed', () => {
+  it('a tenant read part by part is stored exactly as the same tenant written from memory', async () => {
+    const { state, store, key, meta } = await setup();
+    const fromState = await store.write(key, state, meta);
+    async function* parts() {
+      for (const part of PARTS) {
+        const items = part === 'links' ? state.links : part === 'deleted' ? state.deleted : state.objects[part];
+        yield { part, items: (async function* () { yield* items; })() };
+      }
+    }
+    const other = { ...meta, id: newSnapshotId(new Date('2026-02-02T00:00:00Z')) };
+    const streamed = await store.write(key, parts(), other);
+    expect(streamed.parts.map((p) => [p.part, p.items])).toEqual(fromState.parts.map((p) => [p.part, p.items]));
+    expect(await store.read(key, streamed)).toEqual(state);
+  });
+
+  it('a read that fails mid-part stores nothing of that part, reaches no later hook and commits nothing', async () => {
+    const { state, bucket, store, key, meta } = await setup();
+    const reached: string[] = [];
+    async function* parts() {
+      yield { part: 'user' as const, items: (async function* () { yield* state.objects.user; })() };
+      yield {
+        part: 'group' as const,
+        items: (async function* () {
+          yield state.objects.group[0]!;
+          throw new Error('Graph gone');
+        })(),
+      };
+    }
+    await expect(store.write(key, parts(), meta, { afterDataWritten: () => void reached.push('afterDataWritten') })).rejects.toThrow('Graph gone');
+    expect(reached).toEqual([]);
+    expect(await store.list('a1', state.tenantId)).toEqual([]);
+    expect((await bucket.list('snapshots/')).map((k) => k.split('/').at(-1))).toEqual(['user.enc']);
   });
 });
