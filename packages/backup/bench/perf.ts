@@ -60,10 +60,10 @@ const median = (xs: readonly number[]) => {
 };
 
 /** Runs a child to completion; its last stdout line is its JSON result. */
-function child(command: string, args: readonly string[], options: { cwd?: string; timeoutMs: number; json?: boolean }): Promise<{ ms: number; code: number | null; stdout: string; json?: any }> {
+function child(command: string, args: readonly string[], options: { cwd?: string; timeoutMs: number; json?: boolean; env?: NodeJS.ProcessEnv }): Promise<{ ms: number; code: number | null; stdout: string; json?: any }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(command, args, { cwd: options.cwd ?? here, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const p = spawn(command, args, { cwd: options.cwd ?? here, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1', TSX_DISABLE_CACHE: '1', ...options.env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -201,6 +201,8 @@ try {
         const run = await child(process.execPath, ['apps/cli/bin/ekm.mjs', 'run', 'scenarios', '--out', out, '--localstack', 'external', '--endpoint', localstack.endpoint], {
           cwd: root,
           timeoutMs: 300_000,
+          // The bench started this LocalStack: the freeze scenario may stop and resume it.
+          env: { LOCALSTACK_ENDPOINT: localstack.endpoint, ...(localstack.pid === undefined ? {} : { EKM_LOCALSTACK_PID: String(localstack.pid) }) },
         });
         const file = join(out, 'results.json');
         if (!existsSync(file)) throw new Error(`ekm run scenarios exited ${run.code} without results.json`);
