@@ -228,11 +228,14 @@ function verdict(results: Results, io: Io, out: string): number {
   if (results.shard !== undefined || results.grep !== undefined) {
     io.stdout.write('partial run (shard or --grep): rule coverage is gated when the shards are merged or the full suite runs\n');
   }
+  // The last line, alone, in the plain form CI systems read as a test count.
+  const closing = `conformance: ${s.passed} passed, ${s.failed + s.invalidFiles} failed\n`;
   if (g.ok) {
-    io.stdout.write('gate: passed\n');
+    io.stdout.write(`gate: passed\n${closing}`);
     return 0;
   }
   io.stderr.write(`gate: failed\n${g.reasons.map((r) => `  - ${r}`).join('\n')}\n`);
+  io.stdout.write(closing);
   return 1;
 }
 
