@@ -214,7 +214,8 @@ export function killProvider(input: ChildInput): Promise<{ code: number | null; 
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', child], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: { ...process.env, EKM_KILL_CHILD: JSON.stringify({ ...input, options }) },
+      // No tsx compile cache in the system temp folder: the tests leave nothing behind.
+      env: { ...process.env, TSX_DISABLE_CACHE: '1', EKM_KILL_CHILD: JSON.stringify({ ...input, options }) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
