@@ -91,6 +91,8 @@ export class ScenarioRun {
   /** Every backup this scenario ran: what the provider reported, the tenant it read, the faults it ran under. */
   readonly #backups: { id?: string; state: DirectoryState; faults: readonly string[] }[] = [];
   #tempDir: string | undefined;
+  /** The file the current step downloaded, for its data expectations. */
+  #lastDownload: string | undefined;
   #provider!: Provider;
   #bucket!: S3Bucket;
   #tenant!: MockTenant;
@@ -254,6 +256,7 @@ export class ScenarioRun {
 
   /** Carries out one step; returns why its expectations failed, if they did. */
   async #step(step: Step): Promise<string | undefined> {
+    this.#lastDownload = undefined;
     const faults = this.#activeFaults();
     const counting = step.action.startsWith('workflow.') && faults.length > 0;
     const before =
@@ -315,8 +318,6 @@ export class ScenarioRun {
     return undefined;
   }
 
-  #lastDownload: string | undefined;
-
   #checkDownload(contains: string | undefined, entities: readonly string[] | undefined): string | undefined {
     if (this.#lastDownload === undefined) return 'expected a downloaded file, but this step downloaded nothing';
     const entries = readZip(readFileSync(this.#lastDownload));
@@ -365,7 +366,7 @@ export class ScenarioRun {
   }
 
   /** Key administration refusals as the customer would read them. */
-  async #admin_(work: () => Promise<void>): Promise<Outcome> {
+  async #administer(work: () => Promise<void>): Promise<Outcome> {
     try {
       await work();
       return { ok: true };
@@ -416,37 +417,37 @@ export class ScenarioRun {
 
       case 'admin.createKey': {
         const a = step.args;
-        return this.#admin_(async () => void (await this.#admin.createKey({ key: a.key, spec: a.spec, usage: a.usage, origin: a.origin, multiRegion: a.multiRegion, region: a.region, allow: a.allow })));
+        return this.#administer(async () => void (await this.#admin.createKey({ key: a.key, spec: a.spec, usage: a.usage, origin: a.origin, multiRegion: a.multiRegion, region: a.region, allow: a.allow })));
       }
       case 'admin.replicateKey':
-        return this.#admin_(() => this.#admin.replicateKey(step.args));
+        return this.#administer(() => this.#admin.replicateKey(step.args));
       case 'admin.importKeyMaterial': {
         const a = step.args;
         const expiresAt = a.expiresIn === undefined ? undefined : new Date(this.now().getTime() + durationMs(a.expiresIn));
-        return this.#admin_(() => this.#admin.importKeyMaterial({ key: a.key, material: a.material, expiresAt }));
+        return this.#administer(() => this.#admin.importKeyMaterial({ key: a.key, material: a.material, expiresAt }));
       }
       case 'admin.deleteImportedKeyMaterial':
-        return this.#admin_(() => this.#admin.deleteImportedKeyMaterial(step.args.key));
+        return this.#administer(() => this.#admin.deleteImportedKeyMaterial(step.args.key));
       case 'admin.putKeyPolicy':
-        return this.#admin_(() => this.#admin.putKeyPolicy(step.args));
+        return this.#administer(() => this.#admin.putKeyPolicy(step.args));
       case 'admin.editKeyPolicy':
-        return this.#admin_(() => this.#admin.editKeyPolicy(step.args));
+        return this.#administer(() => this.#admin.editKeyPolicy(step.args));
       case 'admin.createGrant':
-        return this.#admin_(() => this.#admin.createGrant(step.args));
+        return this.#administer(() => this.#admin.createGrant(step.args));
       case 'admin.revokeGrant':
-        return this.#admin_(() => this.#admin.revokeGrant(step.args));
+        return this.#administer(() => this.#admin.revokeGrant(step.args));
       case 'admin.disableKey':
-        return this.#admin_(() => this.#admin.disableKey(step.args.key));
+        return this.#administer(() => this.#admin.disableKey(step.args.key));
       case 'admin.enableKey':
-        return this.#admin_(() => this.#admin.enableKey(step.args.key));
+        return this.#administer(() => this.#admin.enableKey(step.args.key));
       case 'admin.scheduleKeyDeletion':
-        return this.#admin_(() => this.#admin.scheduleKeyDeletion(step.args));
+        return this.#administer(() => this.#admin.scheduleKeyDeletion(step.args));
       case 'admin.cancelKeyDeletion':
-        return this.#admin_(() => this.#admin.cancelKeyDeletion(step.args.key));
+        return this.#administer(() => this.#admin.cancelKeyDeletion(step.args.key));
       case 'admin.rotateKey':
-        return this.#admin_(() => this.#admin.rotateKey(step.args.key));
+        return this.#administer(() => this.#admin.rotateKey(step.args.key));
       case 'admin.enableKeyRotation':
-        return this.#admin_(() => this.#admin.enableKeyRotation(step.args));
+        return this.#administer(() => this.#admin.enableKeyRotation(step.args));
 
       case 'tenant.add': {
         const kind = KIND_OF[step.args.kind]!;
