@@ -4,16 +4,8 @@ import { failure } from '@ekm/domain';
 import { KmsError } from './classify.ts';
 import { MemoryJournal, TenantKeys, unwrapTenantKey, type TenantKeyEntry, type TenantKeyJournal } from './hierarchy.ts';
 import { MemoryKms } from './memory-kms.ts';
+import { codeOf } from './testing.ts';
 
-async function codeOf(run: () => Promise<unknown>): Promise<string> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof KmsError) return error.code;
-    throw error;
-  }
-  return 'none';
-}
 
 const material = async (keys: TenantKeys, tenant: string) => {
   const key = await keys.unwrap(tenant);

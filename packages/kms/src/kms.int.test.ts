@@ -24,6 +24,7 @@ import { KmsError } from './classify.ts';
 import { MemoryJournal, TenantKeys, unwrapTenantKey } from './hierarchy.ts';
 import { decryptSnapshot, decryptSnapshotStream, encryptSnapshotStream } from './snapshot.ts';
 import { validateKey } from './validate.ts';
+import { codeOf } from './testing.ts';
 
 const REGION = 'us-east-1';
 const account = () => String(randomInt(100_000, 999_999)) + String(randomInt(100_000, 999_999));
@@ -80,15 +81,6 @@ async function createKey(
   return out.KeyMetadata!.Arn!;
 }
 
-async function codeOf(run: () => Promise<unknown>): Promise<string> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof KmsError) return error.code;
-    throw error;
-  }
-  return 'none';
-}
 
 function entities(count: number): Readable {
   return Readable.from(

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { KmsError } from './classify.ts';
 import { TenantKey } from './tenant-key.ts';
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -13,19 +12,11 @@ import {
   SNAPSHOT_FRAME_LENGTH,
   SNAPSHOT_SUITE,
 } from './snapshot.ts';
+import { codeOf } from './testing.ts';
 
 const key = (tenant = 't-1', bytes = randomBytes(32)) => new TenantKey(tenant, 1, new Uint8Array(bytes), KEY_ARN);
 const ctx = { tenant: 't-1', snapshot: 's-1' };
 
-async function codeOf(run: () => Promise<unknown>): Promise<string> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof KmsError) return error.code;
-    throw error;
-  }
-  return 'none';
-}
 
 async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
