@@ -591,12 +591,21 @@ export class Provider {
    * rewraps every tenant key from the old key to the new one, then switches. If the old
    * key is no longer usable the update fails and the old ARN stays in force.
    */
-  updateKey(accountId: string, input: string): Promise<CommandResult> {
+  updateKey(accountId: string, input: string, options: { complete?: boolean } = {}): Promise<CommandResult> {
     return this.#locks.run(`account:${accountId}`, async () => {
       const record = await this.#require(accountId);
       const checked = await this.#validate(record, { type: 'updateKey', input });
       if (!checked.ok) return checked;
       const updating = await this.#apply(record, checked.decision);
+      // Stopping here leaves the update in progress, as a rewrap still running would: both keys are needed until completeUpdate.
+      if (options.complete === false) {
+        return {
+          ok: true,
+          transition: checked.decision.transition,
+          kmsCalls: checked.kmsCalls,
+          message: `The key ${checked.arn} is validated and the update is in progress: keep both keys usable until it completes.`,
+        };
+      }
       const done = await this.#complete(updating);
       const total: KmsCalls = { total: checked.kmsCalls.total + done.kmsCalls.total, byOperation: { ...checked.kmsCalls.byOperation } };
       for (const [op, n] of Object.entries(done.kmsCalls.byOperation)) total.byOperation[op] = (total.byOperation[op] ?? 0) + n;

@@ -405,8 +405,7 @@ export class ScenarioRun {
         return this.#command(await p.acceptTerms(acct));
       }
       case 'console.updateKey':
-        if (!step.args.complete) throw new StepError('console.updateKey with complete: false is not supported by this provider: its update validates, rewraps and switches in one command');
-        return this.#command(await p.updateKey(acct, this.#arn(step.args)));
+        return this.#command(await p.updateKey(acct, this.#arn(step.args), { complete: step.args.complete }));
       case 'console.completeUpdate':
         return this.#command(await p.completeUpdate(acct));
       case 'console.status':
