@@ -220,7 +220,7 @@ function verdict(results: Results, io: Io, out: string): number {
   }
   const passedRules = results.rules.filter((r) => r.status === 'passed').length;
   io.stdout.write(
-    `${s.scenarios} scenario(s): ${s.passed} passed, ${s.failed} failed${s.invalidFiles > 0 ? `, ${s.invalidFiles} invalid file(s)` : ''}; ` +
+    `${s.scenarios} scenario(s): ${s.passed} passed, ${s.failed} failed${(s.skipped ?? 0) > 0 ? `, ${s.skipped} skipped (cannot run here; see their reason)` : ''}${s.invalidFiles > 0 ? `, ${s.invalidFiles} invalid file(s)` : ''}; ` +
       `rules: ${passedRules}/${results.rules.length} passed; ${s.durationMs} ms\n` +
       `reports: ${shown(io.cwd, join(out, RESULTS_FILE))}, junit.xml, index.html\n`,
   );
@@ -229,7 +229,7 @@ function verdict(results: Results, io: Io, out: string): number {
     io.stdout.write('partial run (shard or --grep): rule coverage is gated when the shards are merged or the full suite runs\n');
   }
   // The last line, alone, in the plain form CI systems read as a test count.
-  const closing = `conformance: ${s.passed} passed, ${s.failed + s.invalidFiles} failed\n`;
+  const closing = `conformance: ${s.passed} passed, ${s.failed + s.invalidFiles} failed${(s.skipped ?? 0) > 0 ? `, ${s.skipped} skipped` : ''}\n`;
   if (g.ok) {
     io.stdout.write(`gate: passed\n${closing}`);
     return 0;

@@ -53,16 +53,21 @@ export function junitXml(results: Results): string {
   const suites: string[] = [];
   for (const [file, list] of byFile) {
     const failures = list.filter((s) => s.status === 'failed').length;
+    const skips = list.filter((s) => s.status === 'skipped').length;
     const time = list.reduce((t, s) => t + s.durationMs, 0);
     const cases = list.map((s) => {
       const head = `    <testcase classname="${xml(file)}" name="${xml(`${s.id}: ${s.title}`)}" time="${seconds(s.durationMs)}">`;
       const props = `      <properties><property name="rules" value="${xml(s.rules.join(' '))}"/></properties>`;
       if (s.status === 'passed') return `${head}\n${props}\n    </testcase>`;
+      if (s.status === 'skipped') {
+        const why = s.steps.find((x) => x.status === 'skipped')?.error ?? 'not applicable here';
+        return `${head}\n${props}\n      <skipped message="${xml(why)}"/>\n    </testcase>`;
+      }
       const detail = s.steps.map((x, i) => `${i + 1}. [${x.status}] ${x.title}${x.error !== undefined ? `: ${x.error}` : ''}`).join('\n');
       return `${head}\n${props}\n      <failure message="${xml(failureMessage(s))}" type="ScenarioFailed">${xml(detail)}</failure>\n    </testcase>`;
     });
     suites.push(
-      `  <testsuite name="${xml(file)}" tests="${list.length}" failures="${failures}" errors="0" skipped="0" time="${seconds(time)}">\n${cases.join('\n')}\n  </testsuite>`,
+      `  <testsuite name="${xml(file)}" tests="${list.length}" failures="${failures}" errors="0" skipped="${skips}" time="${seconds(time)}">\n${cases.join('\n')}\n  </testsuite>`,
     );
   }
   for (const [file, errors] of invalid) {

@@ -42,9 +42,23 @@ const full = [
 const TRANSITIONS = ['activate', 'enable', 'update', 'return'];
 
 describe('results.json', () => {
+  it('a scenario that cannot run here is skipped with its reason: it fails nothing and covers nothing', () => {
+    const cannot: ScenarioResult = {
+      ...scenarioResult('e-freeze', ['EKM-20']),
+      status: 'skipped',
+      steps: [{ title: 'fault.localstack freeze=2s', status: 'skipped', kmsCalls: [], error: 'not applicable here: fault.localstack needs a LocalStack this run started' }],
+    };
+    const r = buildResults([...full.slice(0, 2), cannot], { rules: RULES, durationMs: 1 });
+    expect(r.summary).toMatchObject({ scenarios: 3, passed: 2, failed: 0, skipped: 1 });
+    expect(r.rules.find((x) => x.id === 'EKM-20')!.status).toBe('uncovered');
+    expect(gate(r).reasons).toEqual(['rule EKM-20 has no scenario']);
+    expect(gate(buildResults([...full, cannot], { rules: RULES, durationMs: 1 })).ok).toBe(true);
+    expect(junitXml(r)).toContain('<skipped message="not applicable here: fault.localstack needs a LocalStack this run started"/>');
+  });
+
   it('has summary, rules with status and scenarios, scenarios with steps, transitions', () => {
     const r = buildResults(full, { rules: RULES, transitions: TRANSITIONS, durationMs: 1234.4 });
-    expect(r.summary).toEqual({ scenarios: 4, passed: 4, failed: 0, invalidFiles: 0, durationMs: 1234 });
+    expect(r.summary).toEqual({ scenarios: 4, passed: 4, failed: 0, skipped: 0, invalidFiles: 0, durationMs: 1234 });
     expect(r.rules).toEqual([
       { ...RULES[0], status: 'passed', scenarios: ['a-activate'] },
       { ...RULES[1], status: 'passed', scenarios: ['b-revoke', 'c-context', 'd-more'] },

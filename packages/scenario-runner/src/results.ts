@@ -43,7 +43,8 @@ export interface ScenarioResult {
   readonly id: string;
   readonly title: string;
   readonly file: string;
-  readonly status: 'passed' | 'failed';
+  /** `skipped`: the scenario cannot run in this environment; its first skipped step says why. */
+  readonly status: 'passed' | 'failed' | 'skipped';
   readonly rules: readonly string[];
   readonly durationMs: number;
   readonly steps: readonly StepResult[];
@@ -96,7 +97,7 @@ export interface ShardInfo {
 
 export interface Results {
   readonly version: 1;
-  readonly summary: { scenarios: number; passed: number; failed: number; invalidFiles: number; durationMs: number };
+  readonly summary: { scenarios: number; passed: number; failed: number; skipped?: number; invalidFiles: number; durationMs: number };
   readonly rules: readonly { id: string; title: string; kind: string; quote: string; status: RuleStatus; scenarios: string[] }[];
   readonly scenarios: readonly ScenarioResult[];
   readonly transitions: { total: number; covered: number; coveredIds: string[] };
@@ -126,8 +127,9 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
   const sorted = [...scenarios].sort((a, b) => compare(a.id, b.id));
   const rules = options.rules.map((rule) => {
     const naming = sorted.filter((s) => s.rules.includes(rule.id));
-    const status: RuleStatus =
-      naming.length === 0 ? 'uncovered' : naming.some((s) => s.status === 'failed') ? 'failed' : 'passed';
+    // A scenario skipped here proves nothing: a rule only it names stays uncovered.
+    const ran = naming.filter((s) => s.status !== 'skipped');
+    const status: RuleStatus = ran.length === 0 ? 'uncovered' : ran.some((s) => s.status === 'failed') ? 'failed' : 'passed';
     return { id: rule.id, title: rule.title, kind: rule.kind, quote: rule.quote, status, scenarios: naming.map((s) => s.id) };
   });
   const all = options.transitions ?? [];
@@ -135,6 +137,7 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
   const coveredIds = all.filter((t) => seen.has(t));
   const errors = (options.errors ?? []).map((e) => (typeof e === 'string' ? e : formatError(e)));
   const passed = sorted.filter((s) => s.status === 'passed').length;
+  const skipped = sorted.filter((s) => s.status === 'skipped').length;
   const reliability: Record<string, WorkflowTally> = {};
   for (const s of sorted) addTallies(reliability, s.reliability ?? {});
   return {
@@ -142,7 +145,8 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
     summary: {
       scenarios: sorted.length,
       passed,
-      failed: sorted.length - passed,
+      failed: sorted.length - passed - skipped,
+      skipped,
       invalidFiles: new Set(errors.map((e) => e.split(':')[0])).size,
       durationMs: Math.round(options.durationMs),
     },

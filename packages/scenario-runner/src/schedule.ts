@@ -180,6 +180,9 @@ export function createProgress(out: ProgressStream): Progress {
       clear();
       if (r.status === 'passed') {
         out.write(`${tty ? '\x1b[32mPASS\x1b[0m' : 'PASS'} ${r.id} (${r.durationMs} ms)\n`);
+      } else if (r.status === 'skipped') {
+        const why = r.steps.find((x) => x.status === 'skipped')?.error ?? 'not applicable here';
+        out.write(`${tty ? '\x1b[33mSKIP\x1b[0m' : 'SKIP'} ${r.id}: ${why}\n`);
       } else {
         failed++;
         const f = failedStep(r);

@@ -53,7 +53,7 @@ export interface Counterexample {
   readonly failure: string;
   readonly path: string;
   /** The written file run once more: it must fail again, or the finding is flaky. */
-  readonly replayed: 'failed' | 'passed';
+  readonly replayed: ScenarioResult['status'];
 }
 
 export interface ExploreReport {

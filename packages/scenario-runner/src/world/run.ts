@@ -70,6 +70,11 @@ class StepError extends Error {
   override readonly name = 'StepError';
 }
 
+/** Thrown by a step this environment cannot carry out (e.g. freezing a LocalStack the run does not own): the scenario is skipped, with the reason. */
+class NotApplicable extends Error {
+  override readonly name = 'NotApplicable';
+}
+
 export class ScenarioRun {
   readonly accounts: Record<AccountRole, string>;
   readonly productAccount: string;
@@ -201,6 +206,7 @@ export class ScenarioRun {
     const { scenario, file } = this.#loaded;
     const steps: StepResult[] = [];
     let failed = false;
+    let skippedWhy: string | undefined;
     try {
       await this.setup();
     } catch (error) {
@@ -211,7 +217,7 @@ export class ScenarioRun {
         const line = this.#loaded.stepLines[i];
         const at = line === undefined ? {} : { line };
         if (failed) {
-          steps.push({ title: step.title, status: 'skipped', kmsCalls: [], error: 'an earlier step failed', ...at });
+          steps.push({ title: step.title, status: 'skipped', kmsCalls: [], error: skippedWhy === undefined ? 'an earlier step failed' : 'an earlier step could not run here', ...at });
           continue;
         }
         const t = performance.now();
@@ -221,8 +227,8 @@ export class ScenarioRun {
           error = await this.#step(step);
           if (error !== undefined) status = 'failed';
         } catch (e) {
-          status = 'error';
-          error = message(e);
+          status = e instanceof NotApplicable ? 'skipped' : 'error';
+          error = e instanceof NotApplicable ? `not applicable here: ${e.message}` : message(e);
         }
         const kmsCalls = this.#auditSince();
         const checked = status === 'passed' ? checkAudit(step.expect?.audit, kmsCalls, this.#tenant.tenantId) : undefined;
@@ -231,21 +237,22 @@ export class ScenarioRun {
           error = checked;
         }
         failed = status !== 'passed';
+        if (status === 'skipped') skippedWhy = error;
         steps.push({ title: step.title, status, kmsCalls, durationMs: Math.round(performance.now() - t), ...(error === undefined ? {} : { error: `${file}:${line ?? '?'}: ${error}` }), ...at });
       }
     } finally {
       await this.teardown();
     }
-    return this.#result(started, steps);
+    return this.#result(started, steps, skippedWhy !== undefined);
   }
 
-  #result(started: number, steps: StepResult[]): ScenarioResult {
+  #result(started: number, steps: StepResult[], skipped = false): ScenarioResult {
     const { scenario, file } = this.#loaded;
     return {
       id: scenario.id,
       title: scenario.title,
       file,
-      status: steps.every((s) => s.status === 'passed') ? 'passed' : 'failed',
+      status: skipped && steps.every((s) => s.status === 'passed' || s.status === 'skipped') ? 'skipped' : steps.every((s) => s.status === 'passed') ? 'passed' : 'failed',
       rules: scenario.rules,
       durationMs: Math.round(performance.now() - started),
       steps,
@@ -536,7 +543,7 @@ export class ScenarioRun {
       case 'fault.localstack': {
         const pid = this.#parts.localstackPid;
         if (pid === undefined) {
-          throw new StepError(`fault.localstack needs a LocalStack this run started (host mode, or under ekm-localstack run); this run uses one at ${this.#parts.localstackEndpoint}`);
+          throw new NotApplicable(`fault.localstack needs a LocalStack this run started (host mode, or under ekm-localstack run); this run uses one at ${this.#parts.localstackEndpoint}`);
         }
         const ms = durationMs(step.args.freeze);
         process.kill(-pid, 'SIGSTOP');
