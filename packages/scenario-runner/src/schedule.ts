@@ -113,21 +113,8 @@ export async function runScenarios(
   return results;
 }
 
-function notRun(s: LoadedScenario): ScenarioResult {
-  return {
-    id: s.scenario.id,
-    title: s.scenario.title,
-    file: s.file,
-    status: 'failed',
-    rules: s.scenario.rules,
-    durationMs: 0,
-    steps: [{ title: 'run the scenario', status: 'skipped', kmsCalls: [], error: 'not run: the run was interrupted', line: s.line }],
-  };
-}
-
-/** An executor that throws is a failed scenario, not a failed run. */
-function crashed(s: LoadedScenario, err: unknown, durationMs: number): ScenarioResult {
-  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+/** A scenario that failed as a whole: one pseudo-step says why. */
+function wholeFailure(s: LoadedScenario, status: 'skipped' | 'error', error: string, durationMs = 0): ScenarioResult {
   return {
     id: s.scenario.id,
     title: s.scenario.title,
@@ -135,8 +122,18 @@ function crashed(s: LoadedScenario, err: unknown, durationMs: number): ScenarioR
     status: 'failed',
     rules: s.scenario.rules,
     durationMs: Math.round(durationMs),
-    steps: [{ title: 'run the scenario', status: 'error', kmsCalls: [], error: `the executor failed: ${message}`, line: s.line }],
+    steps: [{ title: 'run the scenario', status, kmsCalls: [], error, line: s.line }],
   };
+}
+
+function notRun(s: LoadedScenario): ScenarioResult {
+  return wholeFailure(s, 'skipped', 'not run: the run was interrupted');
+}
+
+/** An executor that throws is a failed scenario, not a failed run. */
+function crashed(s: LoadedScenario, err: unknown, durationMs: number): ScenarioResult {
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return wholeFailure(s, 'error', `the executor failed: ${message}`, durationMs);
 }
 
 export interface ProgressStream {
