@@ -44,6 +44,7 @@ export interface LoadOptions {
 /** Past this size a file is refused rather than parsed: no scenario needs it and it protects the run. */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 const MAX_ERRORS_PER_FILE = 50;
+export const NO_SCENARIO = 'no scenario in this file (it is empty or holds only comments)';
 
 type Path = readonly PropertyKey[];
 
@@ -65,6 +66,13 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
         files: [file],
       };
     }
+    const deep = tooDeep(text);
+    if (deep !== undefined) {
+      const before = text.slice(0, deep);
+      const line = before.split('\n').length;
+      const column = deep - before.lastIndexOf('\n');
+      return { scenarios, errors: [{ file, line, column, message: `expected YAML nested at most ${MAX_DEPTH} levels deep, found nesting too deep to read` }], files: [file] };
+    }
     const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
     const list = Array.isArray(docs) ? docs : [];
     for (const doc of list) {
@@ -82,8 +90,56 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
     // The YAML library and zod recurse; absurd nesting ends up here as a RangeError.
     errors.push({ file, line: 1, column: 1, message: unreadable(err) });
   }
+  // An empty or comment-only file is almost always a mistake (a file emptied by a merge, a
+  // scenario commented out): saying `valid` for it would hide a scenario that never runs.
+  if (errors.length === 0 && scenarios.length === 0) errors.push({ file, line: 1, column: 1, message: NO_SCENARIO });
   errors.sort((a, b) => a.line - b.line || a.column - b.column);
   return { scenarios, errors: errors.slice(0, MAX_ERRORS_PER_FILE), files: [file] };
+}
+
+/**
+ * Nesting refused before parsing. The YAML parser recurses once per level; tens of thousands
+ * of levels exhaust the stack, and V8 aborts the whole process (not a catchable RangeError)
+ * when that happens while it compiles a regular expression: the "RegExpCompiler Allocation
+ * failed" crash that failed about one CI run in seven. No scenario needs more than ~10 levels.
+ */
+export const MAX_DEPTH = 256;
+
+/** The offset where nesting first passes MAX_DEPTH (open flow brackets, or a line's indentation plus compact `- ` entries), if it does. */
+function tooDeep(text: string): number | undefined {
+  let flow = 0;
+  let lineStart = true;
+  let indent = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 /* \n */) {
+      lineStart = true;
+      indent = 0;
+      continue;
+    }
+    if (lineStart) {
+      if (c === 32 /* space */) {
+        if (++indent > MAX_DEPTH) return i;
+        continue;
+      }
+      if (c === 45 /* - */ && (text.charCodeAt(i + 1) === 32 || text.charCodeAt(i + 1) === 10 || i + 1 === text.length)) {
+        if (++indent > MAX_DEPTH) return i;
+        i++; // the space after the dash
+        continue;
+      }
+      lineStart = false;
+    }
+    if (c === 35 /* # */ && (i === 0 || text.charCodeAt(i - 1) === 32 || text.charCodeAt(i - 1) === 10)) {
+      const end = text.indexOf('\n', i);
+      if (end === -1) break;
+      i = end - 1;
+      continue;
+    }
+    if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++flow > MAX_DEPTH) return i;
+    } else if ((c === 93 /* ] */ || c === 125) /* } */ && flow > 0) flow--;
+  }
+  return undefined;
 }
 
 function isEmpty(doc: Document.Parsed): boolean {
