@@ -30,7 +30,7 @@ import {
   type EntityKind,
   type GraphClientOptions,
   type Unrestorable,
-} from '@ekm/entra-mock';
+} from '@ekm/graph';
 import { createKmsClient, KmsError, kmsPort, TenantKey, TenantKeys, unwrapTenantKey, validateKey, type KeyPort, type UpdateHooks } from '@ekm/kms';
 import { S3Bucket, type Bucket } from './bucket.ts';
 import { countingPort, type KmsCalls } from './counting.ts';

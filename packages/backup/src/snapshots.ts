@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { BackupWorkflow } from '@ekm/domain';
-import type { DeletedObject, DirectoryState, EntityKind, LinkSet, PartRead } from '@ekm/entra-mock';
-import { ENTITY_KINDS } from '@ekm/entra-mock';
+import type { DeletedObject, DirectoryState, EntityKind, LinkSet, PartRead } from '@ekm/graph';
+import { ENTITY_KINDS } from '@ekm/graph';
 import { decryptSnapshot, encryptSnapshotStream, KmsError, type TenantKey } from '@ekm/kms';
 import { failure } from '@ekm/domain';
 import type { Bucket } from './bucket.ts';

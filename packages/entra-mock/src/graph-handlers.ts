@@ -97,7 +97,7 @@ function page(url: URL, context: string, items: readonly object[], select: reado
   const offset = token === null ? 0 : Number(Buffer.from(token, 'base64url').toString());
   const end = paged ? offset + top : items.length;
   const value = items.slice(offset, end).map((o) => project(o, select, typeOf?.(o)));
-  const body: Record<string, unknown> = { '@odata.context': `${GRAPH_BASE}/$metadata#${context}`, value };
+  const body: Record<string, unknown> = { '@odata.context': `${GRAPH_BASE}/$metadata#${context}${select === undefined ? '' : `(${select.join(',')})`}`, value };
   if (end < items.length) {
     // Graph writes `$` and `,` of its query options literally; URLSearchParams would escape them.
     const query = [...url.searchParams].filter(([k]) => k !== '$skiptoken').map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2C/g, ',')}`);

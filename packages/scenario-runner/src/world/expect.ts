@@ -1,5 +1,5 @@
 /** Checks a step's `expect` against what happened; each check returns the reason it failed, or nothing. */
-import { compareDirectories, type DirectoryDifference, type DirectoryState } from '@ekm/entra-mock';
+import { compareDirectories, type DirectoryDifference, type DirectoryState } from '@ekm/graph';
 import type { Failure } from '@ekm/domain';
 import type { Expect } from '../format.ts';
 import type { KmsCall } from '../results.ts';

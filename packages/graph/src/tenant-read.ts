@@ -1,4 +1,4 @@
-import type { DeletedObject, DirectoryState, LinkSet } from './directory.ts';
+import type { DeletedObject, DirectoryState, LinkSet } from './directory-state.ts';
 import type { GraphClient } from './graph-client.ts';
 import { ENTITY_KINDS, KINDS } from './model.ts';
 import type { Entity, EntityKind } from './model.ts';

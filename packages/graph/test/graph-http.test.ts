@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphClient } from './graph-client.ts';
-import { GraphControl, loopbackFetch, startGraphHttp, type GraphHttpServer } from './graph-http.ts';
-import { readTenant } from './tenant-read.ts';
+import { GraphControl, loopbackFetch, startGraphHttp, type GraphHttpServer } from '@ekm/entra-mock';
+import { GraphClient } from '../src/graph-client.ts';
+import { readTenant } from '../src/tenant-read.ts';
 
 let server: GraphHttpServer;
 beforeAll(async () => {

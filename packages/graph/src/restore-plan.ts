@@ -1,5 +1,5 @@
-import { changedProperties } from './directory.ts';
-import type { DirectoryState, LinkSet } from './directory.ts';
+import { changedProperties } from './directory-state.ts';
+import type { DirectoryState, LinkSet } from './directory-state.ts';
 import type { GraphClient } from './graph-client.ts';
 import { ENTITY_KINDS, GRAPH_BASE, KINDS } from './model.ts';
 import type { Entity, EntityKind, Relation } from './model.ts';

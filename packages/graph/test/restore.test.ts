@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareDirectories } from './directory.ts';
-import { generateTenant } from './generate.ts';
-import { GraphClient } from './graph-client.ts';
-import { createGraphServer, createMockTenant } from './graph-handlers.ts';
-import type { MockTenant } from './graph-handlers.ts';
-import { GRAPH_BASE } from './model.ts';
-import { executeRestorePlan, planRestore } from './restore-plan.ts';
-import { readTenant } from './tenant-read.ts';
+import { createGraphServer, createMockTenant, generateTenant } from '@ekm/entra-mock';
+import type { MockTenant } from '@ekm/entra-mock';
+import { compareDirectories } from '../src/directory-state.ts';
+import { GraphClient } from '../src/graph-client.ts';
+import { GRAPH_BASE } from '../src/model.ts';
+import { executeRestorePlan, planRestore } from '../src/restore-plan.ts';
+import { readTenant } from '../src/tenant-read.ts';
 
 const referenceDate = new Date('2026-06-01T00:00:00Z');
 const graph = createGraphServer();

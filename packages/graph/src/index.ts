@@ -1,0 +1,12 @@
+export { ENTITY_KINDS, GRAPH_BASE, KINDS, LOGIN_BASE, RELATION_TARGETS, kindOfOdataType, kindOfPath, odataType } from './model.ts';
+export type { Entity, EntityKind, EntityTypes, KindInfo, Relation } from './model.ts';
+export { canonicalJson, changedProperties, compareDirectories } from './directory-state.ts';
+export type { DeletedObject, DirectoryDifference, DirectoryState, LinkSet } from './directory-state.ts';
+export { GraphClient, GraphError, toGraphError } from './graph-client.ts';
+export type { GraphClientOptions, GraphFailureCode, ListOptions } from './graph-client.ts';
+export { readTenant, readTenantParts, TENANT_PARTS } from './tenant-read.ts';
+export type { PartRead, TenantPart } from './tenant-read.ts';
+export { executeRestorePlan, planRestore } from './restore-plan.ts';
+export type { GraphOperation, RestoreOutcome, RestorePlan, Unrestorable } from './restore-plan.ts';
+export { missingEntity, onlyEntities, withEntities } from './entity-selection.ts';
+export type { EntityRef } from './entity-selection.ts';
