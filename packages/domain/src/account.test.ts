@@ -157,6 +157,7 @@ describe('enabling', () => {
       externalKeyManagement: 'Enabled',
       cloudKeyManagement: 'Disabled',
       updateInProgress: false,
+      unrecoverableSnapshots: [],
     });
   });
 });
@@ -313,5 +314,59 @@ describe('key update', () => {
     const gone = run(s, [{ type: 'scheduleDeletion', arn: ARN.symmetric }, { type: 'deletionDue', arn: ARN.symmetric }]);
     expect(outcomes(gone)).toEqual(outcomes(s));
     for (const snap of gone.snapshots) expect(workflowOutcome(gone, 'restore', { snapshotId: snap.id }).ok).toBe(true);
+  });
+});
+
+describe('a destroyed key loses its data, not the account', () => {
+  const destroyed = () =>
+    run(enabled(), [
+      { type: 'manualBackup', snapshotId: 'before-1' },
+      { type: 'manualBackup', snapshotId: 'before-2' },
+      { type: 'scheduleDeletion', arn: ARN.symmetric },
+      { type: 'deletionDue', arn: ARN.symmetric },
+    ]);
+
+  it('[EKM-21] after the deletion completes, an update to a usable key succeeds without the old key', () => {
+    const s = destroyed();
+    const started = decide(s, { type: 'updateKey', input: ARN.second });
+    expect(started.refusal).toBeUndefined();
+    const done = decide(started.state, { type: 'completeUpdate' });
+    expect(done.refusal).toBeUndefined();
+    expect(done.transition).toBe('updating.completeUpdate.completed');
+    expect(done.state).toMatchObject({ phase: 'ekmEnabled', activeArn: ARN.second });
+    expect(done.events).toContainEqual({ type: 'tenantKeyReplaced', lost: ARN.symmetric, to: ARN.second, unrecoverable: ['snap-1', 'before-1', 'before-2'] });
+    expect(done.events.some((e) => e.type === 'tenantKeyRewrapped')).toBe(false);
+  });
+
+  it('[EKM-21] later backups use the new key; snapshots only the destroyed key protected stay unrecoverable and are listed', () => {
+    const s = run(destroyed(), [{ type: 'updateKey', input: ARN.second }, { type: 'completeUpdate' }, { type: 'manualBackup', snapshotId: 'after-1' }]);
+    expect(s.snapshots.find((x) => x.id === 'after-1')?.protectedBy).toEqual([ARN.second]);
+    expect(workflowOutcome(s, 'restore', { snapshotId: 'after-1' }).ok).toBe(true);
+    for (const id of ['before-1', 'before-2']) {
+      for (const w of ['restore', 'download'] as const) {
+        const o = workflowOutcome(s, w, { snapshotId: id });
+        expect(o.ok === false && o.failure.code).toBe('DataUnrecoverable');
+      }
+    }
+    expect(consoleView(s)).toMatchObject({ keyArn: ARN.second, externalKeyManagement: 'Enabled', unrecoverableSnapshots: ['snap-1', 'before-1', 'before-2'] });
+  });
+
+  it('[EKM-21] an unusable new key still fails the update after the old key was destroyed', () => {
+    const s = run(destroyed(), [{ type: 'updateKey', input: ARN.second }, { type: 'disableKey', arn: ARN.second }]);
+    const d = decide(s, { type: 'completeUpdate' });
+    expect(d.refusal?.code).toBe('KeyDisabled');
+    expect(d.state.activeArn).toBe(ARN.symmetric);
+  });
+
+  it.each([
+    ['disabled', [{ type: 'disableKey', arn: ARN.symmetric }]],
+    ['pending deletion', [{ type: 'scheduleDeletion', arn: ARN.symmetric }]],
+    ['removed from the key policy', [{ type: 'denyAccess', arn: ARN.symmetric }]],
+  ] as [string, Command[]][])('[EKM-21][EKM-15] a key only deactivated (%s) still refuses the update with UpdateNeedsOldKey', (_, deactivate) => {
+    const s = run(enabled(), [{ type: 'manualBackup' }, ...deactivate, { type: 'updateKey', input: ARN.second }]);
+    const d = decide(s, { type: 'completeUpdate' });
+    expect(d.refusal?.code).toBe('UpdateNeedsOldKey');
+    expect(d.state.activeArn).toBe(ARN.symmetric);
+    expect(consoleView(d.state).unrecoverableSnapshots).toEqual([]);
   });
 });

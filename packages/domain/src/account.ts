@@ -131,6 +131,8 @@ export type AccountEvent =
   | { readonly type: 'enablingFailed'; readonly arn: string; readonly failure: Failure }
   | { readonly type: 'ekmEnabled'; readonly arn: string }
   | { readonly type: 'tenantKeyRewrapped'; readonly from: KeyRef; readonly to: KeyRef }
+  /** The key under the tenant key was destroyed: a new tenant key under `to`; what `lost` protected stays unrecoverable (EKM-21). */
+  | { readonly type: 'tenantKeyReplaced'; readonly lost: KeyRef; readonly to: KeyRef; readonly unrecoverable: readonly string[] }
   | { readonly type: 'updateStarted'; readonly oldArn: string; readonly newArn: string }
   | { readonly type: 'updateCompleted'; readonly oldArn: string; readonly newArn: string }
   | { readonly type: 'updateFailed'; readonly oldArn: string; readonly newArn: string; readonly failure: Failure }
@@ -327,6 +329,8 @@ export interface ConsoleView {
   readonly externalKeyManagement: 'Enabled' | 'Disabled';
   readonly cloudKeyManagement: 'Enabled' | 'Disabled';
   readonly updateInProgress: boolean;
+  /** Snapshots every key protecting them is destroyed under: listed so the customer knows what is lost (EKM-18, EKM-21). */
+  readonly unrecoverableSnapshots: readonly string[];
 }
 
 export function consoleView(state: AccountState): ConsoleView {
@@ -339,11 +343,18 @@ export function consoleView(state: AccountState): ConsoleView {
     externalKeyManagement: ekm ? 'Enabled' : 'Disabled',
     cloudKeyManagement: ekm ? 'Disabled' : 'Enabled',
     updateInProgress: state.phase === 'updating',
+    unrecoverableSnapshots: unrecoverableSnapshots(state),
   };
 }
 
-function rewrap(snapshots: readonly Snapshot[], to: KeyRef): readonly Snapshot[] {
-  return snapshots.map((s) => ({ ...s, protectedBy: [to] }));
+/** Ids of the snapshots no key can read any more: every key protecting them is destroyed (EKM-18). */
+export function unrecoverableSnapshots(state: AccountState): readonly string[] {
+  return state.snapshots.filter((s) => s.protectedBy.length > 0 && s.protectedBy.every((k) => conditionOf(state, k) === 'deleted')).map((s) => s.id);
+}
+
+/** The tenant key moves from `from` to `to`: the snapshots it reads move with it; those under a destroyed tenant key stay lost (EKM-21). */
+function rewrap(snapshots: readonly Snapshot[], from: KeyRef, to: KeyRef): readonly Snapshot[] {
+  return snapshots.map((s) => (s.protectedBy.includes(from) ? { ...s, protectedBy: [to] } : s));
 }
 
 function without<K extends keyof AccountState>(state: AccountState, ...fields: K[]): AccountState {
@@ -423,7 +434,7 @@ export function decide(state: AccountState, command: Command): Decision {
         return take('.failed', { ...without(state, 'pendingArn'), phase: 'cloudKms' }, [wrap, { type: 'enablingFailed', arn, failure: keyFailure }], keyFailure);
       }
       // All earlier backups move under the customer's key with the tenant key (EKM-08).
-      return take('.enabled', { ...without(state, 'pendingArn'), phase: 'ekmEnabled', activeArn: arn, snapshots: rewrap(state.snapshots, arn) }, [
+      return take('.enabled', { ...without(state, 'pendingArn'), phase: 'ekmEnabled', activeArn: arn, snapshots: rewrap(state.snapshots, CLOUD_KEY, arn) }, [
         wrap,
         { type: 'tenantKeyRewrapped', from: CLOUD_KEY, to: arn },
         { type: 'ekmEnabled', arn },
@@ -441,6 +452,7 @@ export function decide(state: AccountState, command: Command): Decision {
       const newArn = state.pendingArn!;
       const oldCondition = conditionOf(state, oldArn);
       const newCondition = conditionOf(state, newArn);
+      if (oldCondition === 'deleted') return replaceDestroyed(state, oldArn, newArn, newCondition, take);
       // The rewrap reads the tenant key with the old key: a revoked old key fails the update (EKM-15).
       const f =
         oldCondition === 'usable'
@@ -456,7 +468,7 @@ export function decide(state: AccountState, command: Command): Decision {
         return take('.failed', { ...without(state, 'pendingArn'), phase: 'ekmEnabled' }, [...used, { type: 'updateFailed', oldArn, newArn, failure: f }], f);
       }
       // The commit is atomic: snapshots go from the old key to the new one in one step (EKM-16).
-      return take('.completed', { ...without(state, 'pendingArn'), phase: 'ekmEnabled', activeArn: newArn, snapshots: rewrap(state.snapshots, newArn) }, [
+      return take('.completed', { ...without(state, 'pendingArn'), phase: 'ekmEnabled', activeArn: newArn, snapshots: rewrap(state.snapshots, oldArn, newArn) }, [
         ...used,
         { type: 'tenantKeyRewrapped', from: oldArn, to: newArn },
         { type: 'updateCompleted', oldArn, newArn },
@@ -466,6 +478,37 @@ export function decide(state: AccountState, command: Command): Decision {
       // No legal move exists; kept for exhaustiveness.
       return take('.refused', state, [], failure(illegal(phase, command.type)));
   }
+}
+
+/**
+ * Completing an update whose old key is destroyed (deleted after its waiting period): the tenant
+ * key it wrapped is gone with it, so nothing can be rewrapped and waiting for the old key is
+ * pointless. A new tenant key under the new key takes over; later backups are protected by it,
+ * and the snapshots only the destroyed key protected stay unrecoverable (EKM-21, EKM-18).
+ * A key that is only deactivated is not this case: EKM-15 still refuses the update.
+ */
+function replaceDestroyed(
+  state: AccountState,
+  oldArn: string,
+  newArn: string,
+  newCondition: KeyCondition,
+  take: (suffix: string, next: AccountState, events: readonly AccountEvent[], refusal?: Failure) => Decision,
+): Decision {
+  const ctx = encryptionContext(state);
+  const used: AccountEvent[] = [
+    { type: 'keyUsed', arn: oldArn, operation: 'Decrypt', context: ctx, by: 'update' },
+    { type: 'keyUsed', arn: newArn, operation: 'Encrypt', context: ctx, by: 'update' },
+  ];
+  const f = conditionFailure(newCondition, newArn);
+  if (f !== undefined) {
+    return take('.failed', { ...without(state, 'pendingArn'), phase: 'ekmEnabled' }, [...used, { type: 'updateFailed', oldArn, newArn, failure: f }], f);
+  }
+  const next: AccountState = { ...without(state, 'pendingArn'), phase: 'ekmEnabled', activeArn: newArn };
+  return take('.completed', next, [
+    ...used,
+    { type: 'tenantKeyReplaced', lost: oldArn, to: newArn, unrecoverable: unrecoverableSnapshots(next) },
+    { type: 'updateCompleted', oldArn, newArn },
+  ]);
 }
 
 /** Runs commands in order; each decision is the oracle's answer to "what should happen now". */

@@ -44,9 +44,12 @@ export function parseKeyArn(input: string): ArnParse {
   if (text === '') {
     return refuse(failure('InvalidKeyArn', `The key ARN is empty. ${USE_KEY_ARN}`, 'arn'));
   }
+  // Several values only when several pieces are identifiers: a quote or a semicolon inside one
+  // malformed ARN is one bad value, not many.
   const parts = text.split(/[\s,;]+/).filter((p) => p !== '');
-  if (parts.length > 1) {
-    return refuse(failure('InvalidKeyArn', `Enter exactly one key ARN; ${parts.length} values were given.`, 'arn'));
+  const identifiers = parts.filter(looksLikeIdentifier);
+  if (identifiers.length > 1) {
+    return refuse(failure('InvalidKeyArn', `Enter exactly one key ARN; ${identifiers.length} values were given.`, 'arn'));
   }
   if (AZURE.test(text)) {
     const what = /managedhsm/i.test(text) ? 'an Azure Key Vault Managed HSM key' : 'an Azure Key Vault key';
@@ -64,14 +67,23 @@ export function parseKeyArn(input: string): ArnParse {
       failure('AliasNotAccepted', `"${clip(text)}" is an alias, which can later point to another key. ${USE_KEY_ARN}`, 'arn'),
     );
   }
-  if (UUID.test(text) || MRK.test(text)) {
+  if (UUID.test(text.toLowerCase()) || MRK.test(text.toLowerCase())) {
     return refuse(
       failure('InvalidKeyArn', `"${clip(text)}" is a key ID, not a key ARN; the ARN also names the partition, Region and account. ${USE_KEY_ARN}`, 'arn'),
     );
   }
   const fields = text.split(':');
+  // A KMS ARN cut short is missing its last parts: name them rather than call it "not an ARN".
+  if (fields[0] === 'arn' && fields[2] === 'kms') while (fields.length < 6) fields.push('');
   if (fields[0] !== 'arn' || fields.length < 6) {
     return refuse(failure('InvalidKeyArn', `This is not an ARN. ${USE_KEY_ARN}`, 'arn'));
+  }
+  const odd = [...new Set(text.match(/[^A-Za-z0-9:/_.-]/g) ?? [])];
+  if (odd.length > 0) {
+    const shown = odd.map((c) => (c.trim() === '' ? JSON.stringify(c) : c)).join(' ');
+    return refuse(
+      failure('InvalidKeyArn', `"${clip(text)}" is one malformed key ARN: it holds characters a key ARN never has (${shown}). Paste the ARN alone, as AWS KMS shows it. ${USE_KEY_ARN}`, 'arn'),
+    );
   }
   const [, partition = '', service = '', region = '', account = ''] = fields;
   const resource = fields.slice(5).join(':');
@@ -88,15 +100,29 @@ export function parseKeyArn(input: string): ArnParse {
   if (resource.startsWith('alias/')) {
     return refuse(failure('AliasNotAccepted', `This is an alias ARN; an alias can later point to another key. ${USE_KEY_ARN}`, 'resource'));
   }
+  if (region === '') {
+    return refuse(failure('InvalidKeyArn', `The Region is missing: the ARN has nothing between "kms:" and the account. ${USE_KEY_ARN}`, 'region'));
+  }
   if (!REGION.test(region) || !regionFitsPartition(partition as KeyArn['partition'], region)) {
     return refuse(
       failure('InvalidKeyArn', `"${clip(region)}" is not a Region of the ${partition} partition. ${USE_KEY_ARN}`, 'region'),
     );
   }
+  if (account === '') {
+    return refuse(failure('InvalidKeyArn', `The account ID is missing: the ARN has nothing between the Region and the key. ${USE_KEY_ARN}`, 'account'));
+  }
   if (!ACCOUNT.test(account)) {
     return refuse(failure('InvalidKeyArn', `The account "${clip(account)}" is not a 12-digit AWS account ID. ${USE_KEY_ARN}`, 'account'));
   }
   const keyId = resource.startsWith('key/') ? resource.slice(4) : undefined;
+  if (resource === '' || resource === 'key' || keyId === '') {
+    return refuse(failure('InvalidKeyArn', `The key ID is missing: the ARN must end in key/<key id>. ${USE_KEY_ARN}`, 'resource'));
+  }
+  if (keyId !== undefined && keyId !== keyId.toLowerCase() && (UUID.test(keyId.toLowerCase()) || MRK.test(keyId.toLowerCase()))) {
+    return refuse(
+      failure('InvalidKeyArn', `The key ID "${clip(keyId)}" has upper-case letters; AWS KMS key IDs are lower case: use key/${keyId.toLowerCase()}.`, 'resource'),
+    );
+  }
   if (keyId === undefined || !(UUID.test(keyId) || MRK.test(keyId))) {
     return refuse(
       failure('InvalidKeyArn', `The resource "${clip(resource)}" is not key/<key id> with a key ID such as 1234abcd-12ab-34cd-56ef-1234567890ab or mrk-<32 hex digits>. ${USE_KEY_ARN}`, 'resource'),
@@ -106,6 +132,12 @@ export function parseKeyArn(input: string): ArnParse {
     ok: true,
     arn: { arn: text, partition: partition as KeyArn['partition'], region, account, keyId, multiRegion: keyId.startsWith('mrk-') },
   };
+}
+
+/** A piece of pasted text that is itself a key identifier of some kind (so two of them are two values). */
+function looksLikeIdentifier(piece: string): boolean {
+  const p = piece.replace(/^["'`]+|["'`]+$/g, '');
+  return /^arn:/i.test(p) || /^alias\//.test(p) || UUID.test(p.toLowerCase()) || MRK.test(p.toLowerCase()) || AZURE.test(p) || GOOGLE.test(p);
 }
 
 function regionFitsPartition(partition: KeyArn['partition'], region: string): boolean {

@@ -38,6 +38,10 @@ export const FAILURES = {
   // the service itself
   KmsThrottled: { kind: 'transient', summary: 'AWS KMS throttled the request' },
   KmsUnavailable: { kind: 'transient', summary: 'AWS KMS could not be reached or failed internally' },
+  /** LimitExceededException: a quota of the customer's account or key (e.g. on-demand rotations); retrying cannot help. */
+  KmsQuotaExceeded: { kind: 'permanent', summary: 'an AWS KMS quota was reached; retrying does not help until the quota allows it' },
+  /** A client-side AWS error the provider does not know: reported with its AWS code, not retried. */
+  KmsRefused: { kind: 'permanent', summary: 'AWS KMS refused the request with an error the provider does not know' },
   GraphThrottled: { kind: 'transient', summary: 'Microsoft Graph throttled the request' },
   GraphUnavailable: { kind: 'transient', summary: 'Microsoft Graph could not be reached' },
   GraphRejected: { kind: 'permanent', summary: 'Microsoft Graph refused the request (a 4xx other than throttling)' },
