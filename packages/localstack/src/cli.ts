@@ -1,16 +1,29 @@
 /**
- * ekm-localstack ensure            create the cached venv (host mode) if missing
+ * ekm-localstack mode              print the mode auto would pick, and why (JSON)
+ * ekm-localstack ensure            decide the mode; host mode: create the cached venv if missing
  * ekm-localstack run -- <cmd...>   start LocalStack, run cmd with LOCALSTACK_ENDPOINT set, stop it
  * ekm-localstack start             start and serve until interrupted, printing the endpoint
  */
 import { spawn } from 'node:child_process';
-import { ensureVenv, LocalStackStartError, startLocalStack } from './index.ts';
+import { detectMode, ensureVenv, LocalStackStartError, startLocalStack } from './index.ts';
 
 const [command, ...rest] = process.argv.slice(2);
 
 async function main(): Promise<number> {
   switch (command) {
+    case 'mode': {
+      console.log(JSON.stringify(await detectMode({ checkPython: true })));
+      return 0;
+    }
     case 'ensure': {
+      // What the bootstrap runs: the venv is built only when host mode is what a run would use.
+      const decision = await detectMode({ checkPython: true });
+      console.log(`LocalStack mode: ${decision.mode}, because ${decision.reason}`);
+      if (decision.problem) {
+        console.error(`LocalStack cannot be had in ${decision.mode} mode: ${decision.problem}`);
+        return 1;
+      }
+      if (decision.mode !== 'host') return 0;
       const venv = await ensureVenv();
       console.log(`LocalStack venv ${venv.created ? 'created' : 'reused'}: ${venv.dir} (${Math.round(venv.ms)} ms)`);
       return 0;
@@ -44,7 +57,7 @@ async function main(): Promise<number> {
       return 0;
     }
     default:
-      console.error('usage: ekm-localstack ensure | run -- <command...> | start');
+      console.error('usage: ekm-localstack mode | ensure | run -- <command...> | start');
       return 2;
   }
 }

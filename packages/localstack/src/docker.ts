@@ -1,36 +1,19 @@
-import { existsSync } from 'node:fs';
-import { request } from 'node:http';
+import { probeEngines, type EngineCandidate } from './engine.ts';
 import { LocalStackStartError } from './errors.ts';
 import { LOCALSTACK_IMAGE } from './paths.ts';
 import { SERVICES } from './host.ts';
 
-/**
- * A cheap look for a container runtime before testcontainers is loaded: testcontainers'
- * own discovery tries several strategies and can take many seconds when there is none.
- */
+/** True when some Docker-compatible engine answers (DOCKER_HOST, the context, the usual sockets). */
 export async function dockerAvailable(env = process.env, timeoutMs = 1500): Promise<boolean> {
-  const host = env.DOCKER_HOST;
-  let target: { socketPath: string } | { host: string; port: number };
-  if (host?.startsWith('tcp://')) {
-    const url = new URL(host.replace('tcp://', 'http://'));
-    target = { host: url.hostname, port: Number(url.port || 2375) };
-  } else {
-    const socketPath = host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
-    if (!existsSync(socketPath)) return false;
-    target = { socketPath };
-  }
-  return new Promise((resolve) => {
-    const req = request({ ...target, path: '/_ping', method: 'GET', timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-    req.end();
-  });
+  return (await probeEngines({ env, timeoutMs })).some((e) => e.answers);
 }
 
-export async function startDocker(): Promise<{ endpoint: string; stop(): Promise<void> }> {
+/**
+ * testcontainers does its own discovery, which knows neither Podman's nor Colima's sockets nor
+ * Docker contexts: the engine found is handed to it as DOCKER_HOST (read when it first runs).
+ */
+export async function startDocker(engine: EngineCandidate | undefined, env = process.env): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  if (engine && !env.DOCKER_HOST) process.env.DOCKER_HOST = engine.endpoint;
   try {
     const { LocalstackContainer } = await import('@testcontainers/localstack');
     const container = await new LocalstackContainer(LOCALSTACK_IMAGE)

@@ -4,8 +4,8 @@ export type LocalStackMode = 'external' | 'docker' | 'host';
 export class LocalStackStartError extends Error {
   override readonly name = 'LocalStackStartError';
   constructor(
-    readonly mode: LocalStackMode,
-    readonly stage: 'python' | 'venv' | 'port' | 'spawn' | 'health' | 'container' | 'endpoint',
+    readonly mode: LocalStackMode | 'auto',
+    readonly stage: 'python' | 'venv' | 'port' | 'spawn' | 'health' | 'container' | 'endpoint' | 'mode',
     readonly problem: string,
     readonly fix: string,
     readonly logTail = '',
