@@ -17,21 +17,32 @@ export const KMS_ERRORS = {
   UnknownOperationException: 400,
   UnsupportedOperationException: 400,
   ThrottlingException: 400,
+  LimitExceededException: 400,
+  InvalidMarkerException: 400,
+  IncorrectKeyMaterialException: 400,
+  InvalidImportTokenException: 400,
+  ExpiredImportTokenException: 400,
+  UnrecognizedClientException: 400,
+  MissingAuthenticationTokenException: 403,
   KMSInternalException: 500,
   DependencyTimeoutException: 503,
 } as const;
 
 export type KmsErrorCode = keyof typeof KMS_ERRORS;
 
+/** An AWS exception as the SDK names it: `name` is the AWS code, `$fault` says whose fault it is. */
 export class KmsError extends Error {
-  override readonly name = 'KmsError';
+  override readonly name: KmsErrorCode;
   readonly status: number;
+  readonly $fault: 'client' | 'server';
   constructor(
     readonly code: KmsErrorCode,
     message = '',
   ) {
     super(message);
+    this.name = code;
     this.status = KMS_ERRORS[code];
+    this.$fault = this.status >= 500 ? 'server' : 'client';
   }
 
   /** The body AWS sends; an empty message is left out, as AWS does for InvalidCiphertextException. */
@@ -48,6 +59,21 @@ export function isKmsErrorCode(value: unknown): value is KmsErrorCode {
 export function toKmsError(error: unknown): KmsError {
   if (error instanceof KmsError) return error;
   return new KmsError('KMSInternalException', 'The request was rejected because an internal exception occurred.');
+}
+
+/**
+ * The one parser of AWS JSON error bodies (`{"__type": "ns#Code", "message": ...}`), for
+ * LocalStack's answers: the code without its namespace, the message under either spelling.
+ */
+export function parseAwsError(body: string): { code: string; message: string } {
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
+  } catch {
+    // not JSON: no code to read
+  }
+  const code = String(parsed['__type'] ?? parsed['code'] ?? '').split('#').pop() ?? '';
+  return { code, message: String(parsed['message'] ?? parsed['Message'] ?? '') };
 }
 
 export const messages = {
@@ -70,6 +96,19 @@ export const messages = {
   wrongOrigin: (arn: string, origin: string) => `${arn} origin is ${origin} which is not valid for this operation.`,
   lockout: () => 'The new key policy will not allow you to update the key policy in the future.',
   throttled: () => 'Rate exceeded',
+  aliasNotFound: (aliasArn: string) => `Alias ${aliasArn} is not found.`,
+  unrecognizedClient: () => 'The security token included in the request is invalid.',
+  missingAuthentication: () => 'Missing Authentication Token',
+  incorrectKeyMaterial: () =>
+    'The key material in the request is, expired, invalid, or is not the same key material that was previously imported into this KMS key.',
+  invalidImportToken: () => 'The provided import token is invalid or is associated with a different KMS key.',
+  expiredImportToken: () =>
+    'The specified import token is expired. Use GetParametersForImport to get a new import token and public key, use the new public key to encrypt the key material, and then try the request again.',
+  rotationLimit: (arn: string) =>
+    `The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: ${arn}`,
+  invalidMarker: () => 'Invalid marker',
+  retireDenied: (principal: string, grantId: string) =>
+    `User: ${principal} is not authorized to perform: kms:RetireGrant on grant ${grantId}: only its retiring principal, its grantee (when the grant allows RetireGrant) and the key's account can retire it`,
   internal: () => 'The request was rejected because an internal exception occurred. The request can be retried.',
   dependencyTimeout: () => 'The system timed out while trying to fulfill the request. The request can be retried.',
 } as const;

@@ -70,7 +70,16 @@ export class KeyRegistry {
     if (alias || raw.startsWith('alias/')) {
       const account = alias ? alias[2]! : caller.account;
       if (alias && alias[1] !== caller.region) throw new KmsError('NotFoundException', messages.invalidArnRegion(alias[1]!));
-      const { KeyMetadata: meta } = await this.upstream.call<{ KeyMetadata: KeyMetadata }>(account, caller.region, 'DescribeKey', { KeyId: raw });
+      let meta: KeyMetadata;
+      try {
+        ({ KeyMetadata: meta } = await this.upstream.call<{ KeyMetadata: KeyMetadata }>(account, caller.region, 'DescribeKey', { KeyId: raw }));
+      } catch (error) {
+        // AWS names the alias by its ARN (https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html, NotFoundException).
+        if (error instanceof KmsError && error.code === 'NotFoundException') {
+          throw new KmsError('NotFoundException', messages.aliasNotFound(alias ? raw : `arn:aws:kms:${caller.region}:${account}:${raw}`));
+        }
+        throw error;
+      }
       this.learn(meta.Arn);
       return keyRefOf(meta.Arn)!;
     }

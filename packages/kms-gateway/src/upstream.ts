@@ -1,5 +1,5 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { KmsError, isKmsErrorCode } from './errors.ts';
+import { KmsError, isKmsErrorCode, parseAwsError } from './errors.ts';
 
 export interface UpstreamResponse {
   status: number;
@@ -54,12 +54,11 @@ export class Upstream {
       },
       JSON.stringify(body),
     );
-    const parsed = res.body === '' ? {} : (JSON.parse(res.body) as Record<string, unknown>);
     if (res.status >= 300) {
-      const type = String(parsed['__type'] ?? '').split('#').pop();
-      throw isKmsErrorCode(type) ? new KmsError(type, String(parsed['message'] ?? '')) : new KmsError('KMSInternalException', `LocalStack ${operation} answered ${res.status}`);
+      const { code, message } = parseAwsError(res.body);
+      throw isKmsErrorCode(code) ? new KmsError(code, message) : new KmsError('KMSInternalException', `LocalStack ${operation} answered ${res.status}`);
     }
-    return parsed as T;
+    return (res.body === '' ? {} : JSON.parse(res.body)) as T;
   }
 
   close(): void {

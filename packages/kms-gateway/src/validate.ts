@@ -1,50 +1,16 @@
 import { KmsError } from './errors.ts';
+import { factsOf } from './operations.ts';
 
 /**
  * Input checks AWS makes before it looks at a key, for the inputs LocalStack lets
  * through (or answers with HTTP 500). Messages follow AWS's `1 validation error
  * detected: ...` form.
  */
-const REQUIRED: Record<string, readonly string[]> = {
-  Encrypt: ['KeyId', 'Plaintext'],
-  Decrypt: ['CiphertextBlob'],
-  ReEncrypt: ['CiphertextBlob', 'DestinationKeyId'],
-  GenerateDataKey: ['KeyId'],
-  GenerateDataKeyWithoutPlaintext: ['KeyId'],
-  GenerateDataKeyPair: ['KeyId', 'KeyPairSpec'],
-  GenerateDataKeyPairWithoutPlaintext: ['KeyId', 'KeyPairSpec'],
-  DescribeKey: ['KeyId'],
-  EnableKey: ['KeyId'],
-  DisableKey: ['KeyId'],
-  ScheduleKeyDeletion: ['KeyId'],
-  CancelKeyDeletion: ['KeyId'],
-  GetKeyPolicy: ['KeyId'],
-  PutKeyPolicy: ['KeyId', 'Policy'],
-  ListKeyPolicies: ['KeyId'],
-  CreateGrant: ['KeyId', 'GranteePrincipal', 'Operations'],
-  ListGrants: ['KeyId'],
-  RevokeGrant: ['KeyId', 'GrantId'],
-  GetParametersForImport: ['KeyId', 'WrappingAlgorithm', 'WrappingKeySpec'],
-  ImportKeyMaterial: ['KeyId', 'ImportToken', 'EncryptedKeyMaterial'],
-  DeleteImportedKeyMaterial: ['KeyId'],
-  EnableKeyRotation: ['KeyId'],
-  DisableKeyRotation: ['KeyId'],
-  GetKeyRotationStatus: ['KeyId'],
-  RotateKeyOnDemand: ['KeyId'],
-  ListKeyRotations: ['KeyId'],
-  CreateAlias: ['AliasName', 'TargetKeyId'],
-  UpdateAlias: ['AliasName', 'TargetKeyId'],
-  DeleteAlias: ['AliasName'],
-  Sign: ['KeyId', 'Message', 'SigningAlgorithm'],
-  Verify: ['KeyId', 'Message', 'Signature', 'SigningAlgorithm'],
-  GetPublicKey: ['KeyId'],
-};
-
 const DATA_KEY_SPECS = ['AES_256', 'AES_128'];
 
 export function validateRequest(op: string, body: Record<string, unknown>): void {
   const problems: string[] = [];
-  for (const field of REQUIRED[op] ?? []) {
+  for (const field of factsOf(op).required ?? []) {
     if (body[field] === undefined || body[field] === null) problems.push(`Value null at '${member(field)}' failed to satisfy constraint: Member must not be null`);
   }
   for (const field of ['Plaintext', 'CiphertextBlob', 'KeyId']) {
@@ -60,6 +26,10 @@ export function validateRequest(op: string, body: Record<string, unknown>): void
   const window = body['PendingWindowInDays'];
   if (op === 'ScheduleKeyDeletion' && typeof window === 'number' && (window < 7 || window > 30)) {
     problems.push(`Value '${window}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value ${window < 7 ? 'greater than or equal to 7' : 'less than or equal to 30'}`);
+  }
+  const limit = body['Limit'];
+  if (op === 'ListKeyRotations' && limit !== undefined && (typeof limit !== 'number' || limit < 1 || limit > 1000)) {
+    problems.push(`Value '${String(limit)}' at 'limit' failed to satisfy constraint: Member must have value ${Number(limit) < 1 ? 'greater than or equal to 1' : 'less than or equal to 1000'}`);
   }
   if (problems.length > 0) {
     const n = problems.length;
