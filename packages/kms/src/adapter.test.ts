@@ -64,14 +64,35 @@ describe('kmsPort maps every SDK error to one domain failure, keeping its kind',
     ['[EKM-05] UnsupportedOperationException', new UnsupportedOperationException({ message: '', ...meta }), 'UnsupportedKeySpec', /symmetric encryption key/],
     ['[EKM-06] InvalidArnException', new InvalidArnException({ message: 'bad arn', ...meta }), 'InvalidKeyArn', /refused the key identifier/],
     ['ThrottlingException', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', ...meta }), 'KmsThrottled', /throttled kms:Decrypt/],
-    ['LimitExceededException', new LimitExceededException({ message: '', ...meta }), 'KmsThrottled', /throttled/],
-    ['KeyUnavailableException', new KeyUnavailableException({ message: '', ...server }), 'KmsUnavailable', /retried later/],
-    ['KMSInternalException', new KMSInternalException({ message: '', ...server }), 'KmsUnavailable', /retried later/],
-    ['DependencyTimeoutException', new DependencyTimeoutException({ message: '', ...server }), 'KmsUnavailable', /retried later/],
+    [
+      'LimitExceededException is a quota, not throttling',
+      new LimitExceededException({ message: 'You have exceeded the rate of on-demand rotations', ...meta }),
+      'KmsQuotaExceeded',
+      new RegExp(`^AWS KMS refused kms:Decrypt for the key ${ARN}: a quota of the key or its account is reached \\(LimitExceededException: You have exceeded the rate of on-demand rotations\\)\\. Trying again does not help`),
+    ],
+    ['KeyUnavailableException', new KeyUnavailableException({ message: '', ...server }), 'KmsUnavailable', /try again in a few minutes/],
+    ['KMSInternalException', new KMSInternalException({ message: '', ...server }), 'KmsUnavailable', /try again in a few minutes/],
+    ['DependencyTimeoutException', new DependencyTimeoutException({ message: '', ...server }), 'KmsUnavailable', /try again in a few minutes/],
+    [
+      'an AWS error the classifier does not know is reported with its AWS code, not as unreachable',
+      Object.assign(new Error('Custom key store is not connected'), { name: 'CustomKeyStoreInvalidStateException', $fault: 'client', ...meta }),
+      'KmsRefused',
+      new RegExp(`^AWS KMS refused kms:Decrypt for the key ${ARN} with CustomKeyStoreInvalidStateException: Custom key store is not connected\\.$`),
+    ],
+    [
+      'an unknown AWS code without response metadata is still an AWS refusal',
+      Object.assign(new Error('no'), { name: 'KMSBrandNewException' }),
+      'KmsRefused',
+      /with KMSBrandNewException: no/,
+    ],
     ['an unknown 503', Object.assign(new Error('?'), { name: 'Whatever', $fault: 'server', $metadata: { httpStatusCode: 503 } }), 'KmsUnavailable', /Whatever/],
     ['a 429 without a known name', Object.assign(new Error('?'), { name: 'Unknown', $metadata: { httpStatusCode: 429 } }), 'KmsThrottled', /throttled/],
-    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' }), 'KmsUnavailable', /ECONNREFUSED/],
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' }), 'KmsUnavailable', /could not be reached \(ECONNREFUSED\); try again/],
   ];
+
+  it('no KMS failure message promises a retry: nothing retries after the SDK', () => {
+    for (const [, error] of cases) expect(classify(error).message).not.toMatch(/retried/);
+  });
 
   it.each(cases)('%s', async (_, error, code, message) => {
     kms.on(DecryptCommand).rejects(error);
@@ -151,6 +172,14 @@ describe('retry: transient errors use the bounded standard retry, revocations ar
     expect(f.kind).toBe('transient');
     expect(seen.requests).toBe(MAX_ATTEMPTS);
   }, 20_000);
+
+  it('a 400 LimitExceededException (a quota) is sent once, not retried as throttling, and reported as KmsQuotaExceeded', async () => {
+    const { client, seen } = clientAnswering(400, 'LimitExceededException');
+    const f = await failureOf(() => kmsPort(client, PROVIDER).decrypt(ARN, new Uint8Array([1]), ctx));
+    expect(f).toMatchObject({ code: 'KmsQuotaExceeded', kind: 'permanent', field: ARN });
+    expect(f.message).toContain('LimitExceededException: LimitExceededException from fake');
+    expect(seen.requests).toBe(1);
+  });
 
   it.each([
     ['DisabledException', 'KeyDisabled'],

@@ -7,7 +7,7 @@ import {
   ReEncryptCommand,
 } from '@aws-sdk/client-kms';
 import { failure } from '@ekm/domain';
-import { classify, KmsError, type CallContext } from './classify.ts';
+import { classify, KmsError, QUOTA_ERRORS, type CallContext } from './classify.ts';
 import type { EncryptionContext, KeyDescription, KeyPort } from './port.ts';
 import { noteKeyMaterial } from './observe.ts';
 
@@ -34,7 +34,7 @@ export interface KmsClientOptions {
 
 /** A KMS client for LocalStack or the gateway, with the standard retry mode and a bounded budget. */
 export function createKmsClient(options: KmsClientOptions): KMSClient {
-  return new KMSClient({
+  const client = new KMSClient({
     region: options.region,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     credentials: { accessKeyId: options.account, secretAccessKey: 'test' },
@@ -42,6 +42,23 @@ export function createKmsClient(options: KmsClientOptions): KMSClient {
     maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
     requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
   });
+  // The SDK counts LimitExceededException as throttling and retries it; for KMS it is a quota
+  // (e.g. on-demand rotations), which no retry can help. Inside the retry middleware, such an
+  // error leaves as a KmsError (no AWS code, no status), which the retry strategy does not retry.
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const name = (error as { name?: unknown } | null)?.name;
+        if (typeof name !== 'string' || !QUOTA_ERRORS.has(name)) throw error;
+        const operation = context.commandName?.replace(/Command$/, '');
+        throw new KmsError(classify(error, operation === undefined ? {} : { operation }), { cause: error });
+      }
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'ekmQuotaIsNotThrottling' },
+  );
+  return client;
 }
 
 /** The KeyPort over `@aws-sdk/client-kms`: the one boundary where SDK errors become domain Failures. */
@@ -50,7 +67,9 @@ export function kmsPort(client: KMSClient, account: string): KeyPort {
     try {
       return await run();
     } catch (error) {
-      throw new KmsError(classify(error, { ...ctx, account }), { cause: error });
+      // A KmsError from the quota middleware carries the SDK error: classify that, with this call's key and account.
+      const sdk = error instanceof KmsError && error.cause !== undefined ? error.cause : error;
+      throw new KmsError(classify(sdk, { ...ctx, account }), { cause: sdk });
     }
   }
   const bytes = (value: Uint8Array | undefined, what: string): Uint8Array => {

@@ -35,7 +35,10 @@ export interface CallContext {
   readonly snapshot?: { readonly tenant: string; readonly snapshot: string };
 }
 
-const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'LimitExceededException', 'SlowDown']);
+// Request-rate errors only. LimitExceededException is a quota (keys, grants, on-demand rotations), not a rate: see below.
+const THROTTLING = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'SlowDown']);
+/** AWS's quota errors: retrying cannot help until the quota allows the call (KmsQuotaExceeded, permanent). */
+export const QUOTA_ERRORS: ReadonlySet<string> = new Set(['LimitExceededException']);
 const UNAVAILABLE = new Set([
   'KeyUnavailableException',
   'DependencyTimeoutException',
@@ -67,7 +70,7 @@ export function classify(error: unknown, ctx: CallContext = {}): Failure {
     message?: unknown;
     code?: unknown;
     $fault?: unknown;
-    $metadata?: { httpStatusCode?: unknown };
+    $metadata?: { httpStatusCode?: unknown; attempts?: unknown };
     $response?: { statusCode?: unknown };
   };
   const name = typeof e.name === 'string' ? e.name : '';
@@ -77,7 +80,15 @@ export function classify(error: unknown, ctx: CallContext = {}): Failure {
   const key = ctx.keyArn === undefined ? 'the key' : `the key ${ctx.keyArn}`;
   const who = ctx.account === undefined ? "the provider's account" : `account ${ctx.account}`;
 
+  const attempts = numberOr(e.$metadata?.attempts, 1);
+  const tried = attempts > 1 ? ` (${attempts} attempts)` : '';
   switch (name) {
+    case 'LimitExceededException':
+      return failure(
+        'KmsQuotaExceeded',
+        `AWS KMS refused kms:${ctx.operation ?? 'request'} for ${key}: a quota of the key or its account is reached (LimitExceededException${text === '' ? '' : `: ${text}`}). Trying again does not help until the quota allows it.`,
+        ctx.keyArn,
+      );
     case 'DisabledException':
       return failure('KeyDisabled', `${cap(key)} is disabled; enable it in AWS KMS to restore access.`, ctx.keyArn);
     case 'AccessDeniedException':
@@ -105,20 +116,35 @@ export function classify(error: unknown, ctx: CallContext = {}): Failure {
     case 'ExpiredTokenException':
       return failure('KmsUnavailable', `AWS KMS did not accept the provider's credentials (${name}).`);
   }
+  // The SDK has already retried what it retries; nothing retries after this, so the sentence says "try again".
   if (THROTTLING.has(name) || status === 429) {
-    return failure('KmsThrottled', `AWS KMS throttled kms:${ctx.operation ?? 'request'}; it will be retried later.`);
+    return failure('KmsThrottled', `AWS KMS throttled kms:${ctx.operation ?? 'request'}${tried}; try again in a few minutes.`);
   }
   const code = typeof e.code === 'string' ? e.code : '';
   const label = code || (name === 'Error' ? '' : name) || String(status ?? 'unknown error');
-  if (UNAVAILABLE.has(name) || NETWORK.has(code) || e.$fault === 'server' || (status !== undefined && status >= 500)) {
-    return failure('KmsUnavailable', `AWS KMS could not complete kms:${ctx.operation ?? 'request'} (${label}); it will be retried later.`);
+  if (NETWORK.has(code)) {
+    return failure('KmsUnavailable', `AWS KMS could not be reached (${code})${tried}; try again in a few minutes.`);
   }
-  if (error instanceof Error && e.$metadata === undefined) {
-    // No response metadata: the request never got an answer (socket, DNS, abort).
-    return failure('KmsUnavailable', `AWS KMS could not be reached (${label}).`);
+  if (UNAVAILABLE.has(name) || e.$fault === 'server' || (status !== undefined && status >= 500)) {
+    return failure('KmsUnavailable', `AWS KMS could not complete kms:${ctx.operation ?? 'request'} (${label})${tried}; try again in a few minutes.`);
   }
-  // An unknown client-side refusal: not transient, and not something the customer did.
-  return failure('KmsUnavailable', `AWS KMS refused kms:${ctx.operation ?? 'request'} with ${label}.`);
+  const answered = e.$metadata !== undefined || e.$fault === 'client' || awsErrorCode(name) || (!(error instanceof Error) && name !== '');
+  if (!answered) {
+    // No AWS error code: the request never got an answer (socket, DNS, abort).
+    return failure('KmsUnavailable', `AWS KMS could not be reached (${label}); try again in a few minutes.`);
+  }
+  // An AWS error this classifier does not know: KMS answered, so it was reached. Said with its
+  // own code, and not retried: nothing says trying again would help.
+  return failure(
+    'KmsRefused',
+    `AWS KMS refused kms:${ctx.operation ?? 'request'}${ctx.keyArn === undefined ? '' : ` for ${key}`} with ${name || label}${text === '' ? '' : `: ${text}`}.`,
+    ctx.keyArn,
+  );
+}
+
+/** Looks like an error code AWS answered with (e.g. `KMSFooException`), not a Node error or a bare `Error`. */
+function awsErrorCode(name: string): boolean {
+  return /^[A-Z][A-Za-z0-9]*(Exception|Error|Fault|Denied|Failure)$/.test(name) && name !== 'Error' && !/^(Type|Range|Syntax|Reference|Abort|Timeout)Error$/.test(name);
 }
 
 function invalidState(text: string, key: string, keyArn: string | undefined): Failure {

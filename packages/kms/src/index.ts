@@ -3,7 +3,7 @@ export { parseKeyArn, type ArnParse, type KeyArn } from '@ekm/domain';
 export { classify, KmsError, type CallContext } from './classify.ts';
 export type { EncryptionContext, KeyDescription, KeyPort } from './port.ts';
 export { createKmsClient, kmsPort, MAX_ATTEMPTS, type KmsClientOptions } from './adapter.ts';
-export { validateKey, VALIDATION_PURPOSE, type Validation, type ValidateOptions } from './validate.ts';
+export { refusalOf, validateKey, VALIDATION_PURPOSE, type Validation, type ValidateOptions } from './validate.ts';
 export { TenantKey } from './tenant-key.ts';
 export {
   MemoryJournal,

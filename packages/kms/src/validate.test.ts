@@ -3,13 +3,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   DecryptCommand,
   DescribeKeyCommand,
+  EncryptCommand,
   GenerateDataKeyCommand,
   KMSClient,
   NotFoundException,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
 import { kmsPort } from './adapter.ts';
-import { validateKey } from './validate.ts';
+import { refusalOf, validateKey } from './validate.ts';
 
 const ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const PROVIDER = '444455556666';
@@ -122,5 +123,41 @@ describe('validateKey', () => {
     kms.on(DescribeKeyCommand).rejects(refused).on(GenerateDataKeyCommand).rejects(refused);
     const v = await validateKey(port, ARN, { regions });
     expect(v.findings.map((f) => [f.code, f.kind])).toEqual([['KmsUnavailable', 'transient']]);
+  });
+
+  it('[EKM-06] regression: a policy allowing Encrypt and GenerateDataKey but not DescribeKey or Decrypt names both missing actions in one refusal', async () => {
+    usableKey();
+    kms.on(DescribeKeyCommand).rejects(denied('DescribeKey'));
+    kms.on(DecryptCommand).rejects(denied('Decrypt'));
+    const v = await validateKey(port, ARN, { regions });
+    expect(v.findings.map((f) => f.code)).toEqual(['KeyAccessDenied', 'KeyAccessDenied']);
+    expect(v.findings.map((f) => f.message.match(/kms:[A-Z]\w+/)?.[0])).toEqual(['kms:DescribeKey', 'kms:Decrypt']);
+    const r = refusalOf(v.findings)!;
+    expect(r).toMatchObject({ code: 'KeyAccessDenied', kind: 'revocation', field: ARN });
+    expect(r.message).toBe(
+      `The key policy or grants of the key ${ARN} do not allow account ${PROVIDER} to use kms:DescribeKey, kms:Decrypt. (2 problems: KeyAccessDenied.)`,
+    );
+  });
+
+  it('[EKM-06] GenerateDataKey and Decrypt both denied: Decrypt is still tried, on a probe from Encrypt, and both are named', async () => {
+    usableKey();
+    kms.on(GenerateDataKeyCommand).rejects(denied('GenerateDataKey'));
+    kms.on(EncryptCommand).resolves({ CiphertextBlob: new Uint8Array([5, 5]) });
+    kms.on(DecryptCommand).rejects(denied('Decrypt'));
+    const v = await validateKey(port, ARN, { regions });
+    expect(v.findings.map((f) => f.message.match(/kms:[A-Z]\w+/)?.[0])).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
+    expect(kms.commandCalls(EncryptCommand)[0]?.args[0].input.EncryptionContext).toEqual({ purpose: 'key-validation', account: PROVIDER });
+  });
+
+  it('[EKM-06] every unusable condition is named: a disabled key in another Region whose policy withholds Decrypt', async () => {
+    const arn = ARN.replace('us-east-1', 'eu-west-1');
+    usableKey({ Arn: arn, KeyState: 'Disabled' });
+    kms.on(GenerateDataKeyCommand).rejects(denied('GenerateDataKey'));
+    kms.on(EncryptCommand).rejects(denied('Encrypt'));
+    const v = await validateKey(port, arn, { regions });
+    expect(v.findings.map((f) => f.code)).toEqual(['KeyRegionMismatch', 'KeyDisabled', 'KeyAccessDenied']);
+    const r = refusalOf(v.findings, 'KeyDisabled')!;
+    expect(r.code).toBe('KeyDisabled');
+    expect(r.message).toMatch(/^The key policy or grants .* kms:GenerateDataKey\. The key is in eu-west-1; .* The key is disabled; enable it .* \(3 problems: KeyRegionMismatch, KeyDisabled, KeyAccessDenied\.\)$/);
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { failure, type Failure } from '@ekm/domain';
 import { parseKeyArn, type KeyArn } from '@ekm/domain';
 import { KmsError, classify } from './classify.ts';
@@ -30,8 +31,11 @@ export async function validateKey(port: KeyPort, input: string, options: Validat
   if (!parsed.ok) return { ok: false, findings: [parsed.failure] };
   const arn = parsed.arn;
   const findings: Failure[] = [];
+  // Every problem once: each action the key policy withholds is its own finding (one sentence
+  // each), each other condition once however many calls met it.
   const add = (f: Failure) => {
-    if (!findings.some((x) => x.code === f.code)) findings.push(f);
+    const same = (x: Failure) => x.code === f.code && (f.code !== 'KeyAccessDenied' || x.message === f.message);
+    if (!findings.some(same)) findings.push(f);
   };
 
   if (!options.regions.includes(arn.region)) {
@@ -42,7 +46,8 @@ export async function validateKey(port: KeyPort, input: string, options: Validat
   try {
     key = await port.describe(arn.arn);
   } catch (error) {
-    // Without kms:DescribeKey the round trip below can still prove the key works.
+    // kms:DescribeKey is required (the provider reads the key's state and type with it), so its
+    // refusal is a finding; the round trip still runs, to name every other missing action too.
     add(asFailure(error, arn.arn, port.account, 'DescribeKey'));
   }
   if (key !== undefined) for (const f of describeFindings(key, arn)) add(f);
@@ -94,7 +99,11 @@ async function roundTrip(port: KeyPort, keyArn: string): Promise<Failure[]> {
   try {
     generated = await port.generateDataKey(keyArn, context);
   } catch (error) {
-    return [asFailure(error, keyArn, port.account, 'GenerateDataKey')];
+    const refused = asFailure(error, keyArn, port.account, 'GenerateDataKey');
+    if (refused.kind === 'transient') return [refused];
+    // Without a data key, a probe from kms:Encrypt still lets kms:Decrypt be tried, so a policy
+    // missing both actions is refused naming both.
+    return [refused, ...(await probeDecrypt(port, keyArn, context))];
   }
   try {
     const back = await port.decrypt(keyArn, generated.ciphertext, context);
@@ -106,6 +115,45 @@ async function roundTrip(port: KeyPort, keyArn: string): Promise<Failure[]> {
   } finally {
     generated.plaintext.fill(0);
   }
+}
+
+/** Decrypt tried on a ciphertext of a random probe; no finding when Encrypt itself is refused (Decrypt then cannot be tried). */
+async function probeDecrypt(port: KeyPort, keyArn: string, context: Record<string, string>): Promise<Failure[]> {
+  const probe = new Uint8Array(randomBytes(32));
+  let ciphertext: Uint8Array;
+  try {
+    ciphertext = await port.encrypt(keyArn, probe, context);
+  } catch {
+    probe.fill(0);
+    return [];
+  }
+  try {
+    (await port.decrypt(keyArn, ciphertext, context)).fill(0);
+    return [];
+  } catch (error) {
+    return [asFailure(error, keyArn, port.account, 'Decrypt', false)];
+  } finally {
+    probe.fill(0);
+  }
+}
+
+/**
+ * One refusal that names every finding, in the customer's words first: the actions a key
+ * policy withholds in one sentence, then each other problem's own sentence. `code` is the
+ * refusal's code (default: the first finding's); the findings stay available one by one.
+ */
+export function refusalOf(findings: readonly Failure[], code?: Failure['code']): Failure | undefined {
+  if (findings.length === 0) return undefined;
+  const lead = findings.find((f) => f.code === code) ?? findings[0]!;
+  const denied = findings.filter((f) => f.code === 'KeyAccessDenied');
+  const actions = [...new Set(denied.flatMap((f) => [...f.message.matchAll(/kms:[A-Z][A-Za-z*]+/g)].map((m) => m[0])))];
+  const deniedSentence =
+    denied.length <= 1 || actions.length !== denied.length
+      ? denied.map((f) => f.message)
+      : [denied[0]!.message.replace(/kms:[A-Z][A-Za-z*]+\.?$/, `${actions.join(', ')}.`)];
+  const sentences = [...new Set([...deniedSentence, ...findings.filter((f) => f.code !== 'KeyAccessDenied').map((f) => f.message)])];
+  const message = findings.length === 1 ? lead.message : `${sentences.join(' ')} (${findings.length} problems: ${[...new Set(findings.map((f) => f.code))].join(', ')}.)`;
+  return { ...failure(lead.code, message), ...(lead.field === undefined ? {} : { field: lead.field }) };
 }
 
 /** Re-classifies with the validation's own context: a key that is missing now was never there (input, not deleted). */
