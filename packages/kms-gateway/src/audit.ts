@@ -20,6 +20,8 @@ export interface AuditEvent {
   readOnly: boolean;
   errorCode?: string;
   errorMessage?: string;
+  /** On a call across accounts: the same id in the caller's and the key owner's copy of the event. */
+  sharedEventID?: string;
   /** Gateway addition: the toxic that produced this answer. */
   toxic?: string;
 }
@@ -35,6 +37,12 @@ export interface AuditQuery {
   failed?: boolean;
   since?: Date | string;
   until?: Date | string;
+  /**
+   * The trail of this account as CloudTrail delivers it: its callers' events and, for calls
+   * from other accounts on its keys, its own copy (recipientAccountId = this account, its own
+   * eventID, the sharedEventID of both copies).
+   */
+  recipientAccount?: string;
 }
 
 /** Request fields that CloudTrail records for KMS; anything else (Plaintext, CiphertextBlob, ImportToken...) is dropped. */
@@ -57,6 +65,8 @@ export function recordedParameters(body: Record<string, unknown>): Record<string
 
 export class AuditTrail {
   readonly #events: AuditEvent[] = [];
+  /** The eventID of the key owner's copy of each cross-account event. */
+  readonly #ownerCopyIds = new WeakMap<AuditEvent, string>();
   #fd: number | undefined;
 
   /** Lines are written synchronously so the file is complete whenever a caller has its answer. */
@@ -69,6 +79,10 @@ export class AuditTrail {
   }
 
   record(event: AuditEvent): void {
+    if (event.resources.some((r) => r.accountId !== event.userIdentity.accountId)) {
+      event.sharedEventID = randomUUID();
+      this.#ownerCopyIds.set(event, randomUUID());
+    }
     this.#events.push(event);
     if (this.#fd !== undefined) writeSync(this.#fd, `${JSON.stringify(event)}\n`);
   }
@@ -92,8 +106,15 @@ export class AuditTrail {
       if (q.failed !== undefined && (e.errorCode !== undefined) !== q.failed) return false;
       if (since !== undefined && e.eventTime < since) return false;
       if (until !== undefined && e.eventTime > until) return false;
+      const r = q.recipientAccount;
+      if (r !== undefined && e.userIdentity.accountId !== r && !e.resources.some((res) => res.accountId === r)) return false;
       return true;
-    });
+    }).map((e) => this.#deliveredTo(e, q.recipientAccount));
+  }
+
+  #deliveredTo(e: AuditEvent, account: string | undefined): AuditEvent {
+    if (account === undefined || account === e.recipientAccountId) return e;
+    return { ...e, eventID: this.#ownerCopyIds.get(e) ?? e.eventID, recipientAccountId: account };
   }
 
   /** Clears the in-memory trail (all of it, or one account's events); the file keeps everything. */

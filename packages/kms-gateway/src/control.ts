@@ -31,7 +31,7 @@ export async function handleControl(control: KmsGatewayControl, req: IncomingMes
     }
     if (area === 'audit' && item === undefined && m === 'GET') {
       const q: AuditQuery = {};
-      for (const k of ['account', 'callerAccount', 'keyArn', 'errorCode', 'since', 'until'] as const) {
+      for (const k of ['account', 'callerAccount', 'recipientAccount', 'keyArn', 'errorCode', 'since', 'until'] as const) {
         const v = url.searchParams.get(k);
         if (v !== null) q[k] = v;
       }

@@ -295,3 +295,24 @@ describe('AWS texts', () => {
     await expect(client(provider).send(new EncryptCommand({ KeyId: KeyMetadata!.Arn, Plaintext: Buffer.from('x') }))).resolves.toBeDefined();
   });
 });
+
+describe('audit trail per account', () => {
+  // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html (recipientAccountId, sharedEventID)
+  it('a cross-account call is delivered to the caller’s and the key owner’s trail, sharing one sharedEventID', async () => {
+    const owner = newAccount();
+    const provider = newAccount();
+    const arn = await key(client(owner), owner, [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${provider}:root` }, Action: 'kms:Encrypt', Resource: '*' }]);
+    await client(provider).send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('x') }));
+    const [mine] = gateway.control.audit.query({ recipientAccount: provider, eventName: 'Encrypt' });
+    const [theirs] = gateway.control.audit.query({ recipientAccount: owner, eventName: 'Encrypt' });
+    expect(mine).toMatchObject({ recipientAccountId: provider, userIdentity: { accountId: provider }, sharedEventID: expect.any(String) });
+    expect(theirs).toMatchObject({ recipientAccountId: owner, userIdentity: { accountId: provider }, sharedEventID: mine!.sharedEventID });
+    expect(theirs!.eventID).not.toBe(mine!.eventID);
+    // A call within one account is one event, without a sharedEventID.
+    const [own] = gateway.control.audit.query({ recipientAccount: owner, eventName: 'CreateKey' });
+    expect(own).toMatchObject({ recipientAccountId: owner });
+    expect(own!.sharedEventID).toBeUndefined();
+    const overHttp = (await (await fetch(`${gateway.endpoint}/_ekm/audit?recipientAccount=${owner}&eventName=Encrypt`)).json()) as { recipientAccountId: string }[];
+    expect(overHttp.map((e) => e.recipientAccountId)).toEqual([owner]);
+  });
+});
