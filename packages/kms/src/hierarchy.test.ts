@@ -175,3 +175,21 @@ class CrashingJournal implements TenantKeyJournal {
     return this.inner.write(entry);
   }
 }
+
+describe('a destroyed key', () => {
+  it('[EKM-21] replace: with the old key destroyed, a new tenant key (next version) under the new key; the old version is recorded lost and survives later rewraps', async () => {
+    const { kms, provider, a, b, journal, keys } = world();
+    await keys.create('t-1', provider);
+    await keys.rewrap('t-1', a);
+    const before = await material(keys, 't-1');
+    kms.destroy(a);
+    expect(await codeOf(() => keys.unwrap('t-1'))).toBe('KeyDeleted');
+    const next = await keys.replace('t-1', b);
+    expect(next).toMatchObject({ keyArn: b, version: 2 });
+    expect(await material(keys, 't-1')).not.toBe(before);
+    expect((await journal.read('t-1'))?.lost).toEqual([{ keyArn: a, version: 1 }]);
+    const c = kms.createKey('111122223333');
+    await keys.rewrap('t-1', c);
+    expect(await journal.read('t-1')).toMatchObject({ inForce: { keyArn: c, version: 2 }, lost: [{ keyArn: a, version: 1 }] });
+  });
+});

@@ -33,6 +33,14 @@ export interface TenantKeyEntry {
   readonly revision: number;
   readonly inForce: WrappedTenantKey;
   readonly pending?: WrappedTenantKey;
+  /** Tenant-key versions lost with a destroyed KMS key: snapshots encrypted under them cannot be read (EKM-21). */
+  readonly lost?: readonly LostTenantKey[];
+}
+
+/** A tenant key gone with the KMS key that wrapped it: no plaintext, no ciphertext, only which one. */
+export interface LostTenantKey {
+  readonly keyArn: string;
+  readonly version: number;
 }
 
 /**
@@ -169,10 +177,32 @@ export class TenantKeys {
     verified.fill(0);
     const next: WrappedTenantKey = { keyArn: toKeyArn, version: old.version, ciphertext: b64(ciphertext) };
     const lost = () => new KmsError(failure('UpdateInProgress', `The tenant key of ${tenant} was changed by another process during the update.`));
-    if (!(await this.#journal.write({ tenant, revision: entry.revision + 1, inForce: old, pending: next }))) throw lost();
+    const kept = entry.lost === undefined ? {} : { lost: entry.lost };
+    if (!(await this.#journal.write({ tenant, revision: entry.revision + 1, inForce: old, pending: next, ...kept }))) throw lost();
     await this.#hooks.afterRewrap?.(point);
-    if (!(await this.#journal.write({ tenant, revision: entry.revision + 2, inForce: next }))) throw lost();
+    if (!(await this.#journal.write({ tenant, revision: entry.revision + 2, inForce: next, ...kept }))) throw lost();
     await this.#hooks.afterCommit?.(point);
+    return next;
+  }
+
+  /**
+   * The KMS key wrapping the tenant key is destroyed (deleted after its waiting period), so the
+   * tenant key is gone with it and cannot be rewrapped. A new tenant key (next version) is made
+   * under `toKeyArn`; the old version is recorded as lost, so reads of snapshots it encrypted
+   * say their data is unrecoverable instead of failing on the wrong key (EKM-21, EKM-18).
+   * The caller must have seen the old key refuse as destroyed (KeyDeleted), never merely revoked.
+   */
+  async replace(tenant: string, toKeyArn: string): Promise<WrappedTenantKey> {
+    const entry = await this.#journal.read(tenant);
+    if (entry === undefined) throw new KmsError(failure('KeyNotFound', `Tenant ${tenant} has no tenant key.`));
+    const old = entry.inForce;
+    const { plaintext, ciphertext } = await this.#port.generateDataKey(toKeyArn, tenantKeyContext(tenant));
+    plaintext.fill(0);
+    const next: WrappedTenantKey = { keyArn: toKeyArn, version: old.version + 1, ciphertext: b64(ciphertext) };
+    const lost = [...(entry.lost ?? []), { keyArn: old.keyArn, version: old.version }];
+    if (!(await this.#journal.write({ tenant, revision: entry.revision + 1, inForce: next, lost }))) {
+      throw new KmsError(failure('UpdateInProgress', `The tenant key of ${tenant} was changed by another process.`));
+    }
     return next;
   }
 
@@ -184,7 +214,7 @@ export class TenantKeys {
   async abandon(tenant: string): Promise<TenantKeyEntry | undefined> {
     const entry = await this.#journal.read(tenant);
     if (entry?.pending === undefined) return entry;
-    const rolledBack: TenantKeyEntry = { tenant, revision: entry.revision + 1, inForce: entry.inForce };
+    const rolledBack: TenantKeyEntry = { tenant, revision: entry.revision + 1, inForce: entry.inForce, ...(entry.lost === undefined ? {} : { lost: entry.lost }) };
     if (!(await this.#journal.write(rolledBack))) {
       throw new KmsError(failure('UpdateInProgress', `The tenant key of ${tenant} was changed by another process.`));
     }

@@ -11,6 +11,7 @@ export {
   TenantKeys,
   tenantKeyContext,
   unwrapTenantKey,
+  type LostTenantKey,
   type TenantKeyEntry,
   type RewrapPoint,
   type TenantKeyJournal,

@@ -44,6 +44,12 @@ export class MemoryKms implements KeyPort {
     this.#key(keyArn).state = state;
   }
 
+  /** The key's deletion completes (waiting period over): every later call on it is NotFoundException, as in AWS KMS. */
+  destroy(keyArn: string): void {
+    this.#key(keyArn).material.fill(0);
+    this.#keys.delete(keyArn);
+  }
+
   /** Models a key policy that allows Decrypt/Encrypt but not kms:ReEncrypt*. */
   denyReEncrypt(keyArn: string): void {
     this.#key(keyArn).reEncrypt = false;
