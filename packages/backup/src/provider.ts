@@ -31,7 +31,7 @@ import {
   type GraphClientOptions,
   type Unrestorable,
 } from '@ekm/graph';
-import { createKmsClient, KmsError, kmsPort, TenantKey, TenantKeys, unwrapTenantKey, validateKey, type KeyPort, type UpdateHooks } from '@ekm/kms';
+import { createKmsClient, KmsError, kmsPort, refusalOf, TenantKey, TenantKeys, unwrapTenantKey, validateKey, type KeyPort, type UpdateHooks } from '@ekm/kms';
 import { S3Bucket, type Bucket } from './bucket.ts';
 import { countingPort, type KmsCalls } from './counting.ts';
 import { S3Journal } from './journal.ts';
@@ -412,13 +412,18 @@ export class Provider {
   async view(accountId: string): Promise<AccountView> {
     const record = await this.#require(accountId);
     const inUse = new Set<string>();
+    const unrecoverable: string[] = [];
     for (const t of record.tenants) {
       const entry = await this.#journal.read(t.tenantId);
       if (entry !== undefined) inUse.add(entry.inForce.keyArn);
       if (entry?.pending !== undefined) inUse.add(entry.pending.keyArn);
+      // Snapshots whose tenant key was lost with a destroyed key: the customer sees what is gone (EKM-21).
+      const lost = new Set((entry?.lost ?? []).map((l) => l.version));
+      if (lost.size > 0) for (const m of await this.#store.list(record.accountId, t.tenantId)) if (lost.has(m.tenantKeyVersion)) unrecoverable.push(m.id);
     }
     return {
       ...consoleView(this.#model(record)),
+      unrecoverableSnapshots: unrecoverable,
       phase: record.phase,
       tenants: record.tenants.map((t) => t.tenantId),
       safeToRetire: record.phase === 'ekmEnabled' ? record.formerArns.filter((arn) => !inUse.has(arn)) : [],
@@ -454,8 +459,9 @@ export class Provider {
     const arn = validation.arn?.arn ?? (parsed.ok ? parsed.arn.arn : undefined);
     const keys = arn === undefined ? {} : { [arn]: factsFromFindings(validation.findings) };
     const d = decide(this.#model(record, keys), command);
-    // The finding of the same code says it for the customer (what to change); the model's refusal is a summary.
-    const refusal = d.refusal === undefined ? validation.findings[0] : (validation.findings.find((f) => f.code === d.refusal!.code) ?? d.refusal);
+    // One refusal naming every finding in the customer's words (what to change), with the model's code;
+    // the model's own refusal is only a summary, used when KMS gave no finding of its own.
+    const refusal = validation.findings.length > 0 ? refusalOf(validation.findings, d.refusal?.code) : d.refusal;
     if (refusal !== undefined) {
       return { ok: false, transition: d.transition, kmsCalls: calls, failure: refusal, findings: validation.findings.length > 0 ? validation.findings : [refusal] };
     }
@@ -528,8 +534,9 @@ export class Provider {
     toArn: string,
     precheckFrom: readonly string[],
     backTo: string,
-  ): Promise<{ ok: true } | { ok: false; failure: Failure; cause?: Failure; stranded: readonly string[] }> {
+  ): Promise<{ ok: true; replaced: readonly string[] } | { ok: false; failure: Failure; cause?: Failure; stranded: readonly string[] }> {
     const keys = new TenantKeys(port, this.#journal, this.#updateHooks);
+    const replaced: string[] = [];
     // Prove every tenant key can still be read before moving any (EKM-15), so a revoked old key fails the update before it starts.
     for (const t of record.tenants) {
       const entry = await keys.entry(t.tenantId);
@@ -540,6 +547,19 @@ export class Provider {
       } catch (error) {
         const k = keyFailureOf(error);
         if (k === undefined) throw error;
+        if (k.failure.code === 'KeyDeleted') {
+          // Destroyed, not deactivated: the tenant key is gone with it and nothing can be rewrapped,
+          // so waiting for the old key is pointless. A new tenant key under the new key (EKM-21).
+          try {
+            await keys.replace(t.tenantId, toArn);
+          } catch (replacing) {
+            const r = keyFailureOf(replacing);
+            if (r === undefined) throw replacing;
+            return { ok: false, ...r, stranded: await this.#moveBack(keys, record, toArn, backTo) };
+          }
+          replaced.push(t.tenantId);
+          continue;
+        }
         const f = k.failure.kind === 'transient'
           ? k.failure
           : failure('UpdateNeedsOldKey', `The old key ${entry.inForce.keyArn} can no longer be used (${k.failure.message}) The update was not made and the old key stays in force; make it usable again until the update completes.`, entry.inForce.keyArn);
@@ -557,7 +577,7 @@ export class Provider {
         return { ok: false, ...k, stranded: await this.#moveBack(keys, record, toArn, backTo) };
       }
     }
-    return { ok: true };
+    return { ok: true, replaced };
   }
 
   /** Best effort after a failed move: the tenants whose keys stay under `from` (a pending wrapping counts as nothing). */
@@ -633,7 +653,7 @@ export class Provider {
       const f = this.#stranded(moved, newArn);
       return { ok: false, kmsCalls: calls, failure: f, findings: [f] };
     }
-    let keys: Record<string, KeyFacts | undefined> = {};
+    let keys: Record<string, KeyFacts | undefined> = moved.ok && moved.replaced.length > 0 ? { [oldArn]: factsAfter(failure('KeyDeleted')) } : {};
     if (!moved.ok) {
       keys = moved.failure.code === 'UpdateNeedsOldKey' || moved.failure.field === oldArn
         ? { [oldArn]: factsAfter(moved.cause ?? moved.failure) }
@@ -644,6 +664,18 @@ export class Provider {
     if (d.refusal !== undefined || !moved.ok) {
       const f = moved.ok ? d.refusal! : moved.failure.code === 'UpdateNeedsOldKey' ? moved.failure : (d.refusal ?? moved.failure);
       return { ok: false, transition: d.transition, kmsCalls: calls, failure: f, findings: [f] };
+    }
+    const lost = d.events.find((e) => e.type === 'tenantKeyReplaced');
+    if (lost !== undefined) {
+      const unrecoverable = (await this.view(record.accountId)).unrecoverableSnapshots;
+      return {
+        ok: true,
+        transition: d.transition,
+        kmsCalls: calls,
+        message:
+          `The KMS key ARN is updated to ${newArn}; new backups are protected by it. The old key ${oldArn} is destroyed: ` +
+          `${unrecoverable.length} snapshot(s) it protected cannot be recovered (listed on the Key Management tab).`,
+      };
     }
     return {
       ok: true,
@@ -713,7 +745,9 @@ export class Provider {
       // The provider's own key failing (transiently) is outside the domain's model: report it as KMS said.
       if (d.refusal === undefined) return { ...base, ok: false, failure: observed };
       // Same code: KMS's own words name the key and what to do; another code (a deleted key's data is unrecoverable) is the model's verdict.
-      return { ...base, ok: false, transition: d.transition, failure: d.refusal.code === observed.code ? observed : d.refusal };
+      // The model knows KMS faults only as unavailable: a quota or an AWS error of its own keeps its code and words.
+      const own = d.refusal.code === observed.code || (d.refusal.code === 'KmsUnavailable' && observed.kind === 'permanent' && observed.code.startsWith('Kms'));
+      return { ...base, ok: false, transition: d.transition, failure: own ? observed : d.refusal };
     }
     try {
       const value = await work(key, wrapped.keyArn);
@@ -787,6 +821,28 @@ export class Provider {
     return snapshotId === undefined ? all.at(-1) : all.find((m) => m.id === snapshotId);
   }
 
+  /**
+   * A snapshot encrypted under a tenant key that was lost with its destroyed KMS key (EKM-21):
+   * unrecoverable, said without a KMS call (the key is gone; unwrapping the new tenant key could
+   * only fail the integrity check). The domain gives the verdict, as for any destroyed key (EKM-18).
+   */
+  async #lost(record: AccountRecord, tenant: TenantCredentials, workflow: 'restore' | 'download', manifest: Manifest): Promise<WorkflowFailed | undefined> {
+    const entry = await this.#journal.read(tenant.tenantId);
+    const lost = entry?.lost?.find((l) => l.version === manifest.tenantKeyVersion);
+    if (lost === undefined || entry?.inForce.version === manifest.tenantKeyVersion) return undefined;
+    const d = this.#verdict(record, tenant.tenantId, workflow, lost.keyArn, manifest.id, failure('KeyDeleted'));
+    const message = `Snapshot ${manifest.id} was protected only by the key ${lost.keyArn}, which is destroyed; its data cannot be recovered.`;
+    return {
+      workflow,
+      accountId: record.accountId,
+      tenantId: tenant.tenantId,
+      kmsCalls: noCalls(),
+      ok: false,
+      transition: d.transition,
+      failure: failure(d.refusal?.code ?? 'DataUnrecoverable', message, manifest.id),
+    };
+  }
+
   #notFound(record: AccountRecord, tenant: TenantCredentials, workflow: Workflow, snapshotId: string | undefined): WorkflowFailed {
     const d = decide(this.#model(record, {}, tenant.tenantId), workflow === 'restore' || workflow === 'download' ? { type: workflow, ...(snapshotId === undefined ? {} : { snapshotId }) } : { type: workflow });
     return {
@@ -810,6 +866,8 @@ export class Provider {
       const tenant = this.#tenant(record, options.tenantId);
       const manifest = await this.#find(record, tenant, options.snapshotId);
       if (manifest === undefined) return this.#notFound(record, tenant, 'restore', options.snapshotId);
+      const lost = await this.#lost(record, tenant, 'restore', manifest);
+      if (lost !== undefined) return lost;
       return this.#withTenantKey(record, tenant, 'restore', manifest.id, async (key) => {
         const snapshot = await this.#store.read(key, manifest, partsFor(options.entities));
         key.drop();
@@ -834,6 +892,8 @@ export class Provider {
       const tenant = this.#tenant(record, options.tenantId);
       const manifest = await this.#find(record, tenant, options.snapshotId);
       if (manifest === undefined) return this.#notFound(record, tenant, 'download', options.snapshotId);
+      const lost = await this.#lost(record, tenant, 'download', manifest);
+      if (lost !== undefined) return lost;
       return this.#withTenantKey(record, tenant, 'download', manifest.id, async (key) => {
         const snapshot = await this.#store.read(key, manifest, partsFor(options.entities));
         key.drop();
