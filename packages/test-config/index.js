@@ -4,7 +4,7 @@
 // Timeouts are sized for CI: 2 cores running every package's tests at once, 1,000 runs a property.
 import { createRequire } from 'node:module';
 
-const UNIT = { include: ['src/**/*.test.ts', 'test/**/*.test.ts'], exclude: ['src/**/*.int.test.ts'], testTimeout: 120_000 };
+const UNIT = { include: ['src/**/*.test.ts', 'test/**/*.test.ts'], exclude: ['src/**/*.int.test.ts', 'test/**/*.int.test.ts'], testTimeout: 120_000 };
 
 /**
  * @param {string} configUrl the calling config's import.meta.url, to find @ekm/localstack from its package
@@ -20,7 +20,7 @@ export function testProjects(configUrl, options = {}) {
         {
           test: {
             name: 'int',
-            include: ['src/**/*.int.test.ts'],
+            include: ['src/**/*.int.test.ts', 'test/**/*.int.test.ts'],
             globalSetup: [globalSetup],
             testTimeout: options.intTimeout ?? 120_000,
             hookTimeout: 300_000,

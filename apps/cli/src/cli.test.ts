@@ -51,7 +51,7 @@ function io(): Io & { out: () => string; err: () => string } {
     stderr: { write: (t: string) => (err += t) },
     cwd: dir,
     rules: RULES,
-    openWorld: async (): Promise<World> => ({ executor, transitions: ['t-a1', 't-b2', 't-c3', 't-d4', 't-none'], close: async () => void closed++ }),
+    openWorld: async (options): Promise<World> => ({ executor, withProvider: () => executor, provider: options.provider, transitions: ['t-a1', 't-b2', 't-c3', 't-d4', 't-none'], close: async () => void closed++ }),
     out: () => out,
     err: () => err,
   };

@@ -27,6 +27,7 @@ import { endpointUrl, localstackMode, parse, positiveInt, UsageError } from './a
 import { DOCTOR_TENANT, doctor } from './doctor.ts';
 import { gateway } from './gateway.ts';
 import { explore } from './explore.ts';
+import { chooseProvider, providerCommand } from './provider.ts';
 import type { Executor, ProgressStream, Results, CatalogueRule, Shard, World, WorldOptions } from '@ekm/scenario-runner';
 
 export interface Io {
@@ -52,6 +53,8 @@ commands:
       --localstack <mode>     auto | host | docker | external (default: auto)
       --endpoint <url>        use this LocalStack endpoint
       --out <dir>             reports directory (default: ${DEFAULT_OUT})
+      --provider <url>        the provider under test, over ekm.provider/v1 HTTP (default: the reference provider in process)
+      --provider-module <p>   the provider under test, a module exporting an ekm.provider/v1 binding
   rules [--json] [--out dir]  the rule catalogue, with coverage from the last run
   validate [paths..]          check scenario files against the schema, run nothing
   report merge <dirs..>       merge shard reports into one [--out dir]
@@ -73,6 +76,8 @@ commands:
       --out <dir>             where a counterexample is written (default: scenarios/regressions)
       --path <p>              replay one counterexample by its fast-check path
       --localstack, --endpoint  as for run
+  provider serve              serve the reference provider over ekm.provider/v1 HTTP until Ctrl-C
+      --port <n>              port on 127.0.0.1 (default: a free one)
   help                        this text
 `;
 
@@ -103,6 +108,8 @@ export async function cli(argv: readonly string[], io: Io): Promise<number> {
         return await gateway(rest, io);
       case 'explore':
         return await explore(rest, io);
+      case 'provider':
+        return await providerCommand(rest, io);
       default:
         io.stderr.write(`ekm: unknown command "${command}"\n${USAGE}`);
         return 2;
@@ -156,6 +163,8 @@ async function run(args: readonly string[], io: Io): Promise<number> {
     localstack: { type: 'string', default: 'auto' },
     endpoint: { type: 'string' },
     out: { type: 'string', default: DEFAULT_OUT },
+    provider: { type: 'string' },
+    'provider-module': { type: 'string' },
   });
   const shard: Shard | undefined = values.shard === undefined ? undefined : parseShard(values.shard);
   const concurrency = values.concurrency === undefined ? availableParallelism() : positiveInt('concurrency', values.concurrency);
@@ -167,6 +176,7 @@ async function run(args: readonly string[], io: Io): Promise<number> {
   const out = resolveIn(io.cwd, values.out);
   const paths = positionals.length > 0 ? positionals : DEFAULT_PATHS;
 
+  const chosen = await chooseProvider(values, io.cwd);
   await mkdir(out, { recursive: true });
   // Every run scans what it wrote for the keys it handled: a release gate must not leak what it protects.
   const secrets = new SecretScanner();
@@ -176,6 +186,7 @@ async function run(args: readonly string[], io: Io): Promise<number> {
     localstack: mode,
     secrets,
     auditFile,
+    provider: chosen.binding,
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(io.signal === undefined ? {} : { signal: io.signal }),
   });
@@ -189,6 +200,7 @@ async function run(args: readonly string[], io: Io): Promise<number> {
       transitions: world.transitions,
       concurrency,
       cwd: io.cwd,
+      provider: chosen.described,
       progress: createProgress(io.stdout),
       ...(values.grep === undefined ? {} : { grep: values.grep }),
       ...(shard === undefined ? {} : { shard }),
@@ -219,8 +231,12 @@ function verdict(results: Results, io: Io, out: string): number {
     io.stdout.write(`secret scan: ${x.keys} key(s) looked for in ${x.places} object(s) and file(s), ${(x.bytes / 1048576).toFixed(1)} MiB: ${x.findings.length === 0 ? 'none found' : `${x.findings.length} FOUND`}\n`);
   }
   const passedRules = results.rules.filter((r) => r.status === 'passed').length;
+  if (results.provider !== undefined) {
+    const p = results.provider;
+    io.stdout.write(`provider under test: ${p.name} ${p.version} (${p.protocol}, ${p.binding}${p.location === undefined ? '' : ` ${p.location}`}); capabilities: ${p.capabilities.join(', ') || 'none'}\n`);
+  }
   io.stdout.write(
-    `${s.scenarios} scenario(s): ${s.passed} passed, ${s.failed} failed${(s.skipped ?? 0) > 0 ? `, ${s.skipped} skipped (cannot run here; see their reason)` : ''}${s.invalidFiles > 0 ? `, ${s.invalidFiles} invalid file(s)` : ''}; ` +
+    `${s.scenarios} scenario(s): ${s.passed} passed, ${s.failed} failed${(s.skipped ?? 0) > 0 ? `, ${s.skipped} skipped (cannot run here; see their reason)` : ''}${(s.notApplicable ?? 0) > 0 ? `, ${s.notApplicable} not applicable (the provider lacks a capability)` : ''}${s.invalidFiles > 0 ? `, ${s.invalidFiles} invalid file(s)` : ''}; ` +
       `rules: ${passedRules}/${results.rules.length} passed; ${s.durationMs} ms\n` +
       `reports: ${shown(io.cwd, join(out, RESULTS_FILE))}, junit.xml, index.html\n`,
   );
@@ -229,7 +245,8 @@ function verdict(results: Results, io: Io, out: string): number {
     io.stdout.write('partial run (shard or --grep): rule coverage is gated when the shards are merged or the full suite runs\n');
   }
   // The last line, alone, in the plain form CI systems read as a test count.
-  const closing = `conformance: ${s.passed} passed, ${s.failed + s.invalidFiles} failed${(s.skipped ?? 0) > 0 ? `, ${s.skipped} skipped` : ''}\n`;
+  const skips = (s.skipped ?? 0) + (s.notApplicable ?? 0);
+  const closing = `conformance: ${s.passed} passed, ${s.failed + s.invalidFiles} failed${skips > 0 ? `, ${skips} skipped` : ''}\n`;
   if (g.ok) {
     io.stdout.write(`gate: passed\n${closing}`);
     return 0;

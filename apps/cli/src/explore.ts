@@ -2,6 +2,7 @@
 import { explore as search, openWorld } from '@ekm/scenario-runner';
 import { endpointUrl, localstackMode, parse, positiveInt, UsageError } from './args.ts';
 import type { Io } from './cli.ts';
+import { chooseProvider } from './provider.ts';
 
 export async function explore(args: readonly string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -12,12 +13,15 @@ export async function explore(args: readonly string[], io: Io): Promise<number> 
     path: { type: 'string' },
     localstack: { type: 'string', default: 'auto' },
     endpoint: { type: 'string' },
+    provider: { type: 'string' },
+    'provider-module': { type: 'string' },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.seed !== undefined && !/^-?\d{1,10}$/.test(values.seed)) throw new UsageError(`--seed: expected a whole number, found "${values.seed}"`);
   const mode = localstackMode(values.localstack);
   const endpoint = values.endpoint === undefined ? undefined : endpointUrl(values.endpoint);
-  const world = await (io.openWorld ?? openWorld)({ localstack: mode, ...(endpoint === undefined ? {} : { endpoint }) });
+  const chosen = await chooseProvider(values, io.cwd);
+  const world = await (io.openWorld ?? openWorld)({ localstack: mode, provider: chosen.binding, ...(endpoint === undefined ? {} : { endpoint }) });
   try {
     const report = await search({
       runs: positiveInt('runs', values.runs),

@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { explore } from '../src/explore/index.ts';
 import { openWorld } from '../src/world.ts';
+import { referenceProvider } from '@ekm/backup/conformance';
 
 const { values } = parseArgs({
   options: { endpoint: { type: 'string' }, runs: { type: 'string', default: '15' }, seed: { type: 'string', default: '20261128' } },
 });
 if (values.endpoint === undefined) throw new Error('--endpoint <LocalStack url> is required');
 const out = mkdtempSync(join(tmpdir(), 'ekm-bench-explore-'));
-const world = await openWorld({ localstack: 'external', endpoint: values.endpoint });
+const world = await openWorld({ localstack: 'external', endpoint: values.endpoint, provider: referenceProvider() });
 try {
   const report = await explore({ world, runs: Number(values.runs), seed: Number(values.seed), out });
   process.stdout.write(

@@ -53,12 +53,13 @@ export function junitXml(results: Results): string {
   const suites: string[] = [];
   for (const [file, list] of byFile) {
     const failures = list.filter((s) => s.status === 'failed').length;
-    const skips = list.filter((s) => s.status === 'skipped').length;
+    const skips = list.filter((s) => s.status === 'skipped' || s.status === 'not-applicable').length;
     const time = list.reduce((t, s) => t + s.durationMs, 0);
     const cases = list.map((s) => {
       const head = `    <testcase classname="${xml(file)}" name="${xml(`${s.id}: ${s.title}`)}" time="${seconds(s.durationMs)}">`;
       const props = `      <properties><property name="rules" value="${xml(s.rules.join(' '))}"/></properties>`;
       if (s.status === 'passed') return `${head}\n${props}\n    </testcase>`;
+      if (s.status === 'not-applicable') return `${head}\n${props}\n      <skipped message="${xml(`not applicable: ${s.reason ?? ''}`)}"/>\n    </testcase>`;
       if (s.status === 'skipped') {
         const why = s.steps.find((x) => x.status === 'skipped')?.error ?? 'not applicable here';
         return `${head}\n${props}\n      <skipped message="${xml(why)}"/>\n    </testcase>`;
@@ -90,6 +91,12 @@ function callText(c: KmsCall): string {
   return `${c.operation} from ${c.from}${c.key !== undefined ? ` on ${c.key}` : ''}${ctx} → ${c.result}`;
 }
 
+function provider(results: Results): string {
+  const p = results.provider;
+  if (p === undefined) return '';
+  return `<p class="provider">Provider under test: <b>${html(p.name)} ${html(p.version)}</b> (${html(p.protocol)}, ${p.binding}${p.location !== undefined ? ` at <code>${html(p.location)}</code>` : ''}); declared capabilities: ${p.capabilities.length === 0 ? 'none' : p.capabilities.map((c) => `<code>${html(c)}</code>`).join(', ')}.</p>`;
+}
+
 /** A self-contained page: no scripts or styles from elsewhere, readable from a CI artefact. */
 export function htmlReport(results: Results): string {
   const s = results.summary;
@@ -101,6 +108,8 @@ export function htmlReport(results: Results): string {
       const cells = scen
         .map((x) => {
           if (!x.rules.includes(r.id)) return '<td></td>';
+          if (x.status === 'not-applicable') return `<td class="na" title="${html(x.id)} not applicable: ${html(x.reason ?? '')}">n/a</td>`;
+          if (x.status === 'skipped') return `<td class="na" title="${html(x.id)} skipped">–</td>`;
           return x.status === 'passed'
             ? `<td class="pass" title="${html(x.id)} passed">✓</td>`
             : `<td class="fail" title="${html(x.id)} failed">✗</td>`;
@@ -119,7 +128,7 @@ export function htmlReport(results: Results): string {
             }${st.kmsCalls.length > 0 ? `<ul class="kms">${st.kmsCalls.map((c) => `<li>${html(callText(c))}</li>`).join('')}</ul>` : ''}</li>`,
         )
         .join('\n');
-      return `<details id="${anchor(x.id)}" class="${x.status}"${x.status === 'failed' ? ' open' : ''}><summary>${i + 1}. <b>${html(x.id)}</b> ${html(x.title)} <span class="st">${x.status}</span> <small>${html(x.file)} · ${x.durationMs} ms · ${html(x.rules.join(', '))}</small></summary><ol>${steps}</ol></details>`;
+      return `<details id="${anchor(x.id)}" class="${x.status}"${x.status === 'failed' ? ' open' : ''}><summary>${i + 1}. <b>${html(x.id)}</b> ${html(x.title)} <span class="st">${x.status}</span> <small>${html(x.file)} · ${x.durationMs} ms · ${html(x.rules.join(', '))}</small></summary>${x.reason !== undefined ? `<p class="reason">not applicable: ${html(x.reason)}</p>` : ''}<ol>${steps}</ol></details>`;
     })
     .join('\n');
   const errors =
@@ -139,7 +148,7 @@ table.matrix{border-collapse:collapse}
 .matrix td,.matrix th{border:1px solid #ddd;padding:2px 4px;text-align:center;vertical-align:top}
 .matrix th.rule{text-align:left;max-width:36em;font-weight:normal}
 .matrix q{color:#555;font-style:italic;display:block}
-td.pass{background:#dfd}td.fail{background:#fdd}
+td.pass{background:#dfd}td.fail{background:#fdd}td.na{background:#eee;color:#666}
 tr.uncovered th.rule{background:#ffe9b3}tr.failed th.rule{background:#fdd}
 .st{font-size:11px;text-transform:uppercase;color:#666}
 li.failed,li.error,details.failed>summary{color:#a00}
@@ -147,7 +156,8 @@ li.failed,li.error,details.failed>summary{color:#a00}
 ul.kms{font-family:monospace;font-size:12px;color:#345}
 </style></head><body>
 <h1>EKM conformance: ${verdict ? 'passed' : 'failed'}</h1>
-<p>${s.scenarios} scenarios, ${s.passed} passed, ${s.failed} failed, ${results.errors.length} file error(s), ${s.durationMs} ms.
+${provider(results)}
+<p>${s.scenarios} scenarios, ${s.passed} passed, ${s.failed} failed${(s.notApplicable ?? 0) > 0 ? `, ${s.notApplicable} not applicable` : ''}, ${results.errors.length} file error(s), ${s.durationMs} ms.
 Rules: ${results.rules.filter((r) => r.status === 'passed').length}/${results.rules.length} passed.
 Transitions covered: ${results.transitions.covered}/${results.transitions.total}.${results.shard !== undefined ? ` Shard ${results.shard.index}/${results.shard.count}.` : ''}${results.grep !== undefined ? ` Filtered by ${html(results.grep)}.` : ''}</p>
 ${errors}

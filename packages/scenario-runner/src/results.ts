@@ -43,8 +43,14 @@ export interface ScenarioResult {
   readonly id: string;
   readonly title: string;
   readonly file: string;
-  /** `skipped`: the scenario cannot run in this environment; its first skipped step says why. */
-  readonly status: 'passed' | 'failed' | 'skipped';
+  /**
+   * `skipped`: the scenario cannot run in this environment; its first skipped step says why.
+   * `not-applicable`: it needs a capability the provider under test does not declare (`reason`).
+   * Neither passes nor fails; a rule counts as passed only through applicable scenarios that passed.
+   */
+  readonly status: 'passed' | 'failed' | 'skipped' | 'not-applicable';
+  /** Why the scenario was not applicable. */
+  readonly reason?: string;
   readonly rules: readonly string[];
   readonly durationMs: number;
   readonly steps: readonly StepResult[];
@@ -97,7 +103,9 @@ export interface ShardInfo {
 
 export interface Results {
   readonly version: 1;
-  readonly summary: { scenarios: number; passed: number; failed: number; skipped?: number; invalidFiles: number; durationMs: number };
+  readonly summary: { scenarios: number; passed: number; failed: number; skipped?: number; notApplicable?: number; invalidFiles: number; durationMs: number };
+  /** The provider under test, as it declared itself through `ekm.provider/v1`, and how it was reached. */
+  readonly provider?: ProviderUnderTest;
   readonly rules: readonly { id: string; title: string; kind: string; quote: string; status: RuleStatus; scenarios: string[] }[];
   readonly scenarios: readonly ScenarioResult[];
   readonly transitions: { total: number; covered: number; coveredIds: string[] };
@@ -113,7 +121,19 @@ export interface Results {
   readonly grep?: string;
 }
 
+export interface ProviderUnderTest {
+  readonly name: string;
+  readonly version: string;
+  readonly protocol: string;
+  /** `in-process` (a module), or `http` (a URL). */
+  readonly binding: 'in-process' | 'http';
+  /** The URL or module path, when not the default reference provider. */
+  readonly location?: string;
+  readonly capabilities: readonly string[];
+}
+
 export interface BuildOptions {
+  readonly provider?: ProviderUnderTest;
   readonly rules: readonly CatalogueRule[];
   /** Every transition id of the EKM state machine; empty until the world reports them. */
   readonly transitions?: readonly string[];
@@ -127,8 +147,8 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
   const sorted = [...scenarios].sort((a, b) => compare(a.id, b.id));
   const rules = options.rules.map((rule) => {
     const naming = sorted.filter((s) => s.rules.includes(rule.id));
-    // A scenario skipped here proves nothing: a rule only it names stays uncovered.
-    const ran = naming.filter((s) => s.status !== 'skipped');
+    // A scenario skipped here, or not applicable to the provider, proves nothing: a rule only it names stays uncovered.
+    const ran = naming.filter((s) => s.status !== 'skipped' && s.status !== 'not-applicable');
     const status: RuleStatus = ran.length === 0 ? 'uncovered' : ran.some((s) => s.status === 'failed') ? 'failed' : 'passed';
     return { id: rule.id, title: rule.title, kind: rule.kind, quote: rule.quote, status, scenarios: naming.map((s) => s.id) };
   });
@@ -138,6 +158,7 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
   const errors = (options.errors ?? []).map((e) => (typeof e === 'string' ? e : formatError(e)));
   const passed = sorted.filter((s) => s.status === 'passed').length;
   const skipped = sorted.filter((s) => s.status === 'skipped').length;
+  const notApplicable = sorted.filter((s) => s.status === 'not-applicable').length;
   const reliability: Record<string, WorkflowTally> = {};
   for (const s of sorted) addTallies(reliability, s.reliability ?? {});
   return {
@@ -145,11 +166,13 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
     summary: {
       scenarios: sorted.length,
       passed,
-      failed: sorted.length - passed - skipped,
+      failed: sorted.length - passed - skipped - notApplicable,
       skipped,
+      ...(notApplicable === 0 ? {} : { notApplicable }),
       invalidFiles: new Set(errors.map((e) => e.split(':')[0])).size,
       durationMs: Math.round(options.durationMs),
     },
+    ...(options.provider === undefined ? {} : { provider: options.provider }),
     rules,
     scenarios: sorted,
     transitions: { total: all.length, covered: coveredIds.length, coveredIds },
@@ -192,7 +215,10 @@ export function gate(results: Results): GateVerdict {
   if (!partial) {
     if (results.rules.length === 0) reasons.push('the rule catalogue is empty: nothing to gate on');
     for (const r of results.rules) {
-      if (r.status === 'uncovered') reasons.push(`rule ${r.id} has no scenario`);
+      if (r.status === 'uncovered') {
+        const na = results.scenarios.filter((x) => x.status === 'not-applicable' && x.rules.includes(r.id)).length;
+        reasons.push(na > 0 ? `rule ${r.id} has no applicable scenario (${na} not applicable to the provider under test)` : `rule ${r.id} has no scenario`);
+      }
       else if (r.status === 'failed') reasons.push(`rule ${r.id} has a failing scenario`);
     }
   }

@@ -177,6 +177,8 @@ export function createProgress(out: ProgressStream): Progress {
       clear();
       if (r.status === 'passed') {
         out.write(`${tty ? '\x1b[32mPASS\x1b[0m' : 'PASS'} ${r.id} (${r.durationMs} ms)\n`);
+      } else if (r.status === 'not-applicable') {
+        out.write(`${tty ? '\x1b[33mN/A \x1b[0m' : 'N/A '} ${r.id}: not applicable: ${r.reason ?? ''}\n`);
       } else if (r.status === 'skipped') {
         const why = r.steps.find((x) => x.status === 'skipped')?.error ?? 'not applicable here';
         out.write(`${tty ? '\x1b[33mSKIP\x1b[0m' : 'SKIP'} ${r.id}: ${why}\n`);

@@ -1,7 +1,7 @@
 /** One conformance run from paths to results: load, select, run, build results. */
 import type { LoadOptions, LocatedError } from './load.ts';
 import { loadScenarios } from './load.ts';
-import type { Results, CatalogueRule } from './results.ts';
+import type { Results, CatalogueRule, ProviderUnderTest } from './results.ts';
 import { buildResults } from './results.ts';
 import type { Executor, Progress, Shard } from './schedule.ts';
 import { grepPattern, runScenarios, selectGrep, selectShard } from './schedule.ts';
@@ -17,6 +17,7 @@ export interface SuiteOptions {
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
   readonly cwd?: string;
+  readonly provider?: ProviderUnderTest;
 }
 
 export async function runSuite(options: SuiteOptions): Promise<{ results: Results; errors: readonly LocatedError[] }> {
@@ -42,6 +43,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ results: Result
     errors: loaded.errors,
     ...(options.shard === undefined ? {} : { shard: { ...options.shard, suiteScenarios: loaded.scenarios.length } }),
     ...(options.grep === undefined ? {} : { grep: options.grep }),
+    ...(options.provider === undefined ? {} : { provider: options.provider }),
   });
   return { results, errors: loaded.errors };
 }

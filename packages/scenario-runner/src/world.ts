@@ -8,8 +8,8 @@
  */
 import { startLocalStack, type LocalStack } from '@ekm/localstack';
 import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
-import { createGraphServer, type GraphServer } from '@ekm/entra-mock';
-import type { ProviderOptions } from '@ekm/backup';
+import { startGraphHttp, type GraphHttpServer } from '@ekm/entra-mock';
+import type { ProviderBinding } from '@ekm/protocol';
 import type { Executor } from './schedule.ts';
 import { transitionIds } from './catalogue.ts';
 import { ScenarioRun } from './world/run.ts';
@@ -28,12 +28,15 @@ export interface WorldOptions {
   readonly auditFile?: string;
   /** Learns every plaintext key of the run and searches what the run writes for them. */
   readonly secrets?: SecretScanner;
+  /** The provider under test, reached only through `ekm.provider/v1`. */
+  readonly provider: ProviderBinding;
 }
 
 export interface World {
   readonly executor: Executor;
-  /** Test only: an executor on the same world whose providers carry a planted bug (the explorer's proof). */
-  withPlantedBug?(bug: NonNullable<ProviderOptions['plantedBug']>): Executor;
+  /** An executor on the same world for another provider (the explorer's planted-bug proof, a non-conforming provider). */
+  withProvider(provider: ProviderBinding): Executor;
+  readonly provider: ProviderBinding;
   /** Every transition id of the EKM state machine, for `transitions.total`. */
   readonly transitions: readonly string[];
   readonly localstack?: { readonly endpoint: string; readonly mode: string; readonly startMs: number };
@@ -46,7 +49,7 @@ export const REGION = 'us-east-1';
 export async function openWorld(options: WorldOptions): Promise<World> {
   let localstack: LocalStack | undefined;
   let gateway: KmsGateway | undefined;
-  let graph: GraphServer | undefined;
+  let graph: GraphHttpServer | undefined;
   const secrets = options.secrets;
   const close = async () => {
     if (secrets !== undefined) {
@@ -54,7 +57,7 @@ export async function openWorld(options: WorldOptions): Promise<World> {
       if (options.auditFile !== undefined) secrets.scanFile(options.auditFile, 'the KMS audit trail');
       if (localstack?.logFile !== undefined) secrets.scanFile(localstack.logFile, "LocalStack's log");
     }
-    graph?.close();
+    await graph?.close();
     graph = undefined;
     await gateway?.close();
     gateway = undefined;
@@ -72,17 +75,17 @@ export async function openWorld(options: WorldOptions): Promise<World> {
       region: REGION,
       ...(options.auditFile === undefined ? {} : { auditFile: options.auditFile }),
     });
-    graph = createGraphServer();
-    graph.listen();
+    graph = await startGraphHttp();
   } catch (error) {
     await close();
     throw error;
   }
   const parts = { localstackEndpoint: localstack.endpoint, gateway, graph, region: REGION, localstackPid: localstack.pid, ...(secrets === undefined ? {} : { secrets }) };
-  const executor: Executor = (loaded) => new ScenarioRun(parts, loaded).run();
+  const withProvider = (provider: ProviderBinding): Executor => (loaded) => new ScenarioRun({ ...parts, provider }, loaded).run();
   return {
-    executor,
-    withPlantedBug: (plantedBug) => (loaded) => new ScenarioRun({ ...parts, plantedBug }, loaded).run(),
+    executor: withProvider(options.provider),
+    withProvider,
+    provider: options.provider,
     transitions: transitionIds(),
     localstack: { endpoint: localstack.endpoint, mode: localstack.mode, startMs: localstack.startMs },
     close,

@@ -14,7 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import fc from 'fast-check';
-import type { ProviderOptions } from '@ekm/backup';
+import type { ProviderBinding } from '@ekm/protocol';
 import type { ScenarioResult } from '../results.ts';
 import { failedStep } from '../results.ts';
 import type { Executor } from '../schedule.ts';
@@ -33,9 +33,11 @@ export interface ExploreOptions {
   /** fast-check path of a counterexample, to replay it without searching. */
   readonly path?: string;
   /** The world to run in (`openWorld`'s); by default one is opened (LocalStack found or started) and closed. */
-  readonly world?: { readonly executor: Executor; withPlantedBug?(bug: NonNullable<ProviderOptions['plantedBug']>): Executor };
-  /** Test only: run providers with this planted bug ; named in the regression's header. */
-  readonly plantedBug?: ProviderOptions['plantedBug'];
+  readonly world?: { readonly executor: Executor; withProvider?(provider: ProviderBinding): Executor };
+  /** The provider to explore: the world's by default; with `world` absent, required. */
+  readonly provider?: ProviderBinding;
+  /** Said in the regression's header, e.g. which planted bug the provider carries. */
+  readonly providerNote?: string;
   readonly signal?: AbortSignal;
   /** Progress lines, e.g. `console.error`. */
   readonly log?: (line: string) => void;
@@ -105,12 +107,13 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreRepo
   const out = options.out ?? 'scenarios/regressions';
   const log = options.log ?? (() => {});
   const signal = options.signal ?? new AbortController().signal;
-  const world = options.world ?? (await openWorld({ localstack: 'auto' }));
+  if (options.world === undefined && options.provider === undefined) throw new Error('explore needs a world or a provider to explore');
+  const world = options.world ?? (await openWorld({ localstack: 'auto', provider: options.provider! }));
   const owned = options.world === undefined ? (world as ExploreWorld) : undefined;
   let executor = world.executor;
-  if (options.plantedBug !== undefined) {
-    if (world.withPlantedBug === undefined) throw new Error('a planted bug needs a world from openWorld');
-    executor = world.withPlantedBug(options.plantedBug);
+  if (options.provider !== undefined && options.world !== undefined) {
+    if (world.withProvider === undefined) throw new Error('exploring another provider needs a world from openWorld');
+    executor = world.withProvider(options.provider);
   }
   const started = performance.now();
   let sequences = 0;
@@ -176,7 +179,7 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreRepo
         `Replay the shrunk case only: explore({ seed: ${seed}, maxCommands: ${maxCommands}, path: '${path}' }) (fast-check seed and path)`,
         `fast-check commands (the file stops at the disagreement): ${String(commands ?? '?')}`,
         `Disagreement at step ${failure.index + 1}: ${oneLine(failure.error)}`,
-        ...(options.plantedBug === undefined ? [] : [`Found with the test-only planted bug '${options.plantedBug}' (ProviderOptions.plantedBug in @ekm/backup); the real provider passes it.`]),
+        ...(options.providerNote === undefined ? [] : [options.providerNote]),
         'Every expect is what @ekm/domain predicts; this file fails while the bug is there.',
       ],
       steps,

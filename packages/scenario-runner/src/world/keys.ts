@@ -1,22 +1,32 @@
 /**
  * The domain's key lifecycle, run beside the customer's real keys: every key operation a
  * scenario makes is also decided by the model, so the report can say which key transitions
- * (`key.<command>.<state>`) the suite exercised. The provider reports the account's own.
+ * (`key.<command>.<state>`) the suite exercised; `AccountMirror` decides the account's on the same state.
  */
 import { decide, initialAccount, type AccountState, type KeyCommand, type KeySpec, type KeyUsage } from '@ekm/domain';
 
 const SPECS = new Set<string>(['SYMMETRIC_DEFAULT', 'RSA_2048', 'RSA_4096', 'ECC_NIST_P256', 'HMAC_256']);
 
 export class KeyMirror {
-  #state: AccountState = initialAccount({ activated: true });
+  #state: AccountState;
   readonly #transitions: string[];
   /** When each key's deletion completes, and when its imported material expires, in scenario time. */
   readonly #deletions = new Map<string, number>();
   readonly #expiries = new Map<string, number>();
   readonly #access = new Map<string, boolean>();
 
-  constructor(transitions: string[]) {
+  constructor(transitions: string[], initial: AccountState = initialAccount({ activated: true })) {
     this.#transitions = transitions;
+    this.#state = initial;
+  }
+
+  /** The whole model state: the account mirror decides account commands on the same state. */
+  get state(): AccountState {
+    return this.#state;
+  }
+
+  set state(next: AccountState) {
+    this.#state = next;
   }
 
   #apply(command: KeyCommand): void {

@@ -5,19 +5,19 @@
  * customer's key administrator would, and checked against their expectations.
  */
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { Provider, readZip, S3Bucket, createS3Client, type AccountView, type CommandResult, type Manifest, type ProviderOptions } from '@ekm/backup';
-import { createMockTenant, generateTenant, type DirectoryState, type GraphServer, type MockTenant } from '@ekm/entra-mock';
-import { classify, KmsError } from '@ekm/kms';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { createMockTenant, generateTenant, type DirectoryState, type MockTenant } from '@ekm/entra-mock';
+import type { Capability, Outcome as ProtocolOutcome, ProviderBinding, ProviderSession } from '@ekm/protocol';
+import { FAILURES, initialAccount, isFailureCode, type AccountCommand, type Failure } from '@ekm/domain';
+import { unzipSync } from 'fflate';
 import type { AuditEvent, KmsGateway, ToxicType } from '@ekm/kms-gateway';
 import { ACCOUNT_ROLES, DURATION, type AccountRole, type Step } from '../format.ts';
 import type { LoadedScenario } from '../load.ts';
 import type { KmsCall, ScenarioResult, StepResult, WorkflowTally } from '../results.ts';
 import { KeyAdministrator } from './admin.ts';
 import { KeyMirror } from './keys.ts';
+import { AccountMirror } from './mirror.ts';
+import { awsFailure, gradeAwsError } from './aws-errors.ts';
 import type { SecretScanner } from '../secrets.ts';
 import { checkAudit, checkOutcome, checkTenantEquals, type Outcome } from './expect.ts';
 import { drift, KIND_OF, newEntity, type NamedEntity } from './tenant.ts';
@@ -25,14 +25,15 @@ import { drift, KIND_OF, newEntity, type NamedEntity } from './tenant.ts';
 export interface WorldParts {
   readonly localstackEndpoint: string;
   readonly gateway: KmsGateway;
-  readonly graph: GraphServer;
+  /** Microsoft's side over loopback HTTP: every scenario's tenant is registered here. */
+  readonly graph: { readonly url: string; readonly registry: { add(t: MockTenant): void; remove(tenantId: string): void } };
+  /** The provider under test, reached only through `ekm.provider/v1`. */
+  readonly provider: ProviderBinding;
   readonly region: string;
   /** The secret scan, when the run keeps one: every stored object and download is searched at teardown. */
   readonly secrets?: SecretScanner;
   /** The LocalStack process when this host runs it: `fault.localstack` freezes it. */
   readonly localstackPid?: number | undefined;
-  /** Test only (the explorer's planted-bug test): passed to every scenario's provider. */
-  readonly plantedBug?: ProviderOptions['plantedBug'];
 }
 
 /** Scheduled backups run every hour of scenario time; a `workflow.scheduledBackup` step moves the clock to the next one. */
@@ -86,8 +87,8 @@ export class ScenarioRun {
   readonly #toxics = new Set<string>();
   readonly #seen = new Set<string>();
   readonly #transitions: string[] = [];
-  readonly #keys = new KeyMirror(this.#transitions);
-  readonly #tamper = new Map<string, { object: string; body: Uint8Array; manifestKey: string; manifest: Uint8Array }>();
+  readonly #keys: KeyMirror;
+  readonly #account: AccountMirror;
   readonly #seed: number;
   /** Active faults by name, with the kind they are tallied under. */
   readonly #faults = new Map<string, string>();
@@ -95,13 +96,16 @@ export class ScenarioRun {
   readonly #tally: Record<string, WorkflowTally> = {};
   /** Every backup this scenario ran: what the provider reported, the tenant it read, the faults it ran under. */
   readonly #backups: { id?: string; state: DirectoryState; faults: readonly string[] }[] = [];
-  #tempDir: string | undefined;
+  /** Every file the scenario downloaded, for the secret scan at teardown. */
+  readonly #downloads: { name: string; zip: Uint8Array }[] = [];
   /** The file the current step downloaded, for its data expectations. */
-  #lastDownload: string | undefined;
-  #provider!: Provider;
-  #bucket!: S3Bucket;
+  #lastDownload: Uint8Array | undefined;
+  #provider!: ProviderSession;
+  #s3!: S3Client;
+  readonly #bucket: string;
+  /** When the next scheduled backup is due: the harness sets the schedule, so it knows. */
+  #nextDue = 0;
   #tenant!: MockTenant;
-  #downloads = 0;
 
   constructor(parts: WorldParts, loaded: LoadedScenario) {
     this.#parts = parts;
@@ -110,6 +114,20 @@ export class ScenarioRun {
     this.productAccount = `acct-${this.accounts.customer}`;
     this.#admin = new KeyAdministrator(parts.gateway.endpoint, parts.region, this.accounts, parts.secrets === undefined ? undefined : (m) => parts.secrets!.add(m, 'imported key material'));
     this.#seed = loaded.scenario.tenant?.seed ?? seedOf(loaded.scenario.id);
+    this.#bucket = `ekm-backups-${this.accounts.provider}`;
+    this.#keys = new KeyMirror(this.#transitions, initialAccount({ providerAccountId: this.accounts.provider, regions: [parts.region] }));
+    this.#account = new AccountMirror(this.#transitions, () => this.#keys.state, (next) => (this.#keys.state = next));
+  }
+
+  /** Capabilities the scenario needs that the provider under test does not declare. */
+  missingCapabilities(): Capability[] {
+    const needed = new Set<Capability>();
+    for (const step of this.#loaded.scenario.steps) {
+      if (step.action === 'store.tamper') needed.add('store.tamper');
+      if (step.action === 'console.updateKey' && step.args.complete === false) needed.add('update.inProgress');
+    }
+    const declared = new Set(this.#parts.provider.info.capabilities);
+    return [...needed].filter((c) => !declared.has(c)).sort();
   }
 
   get tenantId(): string {
@@ -128,63 +146,62 @@ export class ScenarioRun {
     const spec = this.#loaded.scenario.tenant;
     const state = generateTenant({ seed: this.#seed, referenceDate: REFERENCE_DATE, users: spec?.users ?? 10 });
     this.#tenant = createMockTenant(state, { clock: () => this.now() });
-    this.#parts.graph.addTenant(this.#tenant);
-    const bucketName = `ekm-backups-${this.accounts.provider}`;
-    this.#bucket = await S3Bucket.open({ endpoint: this.#parts.localstackEndpoint, region: this.#parts.region, account: this.accounts.provider, bucket: bucketName });
-    this.#provider = await Provider.open({
+    this.#parts.graph.registry.add(this.#tenant);
+    const credentials = { accessKeyId: this.accounts.provider, secretAccessKey: 'test' };
+    this.#s3 = new S3Client({ region: this.#parts.region, endpoint: this.#parts.localstackEndpoint, forcePathStyle: true, credentials });
+    await this.#s3.send(new CreateBucketCommand({ Bucket: this.#bucket }));
+    this.#provider = await this.#parts.provider.open({
       accountId: this.accounts.provider,
       region: this.#parts.region,
-      kmsEndpoint: this.#parts.gateway.endpoint,
-      s3Endpoint: this.#parts.localstackEndpoint,
-      bucket: this.#bucket,
-      clock: () => this.now(),
-      // Retry-After is honoured by count, not by waiting: the scenario's time is the gateway's clock.
-      graph: { sleep: async () => {} },
-      ...(this.#parts.plantedBug === undefined ? {} : { plantedBug: this.#parts.plantedBug }),
+      kms: { endpoint: this.#parts.gateway.endpoint, credentials },
+      s3: { endpoint: this.#parts.localstackEndpoint, bucket: this.#bucket, credentials },
+      graph: { endpoint: this.#parts.graph.url },
+      now: () => this.now(),
     });
-    await this.#provider.addAccount({
-      accountId: this.productAccount,
-      tenants: [{ tenantId: this.#tenant.tenantId, clientId: this.#tenant.clientId, clientSecret: this.#tenant.clientSecret }],
-      scheduleEveryMs: SCHEDULE_EVERY_MS,
-    });
+    const connected = await this.#provider.connectTenant(
+      this.productAccount,
+      { tenantId: this.#tenant.tenantId, clientId: this.#tenant.clientId, clientSecret: this.#tenant.clientSecret },
+      { scheduleEveryMs: SCHEDULE_EVERY_MS },
+    );
+    if (!connected.ok) throw new Error(`the provider refused to connect the scenario's tenant: ${connected.failure.code}: ${connected.failure.message}`);
+    this.#nextDue = this.now().getTime() + SCHEDULE_EVERY_MS;
     this.#auditSince();
   }
 
   async teardown(): Promise<void> {
     if (Date.now() < this.#frozenUntil) this.#thaw();
     for (const name of this.#toxics) this.#parts.gateway.control.toxics.remove(name);
-    this.#parts.graph.removeTenant(this.#tenant?.tenantId ?? '');
+    if (this.#tenant !== undefined) this.#parts.graph.registry.remove(this.#tenant.tenantId);
     this.#admin.close();
+    await this.#provider?.close().catch(() => undefined);
+    if (this.#s3 === undefined) return;
     if (this.#parts.secrets !== undefined) await this.#scanStore(this.#parts.secrets).catch(() => undefined);
-    if (this.#tempDir !== undefined) rmSync(this.#tempDir, { recursive: true, force: true });
     await this.#emptyBucket().catch(() => undefined);
+    this.#s3.destroy();
   }
 
-  /** Everything the provider stored, and every file it downloaded, searched for the run's keys. */
+  /** Everything the provider stored in its bucket, and every file it handed out, searched for the run's keys. */
   async #scanStore(secrets: SecretScanner): Promise<void> {
-    for (const key of await this.#bucket.list('')) {
-      const object = await this.#bucket.get(key);
-      if (object !== undefined) secrets.scan(`s3://ekm-backups-${this.accounts.provider}/${key}`, object.body);
+    for (let token: string | undefined, first = true; first || token !== undefined; first = false) {
+      const listed = await this.#s3.send(new ListObjectsV2Command({ Bucket: this.#bucket, ...(token === undefined ? {} : { ContinuationToken: token }) }));
+      for (const c of listed.Contents ?? []) {
+        const object = await this.#s3.send(new GetObjectCommand({ Bucket: this.#bucket, Key: c.Key! }));
+        secrets.scan(`s3://${this.#bucket}/${c.Key!}`, await object.Body!.transformToByteArray());
+      }
+      token = listed.NextContinuationToken;
     }
-    if (this.#tempDir !== undefined) {
-      for (const name of readdirSync(this.#tempDir)) secrets.scanFile(join(this.#tempDir, name), `download ${name} of ${this.#loaded.scenario.id}`);
-    }
+    for (const d of this.#downloads) secrets.scan(`${d.name} of ${this.#loaded.scenario.id}`, d.zip);
   }
 
   async #emptyBucket(): Promise<void> {
-    const s3 = createS3Client({ endpoint: this.#parts.localstackEndpoint, region: this.#parts.region, account: this.accounts.provider });
-    const Bucket = `ekm-backups-${this.accounts.provider}`;
-    try {
-      for (;;) {
-        const listed = await s3.send(new ListObjectsV2Command({ Bucket }));
-        const keys = (listed.Contents ?? []).map((c) => ({ Key: c.Key! }));
-        if (keys.length === 0) break;
-        await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }));
-      }
-      await s3.send(new DeleteBucketCommand({ Bucket }));
-    } finally {
-      s3.destroy();
+    const Bucket = this.#bucket;
+    for (;;) {
+      const listed = await this.#s3.send(new ListObjectsV2Command({ Bucket }));
+      const keys = (listed.Contents ?? []).map((c) => ({ Key: c.Key! }));
+      if (keys.length === 0) break;
+      await this.#s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }));
     }
+    await this.#s3.send(new DeleteBucketCommand({ Bucket }));
   }
 
   /** KMS calls of this scenario's accounts since the last look, in the scenario's terms. */
@@ -207,6 +224,11 @@ export class ScenarioRun {
     const steps: StepResult[] = [];
     let failed = false;
     let skippedWhy: string | undefined;
+    const missing = this.missingCapabilities();
+    if (missing.length > 0) {
+      const info = this.#parts.provider.info;
+      return { ...this.#result(started, []), status: 'not-applicable', reason: `the provider under test (${info.name} ${info.version}) does not declare ${missing.map((c) => `capability ${c}`).join(' or ')}` };
+    }
     try {
       await this.setup();
     } catch (error) {
@@ -305,7 +327,7 @@ export class ScenarioRun {
     return undefined;
   }
 
-  #checkStatus(want: NonNullable<NonNullable<Step['expect']>['status']>, view: AccountView): string | undefined {
+  #checkStatus(want: NonNullable<NonNullable<Step['expect']>['status']>, view: Awaited<ReturnType<ProviderSession['view']>>): string | undefined {
     const got: Record<string, unknown> = {
       ekmSection: view.ekmSection,
       providerAccountShown: view.providerAccountId === this.accounts.provider,
@@ -327,12 +349,24 @@ export class ScenarioRun {
 
   #checkDownload(contains: string | undefined, entities: readonly string[] | undefined): string | undefined {
     if (this.#lastDownload === undefined) return 'expected a downloaded file, but this step downloaded nothing';
-    const entries = readZip(readFileSync(this.#lastDownload));
+    let entries: Record<string, Uint8Array>;
+    try {
+      entries = unzipSync(this.#lastDownload);
+    } catch (error) {
+      return `the download is not a readable zip file (${error instanceof Error ? error.message : String(error)})`;
+    }
     const ids = new Set<string>();
-    for (const entry of entries) {
-      if (!entry.name.endsWith('.json') || entry.name === 'snapshot.json' || entry.name === 'links.json' || entry.name === 'deleted.json') continue;
-      const objects = JSON.parse(new TextDecoder().decode(entry.data)) as { id: string }[];
-      for (const o of objects) ids.add(o.id);
+    for (const [name, data] of Object.entries(entries)) {
+      if (!name.endsWith('.json')) continue;
+      let objects: unknown;
+      try {
+        objects = JSON.parse(new TextDecoder().decode(data));
+      } catch {
+        return `the download's ${name} is not JSON`;
+      }
+      // Entity files are JSON arrays of directory objects; anything else (a manifest, links) is not an entity list.
+      if (!Array.isArray(objects)) continue;
+      for (const o of objects) if (typeof (o as { id?: unknown })?.id === 'string') ids.add((o as { id: string }).id);
     }
     const wanted: { what: string; id: string }[] = [];
     if (contains !== undefined) {
@@ -367,9 +401,10 @@ export class ScenarioRun {
     });
   }
 
-  #command(result: CommandResult): Outcome {
-    if (result.transition !== undefined) this.#transitions.push(result.transition);
-    return result.ok ? { ok: true, message: result.message } : { ok: false, failure: result.failure };
+  /** A console or support command: its outcome in the harness's terms, observed by the model. */
+  #command(command: AccountCommand, result: ProtocolOutcome): Outcome {
+    this.#account.observe(command, result.ok);
+    return asOutcome(result);
   }
 
   /** Key administration refusals as the customer would read them. */
@@ -379,7 +414,7 @@ export class ScenarioRun {
       return { ok: true };
     } catch (error) {
       if (error instanceof StepError) throw error;
-      return { ok: false, failure: classify(error) };
+      return { ok: false, failure: awsFailure(error) };
     }
   }
 
@@ -388,38 +423,49 @@ export class ScenarioRun {
     const acct = this.productAccount;
     switch (step.action) {
       case 'support.activate':
-        return this.#command(await p.activate(acct));
-      case 'console.submitKey':
-        return this.#command(await p.submitArn(acct, this.#arn(step.args)));
+        return this.#command({ type: 'activate' }, await p.activate(acct));
+      case 'console.submitKey': {
+        const input = this.#arn(step.args);
+        return this.#command({ type: 'submitArn', input }, await p.submitKey(acct, input));
+      }
       case 'console.showTerms':
-        return this.#command(await p.showTerms(acct));
+        return this.#command({ type: 'showTerms' }, await p.showTerms(acct));
       case 'console.acceptTerms': {
         // The console shows the terms (Continue) before the customer can agree (Yes, I Agree).
-        if ((await p.view(acct)).phase === 'arnValidated') {
-          const shown = this.#command(await p.showTerms(acct));
+        if (this.#account.phase === 'arnValidated') {
+          const shown = this.#command({ type: 'showTerms' }, await p.showTerms(acct));
           if (!shown.ok) return shown;
         }
-        return this.#command(await p.acceptTerms(acct));
+        return this.#command({ type: 'acceptTerms' }, await p.acceptTerms(acct));
       }
       case 'console.declineTerms':
+        return this.#command({ type: 'declineTerms' }, await p.declineTerms(acct));
       case 'console.abandon':
-        return this.#command(await p.declineTerms(acct));
+        return this.#command({ type: 'declineTerms' }, await p.abandon(acct));
       case 'console.enable': {
-        const submitted = this.#command(await p.submitArn(acct, this.#arn(step.args)));
+        const input = this.#arn(step.args);
+        const submitted = this.#command({ type: 'submitArn', input }, await p.submitKey(acct, input));
         if (!submitted.ok) return submitted;
-        const shown = this.#command(await p.showTerms(acct));
+        const shown = this.#command({ type: 'showTerms' }, await p.showTerms(acct));
         if (!shown.ok) return shown;
-        return this.#command(await p.acceptTerms(acct));
+        return this.#command({ type: 'acceptTerms' }, await p.acceptTerms(acct));
       }
-      case 'console.updateKey':
-        return this.#command(await p.updateKey(acct, this.#arn(step.args), { complete: step.args.complete }));
+      case 'console.updateKey': {
+        const input = this.#arn(step.args);
+        const started = await p.updateKey(acct, input, { complete: step.args.complete });
+        const outcome = this.#command({ type: 'updateKey', input }, started);
+        // A completed update is the model's two moves: validated, then the rewrap.
+        if (started.ok && step.args.complete) this.#account.observe({ type: 'completeUpdate' }, true);
+        if (!started.ok && step.args.complete && this.#account.phase === 'updating') this.#account.observe({ type: 'completeUpdate' }, false);
+        return outcome;
+      }
       case 'console.completeUpdate':
-        return this.#command(await p.completeUpdate(acct));
+        return this.#command({ type: 'completeUpdate' }, await p.completeUpdate(acct));
       case 'console.status':
         await p.view(acct);
         return { ok: true };
       case 'console.returnToCloudKms':
-        return this.#command(await p.returnToCloudKms(acct));
+        return this.#command({ type: 'returnToCloudKms' }, await p.returnToCloudKms(acct));
 
       case 'admin.createKey': {
         const a = step.args;
@@ -477,41 +523,43 @@ export class ScenarioRun {
         return { ok: true };
 
       case 'workflow.scheduledBackup': {
-        const record = await p.account(acct);
-        const due = record?.schedule === undefined ? undefined : new Date(record.schedule.nextDueAt).getTime();
-        if (due === undefined) throw new StepError('the account has no backup schedule');
-        const wait = due - this.now().getTime();
+        const wait = this.#nextDue - this.now().getTime();
         if (wait > 0) await this.advance(wait);
         const state = this.#tenant.directory.state();
-        const results = await p.tick(this.now(), { accountId: acct });
+        const at = this.now();
+        const results = await p.runScheduled(acct, at);
+        while (this.#nextDue <= at.getTime()) this.#nextDue += SCHEDULE_EVERY_MS;
         const result = results[0];
-        if (result === undefined) throw new StepError('the scheduler ran no backup although one was due');
-        return this.#backupOutcome(result, step.args.snapshot, state);
+        if (result === undefined) throw new StepError('the provider ran no scheduled backup although one was due');
+        return this.#backupOutcome('scheduledBackup', result, step.args.snapshot, state);
       }
       case 'workflow.manualBackup': {
         const state = this.#tenant.directory.state();
-        return this.#backupOutcome(await p.backup(acct, { workflow: 'manualBackup' }), step.args.snapshot, state);
+        return this.#backupOutcome('manualBackup', await p.backup(acct), step.args.snapshot, state);
       }
       case 'workflow.restore': {
         const snapshotId = step.args.snapshot === undefined ? undefined : this.#snapshot(step.args.snapshot).id;
         const entities = step.args.entities?.map((n) => this.#entity(n));
-        const result = await p.restore(acct, { ...(snapshotId === undefined ? {} : { snapshotId }), ...(entities === undefined ? {} : { entities }) });
-        if (result.transition !== undefined) this.#transitions.push(result.transition);
-        return result.ok ? { ok: true } : { ok: false, failure: result.failure };
+        const result = await p.restore(acct, { ...(snapshotId === undefined ? {} : { snapshot: snapshotId }), ...(entities === undefined ? {} : { entities }) });
+        this.#account.observe({ type: 'restore', ...(snapshotId === undefined ? {} : { snapshotId }) }, result.ok);
+        return asOutcome(result);
       }
       case 'workflow.download': {
         const snapshotId = step.args.snapshot === undefined ? undefined : this.#snapshot(step.args.snapshot).id;
-        this.#tempDir ??= mkdtempSync(join(tmpdir(), 'ekm-scenario-'));
-        const file = join(this.#tempDir, `download-${++this.#downloads}.zip`);
-        const result = await p.download(acct, { ...(snapshotId === undefined ? {} : { snapshotId }), file });
-        if (result.transition !== undefined) this.#transitions.push(result.transition);
-        this.#lastDownload = result.ok ? file : undefined;
-        return result.ok ? { ok: true } : { ok: false, failure: result.failure };
+        const result = await p.download(acct, snapshotId === undefined ? {} : { snapshot: snapshotId });
+        this.#account.observe({ type: 'download', ...(snapshotId === undefined ? {} : { snapshotId }) }, result.ok);
+        if (result.ok) this.#downloads.push({ name: `download ${this.#downloads.length + 1}`, zip: result.zip });
+        this.#lastDownload = result.ok ? result.zip : undefined;
+        return asOutcome(result);
       }
 
-      case 'store.tamper':
-        await this.#tamperWith(step.args.snapshot, step.args.mode);
+      case 'store.tamper': {
+        const tamper = p.tamper;
+        if (tamper === undefined) throw new NotApplicable('the provider under test does not declare capability store.tamper');
+        const done = await tamper.call(p, acct, this.#snapshot(step.args.snapshot).id, step.args.mode);
+        if (!done.ok) throw new StepError(`the provider could not tamper with snapshot ${step.args.snapshot}: ${done.failure.message}`);
         return { ok: true };
+      }
 
       case 'fault.kms': {
         const a = step.args;
@@ -649,7 +697,7 @@ export class ScenarioRun {
     }
     for (const b of this.#backups) {
       if (b.id === undefined) continue;
-      const restored = await this.#provider.restore(this.productAccount, { snapshotId: b.id });
+      const restored = await this.#provider.restore(this.productAccount, { snapshot: b.id });
       if (!restored.ok) {
         problems.push(`snapshot ${b.id} could not be restored: ${restored.failure.code} (${restored.failure.message})`);
         continue;
@@ -662,57 +710,12 @@ export class ScenarioRun {
       : { ok: false, failure: { code: 'DataUnrecoverable', kind: 'permanent', message: problems.join('; ') } };
   }
 
-  #backupOutcome(result: Awaited<ReturnType<Provider['backup']>>, name: string | undefined, state: DirectoryState): Outcome {
-    if (result.transition !== undefined) this.#transitions.push(result.transition);
-    this.#backups.push({ ...(result.ok ? { id: result.snapshot.id } : {}), state, faults: this.#activeFaults() });
-    if (!result.ok) return { ok: false, failure: result.failure };
-    if (name !== undefined) this.#snapshots.set(name, { id: result.snapshot.id, state });
+  #backupOutcome(workflow: 'scheduledBackup' | 'manualBackup', result: ProtocolOutcome<{ readonly snapshot: string }>, name: string | undefined, state: DirectoryState): Outcome {
+    this.#account.observe({ type: workflow, ...(result.ok ? { snapshotId: result.snapshot } : {}) }, result.ok);
+    this.#backups.push({ ...(result.ok ? { id: result.snapshot } : {}), state, faults: this.#activeFaults() });
+    if (!result.ok) return asOutcome(result);
+    if (name !== undefined) this.#snapshots.set(name, { id: result.snapshot, state });
     return { ok: true };
-  }
-
-  /** An attacker with write access to the store: data changed and the manifest's hashes made to match, so only the cryptography can notice. */
-  async #tamperWith(name: string, mode: 'flipByte' | 'truncate' | 'otherTenant' | 'otherSnapshot' | 'restore'): Promise<void> {
-    const snap = this.#snapshot(name);
-    const manifests = await this.#provider.snapshots(this.productAccount);
-    const manifest = manifests.find((m) => m.id === snap.id);
-    if (manifest === undefined) throw new StepError(`snapshot ${name} is not in the store`);
-    const part = manifest.parts.find((x) => x.items > 0) ?? manifest.parts[0];
-    if (part === undefined) throw new StepError(`snapshot ${name} has no data part`);
-    const manifestKey = part.object.replace(/[^/]+$/, 'manifest.json');
-    const original = this.#tamper.get(name);
-    if (mode === 'restore') {
-      if (original === undefined) throw new StepError(`snapshot ${name} was not tampered with`);
-      await this.#bucket.put(original.object, original.body);
-      await this.#bucket.put(original.manifestKey, original.manifest);
-      this.#tamper.delete(name);
-      return;
-    }
-    const stored = await this.#bucket.get(part.object);
-    const storedManifest = await this.#bucket.get(manifestKey);
-    if (stored === undefined || storedManifest === undefined) throw new StepError(`snapshot ${name}'s objects are missing`);
-    if (original === undefined) this.#tamper.set(name, { object: part.object, body: stored.body, manifestKey, manifest: storedManifest.body });
-    let body: Uint8Array;
-    if (mode === 'flipByte') {
-      body = Uint8Array.from(stored.body);
-      const at = Math.floor(body.length / 2);
-      body[at] = body[at]! ^ 0x01;
-    } else if (mode === 'truncate') {
-      body = stored.body.slice(0, Math.max(1, stored.body.length - 17));
-    } else if (mode === 'otherSnapshot') {
-      const other = manifests.find((m) => m.id !== snap.id);
-      const otherPart = other?.parts.find((x) => x.part === part.part);
-      if (other === undefined || otherPart === undefined) throw new StepError(`otherSnapshot needs a second snapshot with a ${part.part} part`);
-      body = (await this.#bucket.get(otherPart.object))!.body;
-    } else {
-      throw new StepError('otherTenant tampering needs a second tenant in the account, which scenarios do not have yet');
-    }
-    const { createHash } = await import('node:crypto');
-    const next: Manifest = {
-      ...(JSON.parse(new TextDecoder().decode(storedManifest.body)) as Manifest),
-    };
-    const parts = next.parts.map((x) => (x.object === part.object ? { ...x, sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length } : x));
-    await this.#bucket.put(part.object, body);
-    await this.#bucket.put(manifestKey, JSON.stringify({ ...next, parts }));
   }
 }
 
@@ -721,11 +724,18 @@ function toCall(e: AuditEvent, from: string, names: ReadonlyMap<string, string>)
   const context = (params['encryptionContext'] ?? params['destinationEncryptionContext']) as Record<string, string> | undefined;
   const arn = e.resources[0]?.ARN;
   const key = arn === undefined ? undefined : names.get(arn);
-  const result = e.errorCode === undefined ? 'ok' : classify({ name: e.errorCode, message: e.errorMessage ?? '' }).code;
+  const result = e.errorCode === undefined ? 'ok' : gradeAwsError(e.errorCode, e.errorMessage ?? '');
   return { operation: e.eventName, from, ...(key === undefined ? {} : { key }), ...(context === undefined ? {} : { encryptionContext: context }), result };
 }
 
+/** A protocol result in the harness's terms: the failure's kind comes from the domain's table, not the provider. */
+function asOutcome(result: ProtocolOutcome): Outcome {
+  if (result.ok) return { ok: true, ...(result.message === undefined ? {} : { message: result.message }) };
+  const f = result.failure;
+  const kind = isFailureCode(f.code) ? FAILURES[f.code].kind : 'permanent';
+  return { ok: false, failure: { code: f.code, kind, message: f.message, ...(f.field === undefined ? {} : { field: f.field }) } as Failure };
+}
+
 function message(error: unknown): string {
-  if (error instanceof KmsError) return `${error.failure.code}: ${error.failure.message}`;
   return error instanceof Error ? error.message : String(error);
 }

@@ -4,9 +4,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type {} from '@ekm/localstack/vitest-setup';
-import { loadText } from '../load.ts';
-import { explore, type ExploreWorld } from './explore.ts';
-import { openWorld } from '../world.ts';
+import { referenceProvider } from '@ekm/backup/conformance';
+import { loadText } from '../src/load.ts';
+import { explore, type ExploreWorld } from '../src/explore/explore.ts';
+import { openWorld } from '../src/world.ts';
+
+// The planted bug lives in the reference provider's options, injected here: the harness never knows it.
+const planted = referenceProvider({ provider: { plantedBug: 'stale-tenant-key-cache' } });
+const NOTE = "Found with the test-only planted bug 'stale-tenant-key-cache' (ProviderOptions.plantedBug in @ekm/backup); the real provider passes it.";
 
 describe('model-based explorer', () => {
   let world: ExploreWorld;
@@ -14,7 +19,7 @@ describe('model-based explorer', () => {
 
   beforeAll(async () => {
     const endpoint = inject('localstackEndpoint');
-    world = await openWorld({ localstack: 'external', endpoint });
+    world = await openWorld({ localstack: 'external', endpoint, provider: referenceProvider() });
   });
 
   afterAll(async () => {
@@ -23,7 +28,7 @@ describe('model-based explorer', () => {
   });
 
   it('[EKM-12][EKM-19] finds a planted tenant-key cache, shrinks it to at most 6 commands, and the written scenario fails with the bug and passes without', async () => {
-    const report = await explore({ runs: 40, seed: 34, maxCommands: 16, out, world, plantedBug: 'stale-tenant-key-cache' });
+    const report = await explore({ runs: 40, seed: 34, maxCommands: 16, out, world, provider: planted, providerNote: NOTE });
     expect(report.status).toBe('failed');
     const found = report.counterexample!;
     expect(found.rule).toBe('EKM-19');
@@ -42,7 +47,7 @@ describe('model-based explorer', () => {
     const scenario = loaded.scenarios[0]!;
     expect(scenario.scenario.rules).toContain('EKM-19');
 
-    const withBug = await world.withPlantedBug!('stale-tenant-key-cache')(scenario, { signal: new AbortController().signal, index: 0 });
+    const withBug = await world.withProvider(planted)(scenario, { signal: new AbortController().signal, index: 0 });
     expect(withBug.status).toBe('failed');
     const withoutBug = await world.executor(scenario, { signal: new AbortController().signal, index: 0 });
     expect(withoutBug.steps.filter((s) => s.status !== 'passed')).toEqual([]);
@@ -50,7 +55,7 @@ describe('model-based explorer', () => {
   });
 
   it('[EKM-19] every regression scenario the explorer wrote passes on the provider and fails with the bug it was found with', async () => {
-    const dir = join(dirname(fileURLToPath(import.meta.url)), '../../../../scenarios/regressions');
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '../../../scenarios/regressions');
     const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
     expect(files.length).toBeGreaterThan(0);
     for (const name of files) {
@@ -61,8 +66,8 @@ describe('model-based explorer', () => {
         const ctx = { signal: new AbortController().signal, index: 0 };
         const clean = await world.executor(scenario, ctx);
         expect({ name, failed: clean.steps.filter((s) => s.status !== 'passed') }).toEqual({ name, failed: [] });
-        const planted = /planted bug '([a-z-]+)'/.exec(text)?.[1];
-        if (planted === 'stale-tenant-key-cache') expect((await world.withPlantedBug!(planted)(scenario, ctx)).status).toBe('failed');
+        const bug = /planted bug '([a-z-]+)'/.exec(text)?.[1];
+        if (bug === 'stale-tenant-key-cache') expect((await world.withProvider(planted)(scenario, ctx)).status).toBe('failed');
       }
     }
   });

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import type {} from '@ekm/localstack/vitest-setup';
 import { observeKeyMaterial } from '@ekm/kms';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { loadText } from './load.ts';
-import { SecretScanner } from './secrets.ts';
-import { openWorld } from './world.ts';
+import { referenceProvider } from '@ekm/backup/conformance';
+import { loadText } from '../src/load.ts';
+import { SecretScanner } from '../src/secrets.ts';
+import { openWorld } from '../src/world.ts';
 
 const SCENARIO = `apiVersion: ekm.conformance/v1
 kind: Scenario
@@ -33,7 +34,7 @@ describe('secret scan over a run', () => {
   it('[EKM-19] holds every tenant key, data key and imported material of the run, and finds none of them in what the run wrote', async () => {
     const scanner = new SecretScanner();
     const auditFile = join(dir, 'kms-audit.jsonl');
-    const world = await openWorld({ localstack: 'external', endpoint: inject('localstackEndpoint'), secrets: scanner, auditFile });
+    const world = await openWorld({ localstack: 'external', endpoint: inject('localstackEndpoint'), secrets: scanner, auditFile, provider: referenceProvider() });
     // Hold the keys in the test too, to show the scan would have found them.
     const held: { key: Uint8Array; kind: string }[] = [];
     observeKeyMaterial((key, kind) => {

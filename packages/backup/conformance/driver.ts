@@ -1,0 +1,133 @@
+/**
+ * The reference provider behind `ekm.provider/v1`: a thin adapter from the protocol's
+ * operations to `Provider`. This is all the conformance suite sees of it; the suite reaches
+ * any other provider through the same operations (in process, or over HTTP with `serve.ts`).
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROTOCOL, type ConsoleView, type Environment, type Outcome, type ProviderBinding, type ProviderInfo, type ProviderSession } from '@ekm/protocol';
+import { Provider, type CommandResult, type ProviderOptions, type WorkflowFailed } from '../src/provider.ts';
+import { S3Bucket } from '../src/bucket.ts';
+import { Tamperer } from './tamper.ts';
+
+const VERSION = '0.1.0';
+
+export const REFERENCE_INFO: ProviderInfo = {
+  protocol: PROTOCOL,
+  name: '@ekm/backup',
+  version: VERSION,
+  capabilities: ['store.tamper', 'update.inProgress'],
+};
+
+export interface ReferenceOptions {
+  /** Extra provider options (e.g. a planted bug for the explorer's proof, crash hooks). */
+  readonly provider?: Partial<Pick<ProviderOptions, 'plantedBug' | 'hooks' | 'updateHooks'>>;
+  readonly info?: Partial<ProviderInfo>;
+}
+
+export function referenceProvider(options: ReferenceOptions = {}): ProviderBinding {
+  return {
+    info: { ...REFERENCE_INFO, ...options.info },
+    open: (environment) => openSession(environment, options),
+  };
+}
+
+function outcome(r: CommandResult): Outcome {
+  return r.ok ? { ok: true, message: r.message } : { ok: false, failure: r.failure, ...(r.findings.length > 1 ? { findings: r.findings } : {}) };
+}
+
+function failed(r: WorkflowFailed): Outcome<never> {
+  return { ok: false, failure: r.failure };
+}
+
+async function openSession(env: Environment, options: ReferenceOptions): Promise<ProviderSession> {
+  const p = await Provider.open({
+    accountId: env.accountId,
+    region: env.region,
+    kmsEndpoint: env.kms.endpoint,
+    s3Endpoint: env.s3.endpoint,
+    bucketName: env.s3.bucket,
+    clock: env.now,
+    // Graph's Retry-After is honoured by count, not by waiting: time is the harness's clock,
+    // which does not move while a workflow runs.
+    graph: { fetch: graphFetch(env.graph.endpoint), sleep: async () => {} },
+    ...options.provider,
+  });
+  const tamperer = new Tamperer(p, await S3Bucket.open({ endpoint: env.s3.endpoint, region: env.region, account: env.accountId, bucket: env.s3.bucket }));
+  let downloads: string | undefined;
+  return {
+    activate: async (a) => outcome(await p.activate(a)),
+    view: async (a): Promise<ConsoleView> => {
+      const v = await p.view(a);
+      return {
+        ekmSection: v.ekmSection,
+        ...(v.providerAccountId === undefined ? {} : { providerAccountId: v.providerAccountId }),
+        ...(v.keyArn === undefined ? {} : { keyArn: v.keyArn }),
+        externalKeyManagement: v.externalKeyManagement,
+        cloudKeyManagement: v.cloudKeyManagement,
+        updateInProgress: v.updateInProgress,
+      };
+    },
+    submitKey: async (a, arn) => outcome(await p.submitArn(a, arn)),
+    showTerms: async (a) => outcome(await p.showTerms(a)),
+    acceptTerms: async (a) => outcome(await p.acceptTerms(a)),
+    declineTerms: async (a) => outcome(await p.declineTerms(a)),
+    abandon: async (a) => outcome(await p.declineTerms(a)),
+    updateKey: async (a, arn, o) => outcome(await p.updateKey(a, arn, o?.complete === undefined ? {} : { complete: o.complete })),
+    completeUpdate: async (a) => outcome(await p.completeUpdate(a)),
+    returnToCloudKms: async (a) => outcome(await p.returnToCloudKms(a)),
+    connectTenant: async (a, tenant, o) => {
+      if ((await p.account(a)) === undefined) {
+        await p.addAccount({ accountId: a, tenants: [tenant], ...(o?.scheduleEveryMs === undefined ? {} : { scheduleEveryMs: o.scheduleEveryMs }) });
+        return { ok: true, message: `Tenant ${tenant.tenantId} is connected.` };
+      }
+      return outcome(await p.addTenant(a, tenant));
+    },
+    runScheduled: async (a, at) => (await p.tick(at, { accountId: a })).map((r) => (r.ok ? { ok: true, snapshot: r.snapshot.id } : failed(r))),
+    backup: async (a, o) => {
+      const r = await p.backup(a, { workflow: 'manualBackup', ...(o?.tenantId === undefined ? {} : { tenantId: o.tenantId }) });
+      return r.ok ? { ok: true, snapshot: r.snapshot.id } : failed(r);
+    },
+    restore: async (a, o) => {
+      const r = await p.restore(a, {
+        ...(o?.snapshot === undefined ? {} : { snapshotId: o.snapshot }),
+        ...(o?.tenantId === undefined ? {} : { tenantId: o.tenantId }),
+        ...(o?.entities === undefined ? {} : { entities: o.entities as never }),
+      });
+      return r.ok ? { ok: true, snapshot: r.snapshotId } : failed(r);
+    },
+    download: async (a, o) => {
+      downloads ??= await mkdtemp(join(tmpdir(), 'ekm-reference-'));
+      const file = join(downloads, `download-${Date.now()}-${Math.random().toString(36).slice(2)}.zip`);
+      try {
+        const r = await p.download(a, { file, ...(o?.snapshot === undefined ? {} : { snapshotId: o.snapshot }), ...(o?.tenantId === undefined ? {} : { tenantId: o.tenantId }) });
+        if (!r.ok) return failed(r);
+        return { ok: true, snapshot: r.snapshotId, zip: new Uint8Array(await readFile(file)) };
+      } finally {
+        await rm(file, { force: true });
+      }
+    },
+    snapshots: async (a, o) => (await p.snapshots(a, o?.tenantId)).map((m) => ({ id: m.id, tenantId: m.tenantId, takenAt: m.createdAt })),
+    tamper: async (a, snapshot, mode) => {
+      await tamperer.tamper(a, snapshot, mode);
+      return { ok: true };
+    },
+    close: async () => {
+      if (downloads !== undefined) await rm(downloads, { recursive: true, force: true });
+    },
+  };
+}
+
+const MICROSOFT = ['https://graph.microsoft.com', 'https://login.microsoftonline.com'];
+
+/** Microsoft's hosts as the environment serves them: `${endpoint}/<host>/<path>` (see Environment.graph). */
+function graphFetch(endpoint: string): typeof fetch {
+  const base = endpoint.replace(/\/+$/, '');
+  return (input, init) => {
+    const target = input instanceof Request ? input.url : String(input);
+    const origin = MICROSOFT.find((h) => target.startsWith(`${h}/`));
+    if (origin === undefined) return fetch(input, init);
+    return fetch(`${base}/${new URL(origin).host}${target.slice(origin.length)}`, init);
+  };
+}

@@ -1,0 +1,2 @@
+export { referenceProvider, REFERENCE_INFO, type ReferenceOptions } from './driver.ts';
+export { TamperError } from './tamper.ts';
