@@ -43,22 +43,33 @@ export function createKmsClient(options: KmsClientOptions): KMSClient {
     requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
   });
   // The SDK counts LimitExceededException as throttling and retries it; for KMS it is a quota
-  // (e.g. on-demand rotations), which no retry can help. Inside the retry middleware, such an
-  // error leaves as a KmsError (no AWS code, no status), which the retry strategy does not retry.
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      try {
-        return await next(args);
-      } catch (error) {
-        const name = (error as { name?: unknown } | null)?.name;
-        if (typeof name !== 'string' || !QUOTA_ERRORS.has(name)) throw error;
-        const operation = context.commandName?.replace(/Command$/, '');
-        throw new KmsError(classify(error, operation === undefined ? {} : { operation }), { cause: error });
-      }
-    },
-    { step: 'finalizeRequest', priority: 'low', name: 'ekmQuotaIsNotThrottling' },
-  );
+  // (e.g. on-demand rotations), which no retry can help. The standard strategy stays in charge of
+  // everything else; for a quota error it is not asked, and the SDK error is thrown as it came.
+  const config = client.config as { retryStrategy: () => Promise<unknown> };
+  const standard = config.retryStrategy;
+  config.retryStrategy = async () => quotaNotRetried(await standard());
   return client;
+}
+
+interface RetryStrategyV2 {
+  acquireInitialRetryToken(scope: string): Promise<unknown>;
+  refreshRetryTokenForRetry(token: unknown, info: { error?: { name?: unknown } }): Promise<unknown>;
+  recordSuccess(token: unknown): void;
+}
+
+function quotaNotRetried(strategy: unknown): unknown {
+  const s = strategy as Partial<RetryStrategyV2>;
+  if (typeof s.refreshRetryTokenForRetry !== 'function' || typeof s.acquireInitialRetryToken !== 'function' || typeof s.recordSuccess !== 'function') return strategy;
+  const v2 = strategy as RetryStrategyV2;
+  return {
+    acquireInitialRetryToken: (scope: string) => v2.acquireInitialRetryToken(scope),
+    refreshRetryTokenForRetry: (token: unknown, info: { error?: { name?: unknown } }) => {
+      const name = info.error?.name;
+      // A rejected refresh makes the retry middleware throw the error it has, unchanged.
+      return typeof name === 'string' && QUOTA_ERRORS.has(name) ? Promise.reject(info.error) : v2.refreshRetryTokenForRetry(token, info);
+    },
+    recordSuccess: (token: unknown) => v2.recordSuccess(token),
+  } satisfies RetryStrategyV2;
 }
 
 /** The KeyPort over `@aws-sdk/client-kms`: the one boundary where SDK errors become domain Failures. */
@@ -67,9 +78,7 @@ export function kmsPort(client: KMSClient, account: string): KeyPort {
     try {
       return await run();
     } catch (error) {
-      // A KmsError from the quota middleware carries the SDK error: classify that, with this call's key and account.
-      const sdk = error instanceof KmsError && error.cause !== undefined ? error.cause : error;
-      throw new KmsError(classify(sdk, { ...ctx, account }), { cause: sdk });
+      throw new KmsError(classify(error, { ...ctx, account }), { cause: error });
     }
   }
   const bytes = (value: Uint8Array | undefined, what: string): Uint8Array => {

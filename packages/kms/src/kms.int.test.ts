@@ -20,7 +20,7 @@ import {
 import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
 import type {} from '@ekm/localstack/vitest-setup';
 import { createKmsClient, kmsPort } from './adapter.ts';
-import { KmsError } from './classify.ts';
+import { classify, KmsError } from './classify.ts';
 import { MemoryJournal, TenantKeys, unwrapTenantKey } from './hierarchy.ts';
 import { decryptSnapshot, decryptSnapshotStream, encryptSnapshotStream } from './snapshot.ts';
 import { validateKey } from './validate.ts';
@@ -386,5 +386,33 @@ describe('the provider against LocalStack KMS', () => {
     }
     const key = await w.keys.unwrap('t-1');
     key.drop();
+  });
+
+  it('[EKM-17] the on-demand rotation quota is LimitExceededException, reported as KmsQuotaExceeded (permanent), sent once, and the data stays readable', async () => {
+    // LocalStack 4.10 allows 10 on-demand rotations per key (AWS KMS: 25); the gateway passes its answer through.
+    const w = world();
+    const { a } = await enabled(w);
+    const message = await backup(w.keys, 't-1', 's-1', 5);
+    let rotations = 0;
+    let refusal: unknown;
+    while (refusal === undefined && rotations < 30) {
+      try {
+        await w.admin.send(new RotateKeyOnDemandCommand({ KeyId: a }));
+        rotations += 1;
+      } catch (error) {
+        refusal = error;
+      }
+    }
+    expect(rotations).toBeGreaterThanOrEqual(10);
+    expect((refusal as { name?: string }).name).toBe('LimitExceededException');
+    const f = classify(refusal, { operation: 'RotateKeyOnDemand', keyArn: a });
+    expect(f).toMatchObject({ code: 'KmsQuotaExceeded', kind: 'permanent', field: a });
+    expect(f.message).toMatch(/quota .* is reached \(LimitExceededException: The on-demand rotations limit has been reached/);
+    expect(f.message).not.toMatch(/throttl|retried/i);
+    // Not retried as throttling: one RotateKeyOnDemand per attempt in the audit trail, the refused one included.
+    const calls = gateway.control.audit.query({ callerAccount: w.customer }).filter((e) => e.eventName === 'RotateKeyOnDemand');
+    expect(calls).toHaveLength(rotations + 1);
+    expect(calls.at(-1)?.errorCode).toBe('LimitExceededException');
+    expect((await restore(w.keys, 't-1', 's-1', message)).toString()).toContain('"id":"user-0"');
   });
 });
