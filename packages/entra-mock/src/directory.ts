@@ -1,4 +1,4 @@
-import { ENTITY_KINDS, KINDS, RELATION_TARGETS } from './model.ts';
+import { ENTITY_KINDS, KINDS, RELATION_TARGETS, softDeleted } from './model.ts';
 import type { Entity, EntityKind, Relation } from './model.ts';
 
 /** The members or owners of one object: the `$ref` collection Graph exposes at `/{kind}/{id}/{relation}`. */
@@ -30,8 +30,8 @@ export interface DirectoryState {
 export class DirectoryRefusal extends Error {
   override readonly name = 'DirectoryRefusal';
   constructor(
-    readonly status: 400 | 404,
-    readonly graphCode: 'Request_ResourceNotFound' | 'Request_BadRequest',
+    readonly status: number,
+    readonly graphCode: string,
     message: string,
   ) {
     super(message);
@@ -51,6 +51,11 @@ export class Directory {
   private readonly kindById = new Map<string, EntityKind>();
   private readonly links = new Map<string, Set<string>>();
   private readonly deleted = new Map<string, DeletedObject>();
+  /** Users with a password set at creation; Graph never returns it, so it lives outside the objects. */
+  private readonly passwords = new Set<string>();
+  /** Change sequence per object id, for delta queries: a change after a delta token's sequence is reported. */
+  private readonly changes = new Map<string, { kind: EntityKind; seq: number; removed: boolean }>();
+  private seq = 0;
 
   constructor(state: DirectoryState) {
     this.tenantId = state.tenantId;
@@ -80,9 +85,35 @@ export class Directory {
     if (this.kindById.has(object.id) || this.deleted.has(object.id)) {
       throw new DirectoryRefusal(400, 'Request_BadRequest', `Another object with the same value for property id already exists.`);
     }
+    // Graph reports an unset property as null; the store keeps only set ones.
+    for (const [k, v] of Object.entries(object)) if (v === null || v === undefined) delete (object as unknown as Record<string, unknown>)[k];
     this.objects.get(kind)!.set(object.id, object);
     this.kindById.set(object.id, kind);
+    this.touch(kind, object.id, false);
     return object;
+  }
+
+  /** Marks an object changed for delta queries. */
+  touch(kind: EntityKind, id: string, removed: boolean): void {
+    this.changes.set(id, { kind, seq: ++this.seq, removed });
+  }
+
+  /** The current change sequence: what a delta link remembers. */
+  get sequence(): number {
+    return this.seq;
+  }
+
+  /** Objects of a kind changed (or removed) after `since`, for delta queries. */
+  changedSince(kind: EntityKind, since: number): { id: string; removed: boolean }[] {
+    return [...this.changes].filter(([, c]) => c.kind === kind && c.seq > since).map(([id, c]) => ({ id, removed: c.removed }));
+  }
+
+  setPassword(id: string): void {
+    this.passwords.add(id);
+  }
+
+  hasPassword(id: string): boolean {
+    return this.passwords.has(id);
   }
 
   /** Sets properties; `null` removes one, as Graph reports an unset property as null. */
@@ -94,11 +125,13 @@ export class Directory {
       if (value === null || value === undefined) delete record[property];
       else record[property] = structuredClone(value);
     }
+    this.touch(kind, id, false);
     return object;
   }
 
   /**
-   * Users, groups and applications go to the recycle bin; other kinds are gone for good.
+   * Users, Microsoft 365 groups, applications, service principals and administrative units go to
+   * the recycle bin; security groups and other kinds are gone for good (`softDeleted`).
    * Either way the object leaves every members/owners collection, and its own collections are dropped,
    * which is why a restore has to re-link them.
    */
@@ -109,7 +142,9 @@ export class Directory {
     this.kindById.delete(id);
     for (const relation of KINDS[kind].relations) this.links.delete(linkKey(kind, id, relation));
     for (const targets of this.links.values()) targets.delete(id);
-    if (KINDS[kind].softDelete) {
+    this.touch(kind, id, true);
+    if (!softDeleted(kind, object)) this.passwords.delete(id);
+    if (softDeleted(kind, object)) {
       this.deleted.set(id, { kind, object: { ...object, deletedDateTime: at.toISOString() } as Entity });
     }
   }
@@ -130,6 +165,7 @@ export class Directory {
   /** Permanent deletion from the recycle bin. */
   purge(id: string): void {
     if (!this.deleted.delete(id)) throw notFound(id);
+    this.passwords.delete(id);
   }
 
   members(kind: EntityKind, id: string, relation: Relation): string[] {
@@ -145,18 +181,32 @@ export class Directory {
       throw new DirectoryRefusal(400, 'Request_BadRequest', `A ${targetKind} cannot be added to ${relation} of a ${kind}.`);
     }
     const key = linkKey(kind, id, relation);
-    const targets = this.links.get(key) ?? new Set<string>();
+    // A manager is one reference: PUT replaces it (user-post-manager.md).
+    const targets = relation === 'manager' ? new Set<string>() : (this.links.get(key) ?? new Set<string>());
     if (targets.has(targetId)) {
       throw new DirectoryRefusal(400, 'Request_BadRequest', `One or more added object references already exist for the following modified properties: '${relation}'.`);
     }
     targets.add(targetId);
     this.links.set(key, targets);
+    this.touch(kind, id, false);
+  }
+
+  /** Objects holding `id` in one of their relations: the inverse Graph serves as memberOf. */
+  holders(id: string, relation: Relation): { kind: EntityKind; id: string }[] {
+    const out: { kind: EntityKind; id: string }[] = [];
+    for (const [key, targets] of this.links) {
+      if (!targets.has(id)) continue;
+      const [kind, holder, rel] = key.split('/') as [EntityKind, string, Relation];
+      if (rel === relation) out.push({ kind, id: holder });
+    }
+    return out;
   }
 
   removeLink(kind: EntityKind, id: string, relation: Relation, targetId: string): void {
     if (this.get(kind, id) === undefined) throw notFound(id);
     const targets = this.links.get(linkKey(kind, id, relation));
     if (targets === undefined || !targets.delete(targetId)) throw notFound(targetId);
+    this.touch(kind, id, false);
   }
 
   /** A deep copy of the tenant as data, in a stable order. */

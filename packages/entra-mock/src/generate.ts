@@ -80,7 +80,6 @@ export function generateTenant(spec: TenantSpec): DirectoryState {
       department: pick(DEPARTMENTS),
       officeLocation: `${f.number.int({ min: 1, max: 40 })}/${f.number.int({ min: 100, max: 999 })}`,
       businessPhones: [f.phone.number({ style: 'international' })],
-      mobilePhone: null,
       usageLocation: pick(['US', 'GB', 'DE', 'FR', 'NL', 'IE']),
       preferredLanguage: 'en-US',
       employeeId: String(100000 + i),
@@ -100,10 +99,9 @@ export function generateTenant(spec: TenantSpec): DirectoryState {
       description: f.company.catchPhrase(),
       groupTypes: unified ? ['Unified'] : [],
       mailEnabled: unified,
-      mail: unified ? `${nick}@${domain}` : null,
       mailNickname: nick,
       securityEnabled: !unified,
-      visibility: unified ? pick(['Public', 'Private']) : null,
+      ...(unified ? { mail: `${nick}@${domain}`, visibility: pick(['Public', 'Private']) } : {}),
       createdDateTime: past(4),
     });
   }
@@ -163,7 +161,6 @@ export function generateTenant(spec: TenantSpec): DirectoryState {
       id: f.string.uuid(),
       displayName: `${f.location.city()} office`,
       description: f.company.catchPhrase(),
-      visibility: null,
     });
   }
 
@@ -204,6 +201,17 @@ export function generateTenant(spec: TenantSpec): DirectoryState {
     links.push({ kind: 'directoryRole', id: r.id, relation: 'members', targets });
   }
   for (const au of administrativeUnits) links.push({ kind: 'administrativeUnit', id: au.id, relation: 'members', targets: ids(sample(users, 5, 20)) });
+  // Drawn last so the links above stay as they were; listed in Directory.state() order.
+  const managers: LinkSet[] = [];
+  for (let i = 1; i < users.length; i++) {
+    if (f.number.int(9) < 8) managers.push({ kind: 'user', id: users[i]!.id, relation: 'manager', targets: [users[f.number.int(i - 1)]!.id] });
+  }
+  const appOwners: LinkSet[] = applications.map((a): LinkSet => ({ kind: 'application', id: a.id, relation: 'owners', targets: ids(sample(users, 1, 2)) })).filter((l) => l.targets.length > 0);
+  const deviceOwners: LinkSet[] = [];
+  for (const d of devices) if (f.number.int(9) < 7) deviceOwners.push({ kind: 'device', id: d.id, relation: 'registeredOwners', targets: [users[f.number.int(users.length - 1)]!.id] });
+  const roleAt = links.findIndex((l) => l.kind === 'directoryRole');
+  links.splice(roleAt, 0, ...appOwners, ...deviceOwners);
+  links.unshift(...managers);
 
   return {
     tenantId,

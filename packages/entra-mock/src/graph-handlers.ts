@@ -6,8 +6,9 @@ import type { SetupServer } from 'msw/node';
 import { Directory, DirectoryRefusal } from './directory.ts';
 import type { DirectoryState } from './directory.ts';
 import { TenantFaults } from './faults.ts';
-import { ENTITY_KINDS, GRAPH_BASE, KINDS, LOGIN_BASE, kindOfOdataType, odataType } from './model.ts';
-import type { Entity, EntityKind, Relation } from './model.ts';
+import { graphError } from './graph-respond.ts';
+import { serveGraph } from './graph-serve.ts';
+import { GRAPH_BASE, KINDS, LOGIN_BASE } from './model.ts';
 
 /** One mock tenant: its directory, the app registration the provider signs in with, and its faults. */
 export interface MockTenant {
@@ -31,11 +32,7 @@ export function createMockTenant(state: DirectoryState, options: { clientId?: st
   };
 }
 
-/** Kinds whose Graph type has createdDateTime (devices and service principals do not). */
-const CREATION_STAMPED: readonly EntityKind[] = ['user', 'group', 'application', 'conditionalAccessPolicy'];
 const TOKEN_LIFETIME_SECONDS = 3599;
-const DEFAULT_PAGE = 100;
-const MAX_PAGE = 999;
 
 /** The tenants one MSW server answers for; Graph calls find their tenant by the bearer token. */
 export class TenantRegistry {
@@ -69,165 +66,109 @@ export class TenantRegistry {
   }
 }
 
-function graphError(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
-  const date = new Date().toISOString().replace(/\.\d{3}Z$/, '');
+interface AadError {
+  readonly status: number;
+  readonly error: string;
+  readonly code: number;
+  readonly description: string;
+}
+
+/**
+ * The identity platform's error body (/entra/identity-platform/reference-error-codes): `error`,
+ * `error_description` ending in trace and correlation ids and a timestamp, `error_codes`,
+ * `timestamp`, `trace_id`, `correlation_id`, `error_uri`.
+ */
+function aadError(e: AadError): Response {
+  const trace = randomUUID();
+  const correlation = randomUUID();
+  const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
   return HttpResponse.json(
-    { error: { code, message, innerError: { date, 'request-id': randomUUID(), 'client-request-id': randomUUID() } } },
-    { status, headers },
+    {
+      error: e.error,
+      error_description: `AADSTS${e.code}: ${e.description} Trace ID: ${trace} Correlation ID: ${correlation} Timestamp: ${timestamp}`,
+      error_codes: [e.code],
+      timestamp,
+      trace_id: trace,
+      correlation_id: correlation,
+      error_uri: `${LOGIN_BASE}/error?code=${e.code}`,
+    },
+    { status: e.status },
   );
 }
 
-function project(object: object, select: readonly string[] | undefined, type?: string): Record<string, unknown> {
-  const source = object as Record<string, unknown>;
-  const out: Record<string, unknown> = type === undefined ? {} : { '@odata.type': type };
-  if (select === undefined) return { ...out, ...source };
-  out['id'] = source['id'];
-  for (const p of select) out[p] = source[p] ?? null;
-  return out;
-}
-
-/** A page of a collection with `@odata.nextLink` carrying an opaque offset, as Graph's `$skiptoken` does. */
-function page(url: URL, context: string, items: readonly object[], select: readonly string[] | undefined, typeOf?: (o: object) => string, paged = true): Response {
-  const topParam = url.searchParams.get('$top');
-  const top = topParam === null ? DEFAULT_PAGE : Number(topParam);
-  if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE) {
-    return graphError(400, 'Request_BadRequest', `Invalid page size specified: '${topParam}'. Must be between 1 and ${MAX_PAGE} inclusive.`);
+function tokenRefusal(tenant: MockTenant | undefined, tenantParam: string, form: URLSearchParams): AadError | undefined {
+  if (tenant === undefined) return { status: 400, error: 'invalid_request', code: 90002, description: `Tenant '${tenantParam}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.` };
+  if (form.get('grant_type') !== 'client_credentials') return { status: 400, error: 'unsupported_grant_type', code: 70003, description: 'The app requested an unsupported grant type.' };
+  if (form.get('scope') === null) return { status: 400, error: 'invalid_request', code: 900144, description: "The request body must contain the following parameter: 'scope'." };
+  if (form.get('scope') !== 'https://graph.microsoft.com/.default') {
+    return { status: 400, error: 'invalid_scope', code: 1002012, description: `The provided value for scope ${form.get('scope')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).` };
   }
-  const token = url.searchParams.get('$skiptoken');
-  const offset = token === null ? 0 : Number(Buffer.from(token, 'base64url').toString());
-  const end = paged ? offset + top : items.length;
-  const value = items.slice(offset, end).map((o) => project(o, select, typeOf?.(o)));
-  const body: Record<string, unknown> = { '@odata.context': `${GRAPH_BASE}/$metadata#${context}${select === undefined ? '' : `(${select.join(',')})`}`, value };
-  if (end < items.length) {
-    // Graph writes `$` and `,` of its query options literally; URLSearchParams would escape them.
-    const query = [...url.searchParams].filter(([k]) => k !== '$skiptoken').map(([k, v]) => `${k}=${encodeURIComponent(v).replace(/%2C/g, ',')}`);
-    query.push(`$skiptoken=${Buffer.from(String(end)).toString('base64url')}`);
-    body['@odata.nextLink'] = `${url.origin}${url.pathname}?${query.join('&')}`;
+  if (form.get('client_id') !== tenant.clientId) {
+    return { status: 400, error: 'unauthorized_client', code: 700016, description: `Application with identifier '${form.get('client_id') ?? ''}' was not found in the directory '${tenant.tenantId}'.` };
   }
-  return HttpResponse.json(body);
-}
-
-/** Splits `/v1.0/...` into the kind's collection and the rest, e.g. `directory/administrativeUnits/{id}/members`. */
-function route(path: string): { kind: EntityKind; rest: string[] } | undefined {
-  for (const kind of ENTITY_KINDS) {
-    const base = KINDS[kind].path;
-    if (path === base) return { kind, rest: [] };
-    if (path.startsWith(`${base}/`)) return { kind, rest: path.slice(base.length + 1).split('/') };
+  if (form.get('client_secret') === null) return { status: 401, error: 'invalid_client', code: 7000216, description: "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type." };
+  if (form.get('client_secret') !== tenant.clientSecret) {
+    return { status: 401, error: 'invalid_client', code: 7000215, description: 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.' };
   }
   return undefined;
 }
 
-function refTarget(body: unknown): string | undefined {
-  const ref = (body as Record<string, unknown> | null)?.['@odata.id'];
-  return typeof ref === 'string' ? ref.split('/').pop() : undefined;
+/** One authenticated Graph request: faults first, then the directory's answer or Graph's refusal. */
+async function answer(tenant: MockTenant, request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const client = request.headers.get('client-request-id');
+  const echo: Record<string, string> = client === null ? {} : { 'client-request-id': client };
+  const fault = tenant.faults.next();
+  if (fault?.status === 429) {
+    // Conditional access throttles without Retry-After (graph-facts.md); clients fall back to their own backoff.
+    const ca = url.pathname.toLowerCase().includes(KINDS.conditionalAccessPolicy.path.toLowerCase());
+    return graphError(429, 'TooManyRequests', 'Too many requests.', ca ? echo : { ...echo, 'Retry-After': String(fault.retryAfterSeconds) });
+  }
+  if (fault?.status === 503) return graphError(503, 'ServiceUnavailable', 'Service unavailable.', { ...echo, 'Retry-After': String(fault.retryAfterSeconds) });
+  try {
+    return await serveGraph(tenant, request, url);
+  } catch (error) {
+    if (error instanceof DirectoryRefusal) return graphError(error.status, error.graphCode, error.message, echo);
+    if (error instanceof SyntaxError) return graphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.', echo);
+    throw error;
+  }
 }
 
-function readOnlyIn(kind: EntityKind, body: Record<string, unknown>): string | undefined {
-  return Object.keys(body).find((k) => KINDS[kind].readOnly.includes(k));
-}
+const BATCH_LIMIT = 20;
 
-async function jsonBody(request: Request): Promise<Record<string, unknown>> {
-  const text = await request.text();
-  const parsed: unknown = text === '' ? {} : JSON.parse(text);
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DirectoryRefusal(400, 'Request_BadRequest', 'The request body must be a JSON object.');
-  return parsed as Record<string, unknown>;
-}
-
-async function serveGraph(tenant: MockTenant, request: Request, url: URL): Promise<Response> {
-  const dir = tenant.directory;
-  const path = url.pathname.replace(/^\/v1\.0\//, '').replace(/\/$/, '');
-  const select = url.searchParams.get('$select')?.split(',').filter((s) => s !== '');
-  const method = request.method;
-  const typed = (o: object): string => odataType(dir.kindOf((o as { id: string }).id) ?? 'user');
-
-  const deleted = path.match(/^directory\/deletedItems(?:\/(.+))?$/);
-  if (deleted) {
-    const [first, second] = (deleted[1] ?? '').split('/');
-    const castKind = kindOfOdataType(first);
-    if (method === 'GET' && castKind !== undefined && second === undefined) {
-      const items = dir.deletedItems(castKind).map((d) => d.object);
-      return page(url, `directory/deletedItems/microsoft.graph.${castKind}`, items, select);
-    }
-    if (method === 'GET' && first !== undefined && second === undefined) {
-      const item = dir.deletedItems().find((d) => d.object.id === first);
-      if (item === undefined) return graphError(404, 'Request_ResourceNotFound', `Resource '${first}' does not exist.`);
-      return HttpResponse.json({ '@odata.context': `${GRAPH_BASE}/$metadata#directoryObjects/$entity`, ...project(item.object, select, odataType(item.kind)) });
-    }
-    if (method === 'POST' && first !== undefined && second === 'restore') {
-      const restored = dir.restore(first);
-      return HttpResponse.json({ '@odata.context': `${GRAPH_BASE}/$metadata#directoryObjects/$entity`, '@odata.type': odataType(restored.kind), ...restored.object });
-    }
-    if (method === 'DELETE' && first !== undefined && second === undefined) {
-      dir.purge(first);
-      return new HttpResponse(null, { status: 204 });
-    }
-    return graphError(400, 'Request_BadRequest', `Unsupported request ${method} /${path}.`);
+/**
+ * json-batching: `POST /$batch` with at most 20 requests, each answered as if sent alone
+ * (faults included) and returned as `{id, status, headers, body}`. `dependsOn` is not modelled.
+ */
+async function batch(tenant: MockTenant, request: Request): Promise<Response> {
+  let body: { requests?: unknown };
+  try {
+    body = (await request.json()) as { requests?: unknown };
+  } catch {
+    return graphError(400, 'BadRequest', 'Unable to read JSON request payload.');
   }
-
-  const directoryObject = path.match(/^directoryObjects\/([^/]+)$/);
-  if (directoryObject && method === 'GET') {
-    const id = directoryObject[1]!;
-    const kind = dir.kindOf(id);
-    if (kind === undefined) return graphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist.`);
-    return HttpResponse.json({ '@odata.context': `${GRAPH_BASE}/$metadata#directoryObjects/$entity`, ...project(dir.get(kind, id)!, select, odataType(kind)) });
+  const requests = body.requests;
+  if (!Array.isArray(requests) || requests.length === 0) return graphError(400, 'BadRequest', 'Invalid batch payload format.');
+  if (requests.length > BATCH_LIMIT) return graphError(400, 'BadRequest', `Number of batch requests exceeds the limit of ${BATCH_LIMIT}.`);
+  const responses = [];
+  for (const r of requests as { id?: unknown; method?: unknown; url?: unknown; body?: unknown; headers?: Record<string, string>; dependsOn?: unknown }[]) {
+    if (typeof r.id !== 'string' || typeof r.method !== 'string' || typeof r.url !== 'string') return graphError(400, 'BadRequest', 'Each batch request needs id, method and url.');
+    if (r.dependsOn !== undefined) return graphError(501, 'NotImplemented', 'dependsOn in $batch is not modelled by the mock tenant (entra-mock README).');
+    if (r.url.startsWith('https://') || r.url.includes('$batch')) return graphError(400, 'BadRequest', `Invalid request URL '${r.url}' in batch: it must be relative to /v1.0 and not a batch.`);
+    const headers = new Headers({ ...(r.headers ?? {}), authorization: request.headers.get('authorization') ?? '' });
+    if (r.body !== undefined && !headers.has('content-type')) return graphError(400, 'BadRequest', `Batch request ${r.id} has a body but no Content-Type header.`);
+    const inner = new Request(`${GRAPH_BASE}/${r.url.replace(/^\//, '')}`, { method: r.method, headers, ...(r.body === undefined ? {} : { body: JSON.stringify(r.body) }) });
+    const response = await answer(tenant, inner);
+    const text = await response.text();
+    const type = response.headers.get('content-type') ?? '';
+    responses.push({
+      id: r.id,
+      status: response.status,
+      headers: Object.fromEntries([...response.headers].filter(([k]) => k === 'content-type' || k === 'retry-after' || k === 'location')),
+      ...(text === '' ? {} : { body: type.includes('json') ? (JSON.parse(text) as unknown) : text }),
+    });
   }
-
-  const r = route(path);
-  if (r === undefined) return graphError(400, 'BadRequest', `Resource not found for the segment '${path.split('/')[0]}'.`);
-  const { kind, rest } = r;
-  const info = KINDS[kind];
-  const [id, relation, third, fourth] = rest;
-
-  if (id === undefined) {
-    if (method === 'GET') return page(url, info.path, dir.list(kind), select, undefined, kind !== 'directoryRole');
-    if (method === 'POST' && info.writable) {
-      const body = await jsonBody(request);
-      const refused = readOnlyIn(kind, body);
-      if (refused !== undefined) return graphError(400, 'Request_BadRequest', `Property '${refused}' is read-only and cannot be set.`);
-      const now = tenant.clock().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const extra: Record<string, unknown> = kind === 'conditionalAccessPolicy' ? { modifiedDateTime: now } : {};
-      if (kind === 'application' || kind === 'device') extra[kind === 'application' ? 'appId' : 'deviceId'] = randomUUID();
-      if (CREATION_STAMPED.includes(kind)) extra['createdDateTime'] = now;
-      const object = dir.add(kind, { id: randomUUID(), ...body, ...extra } as Entity);
-      return HttpResponse.json({ '@odata.context': `${GRAPH_BASE}/$metadata#${info.path}/$entity`, ...object }, { status: 201 });
-    }
-    return graphError(405, 'Request_BadRequest', `${method} is not allowed on /${path}.`);
-  }
-
-  if (relation === undefined) {
-    if (dir.get(kind, id) === undefined) return graphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
-    if (method === 'GET') return HttpResponse.json({ '@odata.context': `${GRAPH_BASE}/$metadata#${info.path}/$entity`, ...project(dir.get(kind, id)!, select) });
-    if (method === 'PATCH') {
-      const body = await jsonBody(request);
-      const refused = readOnlyIn(kind, body);
-      if (refused !== undefined) return graphError(400, 'Request_BadRequest', `Property '${refused}' is read-only and cannot be set.`);
-      dir.update(kind, id, body);
-      return new HttpResponse(null, { status: 204 });
-    }
-    if (method === 'DELETE' && info.writable) {
-      dir.remove(kind, id, tenant.clock());
-      return new HttpResponse(null, { status: 204 });
-    }
-    return graphError(405, 'Request_BadRequest', `${method} is not allowed on /${path}.`);
-  }
-
-  if (!(info.relations as readonly string[]).includes(relation)) return graphError(400, 'BadRequest', `Resource not found for the segment '${relation}'.`);
-  const rel = relation as Relation;
-  if (third === undefined && method === 'GET') {
-    const targets = dir.members(kind, id, rel).map((t) => dir.get(dir.kindOf(t)!, t)!);
-    return page(url, 'directoryObjects', targets, select, typed);
-  }
-  if (third === '$ref' && fourth === undefined && method === 'POST') {
-    const target = refTarget(await jsonBody(request));
-    if (target === undefined) return graphError(400, 'Request_BadRequest', 'The @odata.id of the reference is missing.');
-    dir.addLink(kind, id, rel, target);
-    return new HttpResponse(null, { status: 204 });
-  }
-  if (third !== undefined && fourth === '$ref' && method === 'DELETE') {
-    dir.removeLink(kind, id, rel, third);
-    return new HttpResponse(null, { status: 204 });
-  }
-  return graphError(400, 'Request_BadRequest', `Unsupported request ${method} /${path}.`);
+  return HttpResponse.json({ responses });
 }
 
 /** The identity platform's token endpoint and Graph v1.0, answering for every tenant in `registry`. */
@@ -235,39 +176,19 @@ export function graphHandlers(registry: TenantRegistry): HttpHandler[] {
   return [
     http.post(`${LOGIN_BASE}/:tenant/oauth2/v2.0/token`, async ({ request, params }) => {
       const tenant = registry.get(String(params['tenant']));
-      if (tenant === undefined) {
-        return HttpResponse.json({ error: 'invalid_request', error_description: `AADSTS90002: Tenant '${String(params['tenant'])}' not found.` }, { status: 400 });
-      }
       const form = new URLSearchParams(await request.text());
-      if (form.get('grant_type') !== 'client_credentials') {
-        return HttpResponse.json({ error: 'unsupported_grant_type', error_description: 'AADSTS70003: The app requested an unsupported grant type.' }, { status: 400 });
-      }
-      if (form.get('client_id') !== tenant.clientId || form.get('client_secret') !== tenant.clientSecret) {
-        return HttpResponse.json(
-          { error: 'invalid_client', error_description: "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID." },
-          { status: 401 },
-        );
-      }
-      return HttpResponse.json({ token_type: 'Bearer', expires_in: TOKEN_LIFETIME_SECONDS, ext_expires_in: TOKEN_LIFETIME_SECONDS, access_token: registry.issue(tenant) });
+      const refusal = tokenRefusal(tenant, String(params['tenant']), form);
+      if (refusal !== undefined) return aadError(refusal);
+      return HttpResponse.json({ token_type: 'Bearer', expires_in: TOKEN_LIFETIME_SECONDS, ext_expires_in: TOKEN_LIFETIME_SECONDS, access_token: registry.issue(tenant!) });
     }),
     http.all(`${GRAPH_BASE}/*`, async ({ request }) => {
       const tenant = registry.bearer(request.headers.get('authorization'));
       if (tenant === undefined) return graphError(401, 'InvalidAuthenticationToken', 'Access token is empty or invalid.');
-      const url = new URL(request.url);
-      const fault = tenant.faults.next();
-      if (fault?.status === 429) {
-        // Conditional access throttles without Retry-After (graph-facts.md); clients fall back to their own backoff.
-        const ca = url.pathname.includes(KINDS.conditionalAccessPolicy.path);
-        return graphError(429, 'TooManyRequests', 'Too many requests.', ca ? {} : { 'Retry-After': String(fault.retryAfterSeconds) });
+      if (new URL(request.url).pathname.replace(/\/$/, '').toLowerCase() === '/v1.0/$batch') {
+        if (request.method !== 'POST') return graphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request uri.');
+        return batch(tenant, request);
       }
-      if (fault?.status === 503) return graphError(503, 'ServiceUnavailable', 'Service unavailable.', { 'Retry-After': String(fault.retryAfterSeconds) });
-      try {
-        return await serveGraph(tenant, request, url);
-      } catch (error) {
-        if (error instanceof DirectoryRefusal) return graphError(error.status, error.graphCode, error.message);
-        if (error instanceof SyntaxError) return graphError(400, 'BadRequest', 'Unable to read JSON request payload.');
-        throw error;
-      }
+      return answer(tenant, request);
     }),
   ];
 }

@@ -36,35 +36,33 @@ export interface EntityTypes {
 /** A stored object: the Graph type with a required id. Stored without `@odata` annotations; responses add them. */
 export type Entity<K extends EntityKind = EntityKind> = EntityTypes[K] & { id: string };
 
-/** Per kind: where Graph lists it, and what deletion means there. */
+/** Per kind: where Graph lists it, and what Graph lets clients do with it. */
 export interface KindInfo {
   /** Collection path under /v1.0. */
   readonly path: string;
-  /** Deleted objects of this kind go to /directory/deletedItems and can be restored with the same id. */
-  readonly softDelete: boolean;
   /** Graph lets clients create (POST) and delete (DELETE) this kind. Directory roles are activated from templates, never deleted. */
   readonly writable: boolean;
   /** Properties Graph sets itself; a PATCH or POST naming one is refused. */
   readonly readOnly: readonly string[];
-  /** Relations the backup keeps, each a `$ref` collection of directory object ids. */
+  /** Navigation properties holding directory objects, in the order `Directory.state()` lists them. */
   readonly relations: readonly Relation[];
 }
 
-export type Relation = 'members' | 'owners';
+/** `manager` is single-valued (`PUT .../manager/$ref`); the others are `$ref` collections. */
+export type Relation = 'members' | 'owners' | 'registeredOwners' | 'manager';
 
 const COMMON_READ_ONLY = ['id', 'createdDateTime', 'deletedDateTime'];
 
 export const KINDS: { readonly [K in EntityKind]: KindInfo } = {
-  user: { path: 'users', softDelete: true, writable: true, readOnly: COMMON_READ_ONLY, relations: [] },
-  group: { path: 'groups', softDelete: true, writable: true, readOnly: [...COMMON_READ_ONLY, 'mail'], relations: ['members', 'owners'] },
-  application: { path: 'applications', softDelete: true, writable: true, readOnly: [...COMMON_READ_ONLY, 'appId'], relations: [] },
-  servicePrincipal: { path: 'servicePrincipals', softDelete: false, writable: true, readOnly: [...COMMON_READ_ONLY, 'appId'], relations: [] },
-  device: { path: 'devices', softDelete: false, writable: true, readOnly: [...COMMON_READ_ONLY, 'deviceId'], relations: [] },
-  directoryRole: { path: 'directoryRoles', softDelete: false, writable: false, readOnly: [...COMMON_READ_ONLY, 'roleTemplateId'], relations: ['members'] },
-  administrativeUnit: { path: 'directory/administrativeUnits', softDelete: false, writable: true, readOnly: COMMON_READ_ONLY, relations: ['members'] },
+  user: { path: 'users', writable: true, readOnly: COMMON_READ_ONLY, relations: ['manager'] },
+  group: { path: 'groups', writable: true, readOnly: [...COMMON_READ_ONLY, 'mail'], relations: ['members', 'owners'] },
+  application: { path: 'applications', writable: true, readOnly: [...COMMON_READ_ONLY, 'appId'], relations: ['owners'] },
+  servicePrincipal: { path: 'servicePrincipals', writable: true, readOnly: [...COMMON_READ_ONLY], relations: ['owners'] },
+  device: { path: 'devices', writable: true, readOnly: [...COMMON_READ_ONLY], relations: ['registeredOwners'] },
+  directoryRole: { path: 'directoryRoles', writable: false, readOnly: [...COMMON_READ_ONLY, 'roleTemplateId'], relations: ['members'] },
+  administrativeUnit: { path: 'directory/administrativeUnits', writable: true, readOnly: COMMON_READ_ONLY, relations: ['members'] },
   conditionalAccessPolicy: {
     path: 'identity/conditionalAccess/policies',
-    softDelete: false,
     writable: true,
     readOnly: [...COMMON_READ_ONLY, 'modifiedDateTime'],
     relations: [],
@@ -72,16 +70,30 @@ export const KINDS: { readonly [K in EntityKind]: KindInfo } = {
 };
 
 export function kindOfPath(path: string): EntityKind | undefined {
-  return ENTITY_KINDS.find((k) => KINDS[k].path === path);
+  return ENTITY_KINDS.find((k) => KINDS[k].path.toLowerCase() === path.toLowerCase());
 }
 
-/** Which relations hold which kinds of target. Group members may be users, groups, devices or service principals. */
+/** Which relations hold which kinds of target (the Graph docs of each `$ref` endpoint). */
 export const RELATION_TARGETS: Readonly<Record<string, readonly EntityKind[]>> = {
+  'user/manager': ['user'],
   'group/members': ['user', 'group', 'device', 'servicePrincipal'],
   'group/owners': ['user', 'servicePrincipal'],
+  'application/owners': ['user', 'servicePrincipal'],
+  'servicePrincipal/owners': ['user', 'servicePrincipal'],
+  'device/registeredOwners': ['user'],
   'directoryRole/members': ['user', 'group', 'servicePrincipal'],
   'administrativeUnit/members': ['user', 'group', 'device'],
 };
+
+/**
+ * Deletion as Microsoft documents it (directory-deleteditems-list.md, group-delete.md): users,
+ * Microsoft 365 groups, applications, service principals and administrative units go to
+ * deletedItems; security and distribution groups, devices and policies are gone for good.
+ */
+export function softDeleted(kind: EntityKind, object: object): boolean {
+  if (kind === 'group') return ((object as { groupTypes?: string[] }).groupTypes ?? []).includes('Unified');
+  return kind === 'user' || kind === 'application' || kind === 'servicePrincipal' || kind === 'administrativeUnit';
+}
 
 export const GRAPH_BASE = 'https://graph.microsoft.com/v1.0';
 export const LOGIN_BASE = 'https://login.microsoftonline.com';
@@ -93,6 +105,6 @@ export function odataType(kind: EntityKind): string {
 
 export function kindOfOdataType(type: unknown): EntityKind | undefined {
   if (typeof type !== 'string') return undefined;
-  const name = type.replace(/^#?microsoft\.graph\./, '');
-  return ENTITY_KINDS.find((k) => k === name);
+  const name = type.replace(/^#?microsoft\.graph\./i, '').toLowerCase();
+  return ENTITY_KINDS.find((k) => k.toLowerCase() === name);
 }

@@ -41,7 +41,8 @@ describe('Graph v1.0 handlers', () => {
     const first = await call.json<Page>('GET', 'users?$select=displayName');
     expect(first.value).toHaveLength(100);
     expect(first['@odata.context']).toBe(`${GRAPH_BASE}/$metadata#users(displayName)`);
-    expect(Object.keys(first.value[0]!).sort()).toEqual(['displayName', 'id']);
+    // Only what was selected: Graph adds no id (user-list.md).
+    expect(Object.keys(first.value[0]!).sort()).toEqual(['displayName']);
     expect(first['@odata.nextLink']).toContain('$skiptoken=');
     expect((await call('GET', 'users?$top=1000')).status).toBe(400);
   });
@@ -74,7 +75,7 @@ describe('Graph v1.0 handlers', () => {
     const user = small.directory.list('user')[5]!;
     expect((await call('DELETE', `users/${user.id}`)).status).toBe(204);
     expect((await call('GET', `users/${user.id}`)).status).toBe(404);
-    const binned = (await call.json<Page>('GET', 'directory/deletedItems/microsoft.graph.user')).value;
+    const binned = (await call.json<Page>('GET', 'directory/deletedItems/microsoft.graph.user?$select=id,deletedDateTime')).value;
     expect(binned.map((u) => u['id'])).toContain(user.id);
     expect(binned.find((u) => u['id'] === user.id)!['deletedDateTime']).toEqual(expect.any(String));
     const restored = await call.json('POST', `directory/deletedItems/${user.id}/restore`, { body: {} });
@@ -99,7 +100,7 @@ describe('Graph v1.0 handlers', () => {
 
   it('creates, patches and deletes; read-only properties are refused', async () => {
     const call = await signIn(small);
-    const created = await call.json<{ id: string; deviceId: string }>('POST', 'devices', { body: { displayName: 'LAPTOP-1', operatingSystem: 'Windows', accountEnabled: true } });
+    const created = await call.json<{ id: string; deviceId: string }>('POST', 'devices', { body: { displayName: 'LAPTOP-1', operatingSystem: 'Windows', operatingSystemVersion: '10.0', accountEnabled: true, deviceId: '4c299165-6e8f-4b45-a5ba-c5d250a707ff' } });
     expect(created.deviceId).toEqual(expect.any(String));
     expect((await call('PATCH', `devices/${created.id}`, { body: { displayName: 'LAPTOP-2' } })).status).toBe(204);
     expect(await call.json('GET', `devices/${created.id}`)).toMatchObject({ displayName: 'LAPTOP-2' });

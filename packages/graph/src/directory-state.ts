@@ -1,4 +1,4 @@
-import { ENTITY_KINDS } from './model.ts';
+import { ENTITY_KINDS, KINDS } from './model.ts';
 import type { Entity, EntityKind, Relation } from './model.ts';
 
 /** The members or owners of one object: the `$ref` collection Graph exposes at `/{kind}/{id}/{relation}`. */
@@ -89,4 +89,12 @@ export function compareDirectories(expected: DirectoryState, actual: DirectorySt
     for (const t of ht) if (!wt.has(t)) differences.push({ kind, id, change: 'linkUnexpected', property: relation, targetId: t });
   }
   return differences;
+}
+
+/**
+ * The differences a restore claims to undo: everything `compareDirectories` finds except
+ * read-only properties (ids, creation and modification stamps), which Graph sets itself.
+ */
+export function restorableDifferences(expected: DirectoryState, actual: DirectoryState): DirectoryDifference[] {
+  return compareDirectories(expected, actual).filter((d) => d.change !== 'changed' || !(KINDS[d.kind].readOnly.includes(d.property) || KINDS[d.kind].immutable.includes(d.property)));
 }

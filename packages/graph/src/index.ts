@@ -1,6 +1,6 @@
 export { ENTITY_KINDS, GRAPH_BASE, KINDS, LOGIN_BASE, RELATION_TARGETS, kindOfOdataType, kindOfPath, odataType } from './model.ts';
 export type { Entity, EntityKind, EntityTypes, KindInfo, Relation } from './model.ts';
-export { canonicalJson, changedProperties, compareDirectories } from './directory-state.ts';
+export { canonicalJson, changedProperties, compareDirectories, restorableDifferences } from './directory-state.ts';
 export type { DeletedObject, DirectoryDifference, DirectoryState, LinkSet } from './directory-state.ts';
 export { GraphClient, GraphError, toGraphError } from './graph-client.ts';
 export type { GraphClientOptions, GraphFailureCode, ListOptions } from './graph-client.ts';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { changedProperties } from './directory-state.ts';
 import type { DirectoryState, LinkSet } from './directory-state.ts';
 import type { GraphClient } from './graph-client.ts';
@@ -17,12 +18,19 @@ export type GraphOperation =
   | { readonly op: 'link'; readonly kind: EntityKind; readonly id: string; readonly relation: Relation; readonly targetId: string }
   | { readonly op: 'delete'; readonly kind: EntityKind; readonly id: string };
 
-/** Something the restore cannot make equal to the snapshot through Graph, kept as data with its reason. */
+/** Something the restore cannot make equal to the snapshot through Graph, kept as data with its reason and the object's name. */
 export interface Unrestorable {
   readonly kind: EntityKind;
   readonly id: string;
+  /** displayName (or userPrincipalName) as the snapshot has it, so a person can find the object. */
+  readonly name: string;
   readonly reason: string;
 }
+
+const nameOf = (o: object | undefined, id: string): string => {
+  const r = (o ?? {}) as Record<string, unknown>;
+  return String(r['displayName'] ?? r['userPrincipalName'] ?? id);
+};
 
 export interface RestorePlan {
   /** In execution order: restore from deletedItems, create, update, unlink, link, delete. */
@@ -38,7 +46,7 @@ function writableChanges(kind: EntityKind, expected: object, actual: object): { 
   const readOnly: string[] = [];
   for (const property of changedProperties(expected, actual)) {
     if (property === 'deletedDateTime') continue;
-    if (KINDS[kind].readOnly.includes(property)) readOnly.push(property);
+    if (KINDS[kind].readOnly.includes(property) || KINDS[kind].immutable.includes(property)) readOnly.push(property);
     else changes[property] = e[property] ?? null;
   }
   return { changes, readOnly };
@@ -50,8 +58,13 @@ function writableChanges(kind: EntityKind, expected: object, actual: object): { 
  * - changed properties: PATCH with the snapshot's values (null clears one the snapshot did not have);
  * - gone, but in the recycle bin (users, groups, applications): restore it (same id), then PATCH
  *   whatever changed before its deletion; its memberships do not come back with it, so they are re-linked;
- * - gone for good: POST it again without its read-only properties; Graph gives it a new id and a new
- *   creation date, which the plan reports as unrestorable because no Graph call can bring the old ones back;
+ * - gone for good (a security group, a device, a policy, or anything purged from the recycle bin):
+ *   POST it again without its read-only properties; Graph gives it a new id and a new creation date,
+ *   which the plan reports by name as unrestorable because no Graph call can bring the old ones back.
+ *   Its members, owners and memberships are re-linked to the new id, and every object whose
+ *   properties name the old id (a conditional access policy's includeGroups) is patched to the new one.
+ *   A user recreated this way gets a one-time password made when the plan runs, never stored,
+ *   that must be changed at the next sign-in (passwords are never backed up);
  * - members and owners: `$ref` add what is missing and remove what is extra;
  * - objects the snapshot did not have: DELETE them, because an in-place restore returns the tenant to
  *   the snapshot. Users, groups and applications land in the recycle bin, so this loses nothing for 30
@@ -64,6 +77,10 @@ export function planRestore(snapshot: DirectoryState, current: DirectoryState): 
   const deletedNow = new Map(current.deleted.map((d) => [d.object.id, d]));
   const removed = new Set<string>();
   const unreachable = new Set<string>();
+  const recreated = new Set<string>();
+  const names = new Map<string, string>();
+  for (const kind of ENTITY_KINDS) for (const o of snapshot.objects[kind]) names.set(o.id, nameOf(o, o.id));
+  const report = (kind: EntityKind, id: string, reason: string, object?: object) => unrestorable.push({ kind, id, name: object === undefined ? (names.get(id) ?? id) : nameOf(object, id), reason });
 
   for (const kind of ENTITY_KINDS) {
     const info = KINDS[kind];
@@ -76,16 +93,17 @@ export function planRestore(snapshot: DirectoryState, current: DirectoryState): 
         if (actual === undefined) operations.push({ op: 'restore', kind, id: expected.id });
         const { changes, readOnly } = writableChanges(kind, expected, actual ?? binned!.object);
         if (Object.keys(changes).length > 0) operations.push({ op: 'update', kind, id: expected.id, changes });
-        for (const p of readOnly) unrestorable.push({ kind, id: expected.id, reason: `read-only property ${p} differs` });
+        for (const p of readOnly) report(kind, expected.id, `read-only property ${p} differs`);
       } else if (info.writable) {
         const body = Object.fromEntries(
           Object.entries(expected).filter(([k, v]) => v !== null && !info.readOnly.includes(k) && !k.startsWith('@odata.')),
         );
         operations.push({ op: 'create', kind, id: expected.id, body });
-        unrestorable.push({ kind, id: expected.id, reason: 'deleted permanently; recreated with a new id and creation date' });
+        recreated.add(expected.id);
+        report(kind, expected.id, kind === 'user' ? 'deleted permanently; recreated with a new id, creation date and a one-time password to change at sign-in' : 'deleted permanently; recreated with a new id and creation date');
       } else {
         unreachable.add(expected.id);
-        unrestorable.push({ kind, id: expected.id, reason: `a ${kind} cannot be created through Graph` });
+        report(kind, expected.id, `a ${kind} cannot be created through Graph`);
       }
     }
     for (const id of live.keys()) {
@@ -94,7 +112,25 @@ export function planRestore(snapshot: DirectoryState, current: DirectoryState): 
         operations.push({ op: 'delete', kind, id });
         removed.add(id);
       } else {
-        unrestorable.push({ kind, id, reason: `a ${kind} cannot be deleted through Graph` });
+        report(kind, id, `a ${kind} cannot be deleted through Graph`, live.get(id));
+      }
+    }
+  }
+
+  // Properties naming a recreated object's old id point at nothing: patch them with the snapshot's value, which execution maps onto the new id.
+  if (recreated.size > 0) {
+    for (const kind of ENTITY_KINDS.filter((k) => KINDS[k].writable)) {
+      for (const o of snapshot.objects[kind]) {
+        if (recreated.has(o.id) || unreachable.has(o.id)) continue;
+        const changes: Record<string, unknown> = {};
+        for (const [p, v] of Object.entries(o)) {
+          if (KINDS[kind].readOnly.includes(p) || KINDS[kind].immutable.includes(p) || v === null || typeof v !== 'object') continue;
+          if ([...recreated].some((id) => JSON.stringify(v).includes(`"${id}"`))) changes[p] = v;
+        }
+        if (Object.keys(changes).length === 0) continue;
+        const existing = operations.find((op): op is Extract<GraphOperation, { op: 'update' }> => op.op === 'update' && op.id === o.id);
+        if (existing !== undefined) operations[operations.indexOf(existing)] = { ...existing, changes: { ...existing.changes, ...changes } };
+        else operations.push({ op: 'update', kind, id: o.id, changes });
       }
     }
   }
@@ -131,6 +167,9 @@ export interface RestoreOutcome {
 export async function executeRestorePlan(client: GraphClient, plan: RestorePlan): Promise<RestoreOutcome> {
   const recreated = new Map<string, string>();
   const at = (id: string) => recreated.get(id) ?? id;
+  // Ids of objects recreated under a new id, wherever a property value names them.
+  const remap = (value: unknown): unknown =>
+    typeof value === 'string' ? at(value) : Array.isArray(value) ? value.map(remap) : value !== null && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, remap(v)])) : value;
   let executed = 0;
   for (const o of plan.operations) {
     const path = KINDS[o.kind].path;
@@ -139,19 +178,28 @@ export async function executeRestorePlan(client: GraphClient, plan: RestorePlan)
         await client.post(`directory/deletedItems/${o.id}/restore`, {});
         break;
       case 'create': {
-        const created = await client.post<{ id: string }>(path, o.body);
+        const body: Record<string, unknown> = remap(o.body) as Record<string, unknown>;
+        // user-post-users.md requires a password; none is ever backed up, so a one-time one is made here and forgotten.
+        if (o.kind === 'user') body['passwordProfile'] = { forceChangePasswordNextSignIn: true, password: oneTimePassword() };
+        const created = await client.post<{ id: string }>(path, body);
         recreated.set(o.id, created.id);
         break;
       }
       case 'update':
-        await client.patch(`${path}/${at(o.id)}`, o.changes);
+        await client.patch(`${path}/${at(o.id)}`, remap(o.changes));
         break;
       case 'unlink':
-        await client.delete(`${path}/${at(o.id)}/${o.relation}/${at(o.targetId)}/$ref`);
+        // user-delete-manager.md: the manager reference has no target id in its path.
+        if (o.relation === 'manager') await client.delete(`${path}/${at(o.id)}/manager/$ref`);
+        else await client.delete(`${path}/${at(o.id)}/${o.relation}/${at(o.targetId)}/$ref`);
         break;
-      case 'link':
-        await client.post(`${path}/${at(o.id)}/${o.relation}/$ref`, { '@odata.id': `${GRAPH_BASE}/directoryObjects/${at(o.targetId)}` });
+      case 'link': {
+        const ref = { '@odata.id': `${GRAPH_BASE}/directoryObjects/${at(o.targetId)}` };
+        // user-post-manager.md: a manager is set with PUT, which replaces the one there.
+        if (o.relation === 'manager') await client.call('PUT', `${path}/${at(o.id)}/manager/$ref`, ref);
+        else await client.post(`${path}/${at(o.id)}/${o.relation}/$ref`, ref);
         break;
+      }
       case 'delete':
         await client.delete(`${path}/${at(o.id)}`);
         break;
@@ -159,4 +207,9 @@ export async function executeRestorePlan(client: GraphClient, plan: RestorePlan)
     executed++;
   }
   return { executed, recreated };
+}
+
+/** 24 random characters from all four classes Entra's password policy asks for. */
+function oneTimePassword(): string {
+  return `${randomBytes(18).toString('base64url')}aA1!`;
 }

@@ -1,7 +1,7 @@
 import type { DeletedObject, DirectoryState, LinkSet } from './directory-state.ts';
 import type { GraphClient } from './graph-client.ts';
 import { ENTITY_KINDS, KINDS } from './model.ts';
-import type { Entity, EntityKind } from './model.ts';
+import type { Entity, EntityKind, Relation } from './model.ts';
 
 const PAGE = 999;
 /** Objects whose relations are listed before their link sets are handed on: bounds what is held. */
@@ -17,9 +17,16 @@ export interface PartRead {
   readonly items: AsyncIterable<Entity | LinkSet | DeletedObject>;
 }
 
-function withoutAnnotations<T extends object>(object: T): T {
-  return Object.fromEntries(Object.entries(object).filter(([k]) => !k.startsWith('@odata.'))) as T;
+/**
+ * An object as the backup keeps it: no `@odata` annotations, no expanded relation, and no
+ * property Graph reported as null (null means unset, and an absent property compares equal to null).
+ */
+function stored<T extends object>(object: T, drop?: string): T {
+  return Object.fromEntries(Object.entries(object).filter(([k, v]) => !k.startsWith('@odata.') && k !== drop && v !== null)) as T;
 }
+
+/** Graph returns at most 20 objects of an expanded collection; a full one is listed again. */
+const EXPAND_LIMIT = 20;
 
 /** Runs `work` over `items` with at most `limit` in flight, keeping results in input order. */
 async function inOrder<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -36,37 +43,67 @@ async function inOrder<T, R>(items: readonly T[], limit: number, work: (item: T)
 }
 
 /**
- * The backup read, part by part, through Graph only: every object of every kind page by
- * page, then every members/owners collection, then the recycle bin. Only the ids of objects
- * that have relations are kept between parts, so memory does not grow with the tenant's
- * objects. Items come in the same order as the mock's own `Directory.state()`.
+ * The backup read, part by part, through Graph only: every object of every kind page by page
+ * with an explicit `$select` of every property the restore writes back (`KINDS[kind].select`;
+ * without it Graph returns only a default set), then every relation (members, owners, registered
+ * owners, manager), then the recycle bin. Relations that Graph can expand with the list
+ * (`KINDS[kind].expand`) come with it; the others are listed per object, only the ids of objects
+ * that have such relations being kept between parts. Items come in the same order as the
+ * mock's own `Directory.state()`.
  */
 export async function* readTenantParts(client: GraphClient, options: { concurrency?: number } = {}): AsyncGenerator<PartRead> {
   const concurrency = options.concurrency ?? 8;
   const ids = new Map<EntityKind, string[]>();
+  /** Link sets read through `$expand`, by kind; `undefined` targets: the expansion was full, list them. */
+  const expanded = new Map<EntityKind, { id: string; targets: string[] | undefined }[]>();
   for (const kind of ENTITY_KINDS) {
-    const keep: string[] | undefined = KINDS[kind].relations.length > 0 ? [] : undefined;
+    const info = KINDS[kind];
+    const listed = info.relations.some((r) => r !== info.expand);
+    const keep: string[] | undefined = listed ? [] : undefined;
     if (keep !== undefined) ids.set(kind, keep);
+    const links: { id: string; targets: string[] | undefined }[] = [];
+    if (info.expand !== undefined) expanded.set(kind, links);
     async function* objects(): AsyncGenerator<Entity> {
-      // Directory roles support no query options (graph-facts.md).
-      for await (const page of client.pages<Entity>(KINDS[kind].path, kind === 'directoryRole' ? {} : { top: PAGE })) {
+      const query: Record<string, string> = { $select: info.select.join(',') };
+      if (info.expand !== undefined) query['$expand'] = `${info.expand}($select=id)`;
+      // Directory roles support no query option but $select (directoryrole-list.md).
+      if (kind !== 'directoryRole') query['$top'] = String(PAGE);
+      const q = Object.entries(query).map(([k, v]) => `${k}=${v}`).join('&');
+      for await (const page of client.pages<Entity>(`${info.path}?${q}`)) {
         for (const o of page) {
           keep?.push(o.id);
-          yield withoutAnnotations(o);
+          if (info.expand !== undefined) {
+            const value = (o as unknown as Record<string, unknown>)[info.expand];
+            const targets = (value === null || value === undefined ? [] : Array.isArray(value) ? value : [value]) as { id: string }[];
+            links.push({ id: o.id, targets: targets.length >= EXPAND_LIMIT ? undefined : targets.map((t) => t.id) });
+          }
+          yield stored(o, info.expand);
         }
       }
     }
     yield { part: kind, items: objects() };
   }
   async function* links(): AsyncGenerator<LinkSet> {
+    const list = async (kind: EntityKind, id: string, relation: Relation): Promise<LinkSet> => {
+      const targets = await client.list<{ id: string }>(`${KINDS[kind].path}/${id}/${relation}`, { top: PAGE, select: ['id'] });
+      return { kind, id, relation, targets: targets.map((t) => t.id) };
+    };
     for (const kind of ENTITY_KINDS) {
-      const of = ids.get(kind) ?? [];
       for (const relation of KINDS[kind].relations) {
+        if (relation === KINDS[kind].expand) {
+          const sets = expanded.get(kind) ?? [];
+          for (let at = 0; at < sets.length; at += LINK_BATCH) {
+            const batch = await inOrder(sets.slice(at, at + LINK_BATCH), concurrency, async (s) =>
+              s.targets === undefined ? list(kind, s.id, relation) : { kind, id: s.id, relation, targets: s.targets },
+            );
+            for (const s of batch) if (s.targets.length > 0) yield s;
+          }
+          expanded.delete(kind);
+          continue;
+        }
+        const of = ids.get(kind) ?? [];
         for (let at = 0; at < of.length; at += LINK_BATCH) {
-          const sets = await inOrder(of.slice(at, at + LINK_BATCH), concurrency, async (id) => {
-            const targets = await client.list<{ id: string }>(`${KINDS[kind].path}/${id}/${relation}`, { top: PAGE, select: ['id'] });
-            return { kind, id, relation, targets: targets.map((t) => t.id) };
-          });
+          const sets = await inOrder(of.slice(at, at + LINK_BATCH), concurrency, (id) => list(kind, id, relation));
           for (const s of sets) if (s.targets.length > 0) yield s;
         }
       }
@@ -75,9 +112,10 @@ export async function* readTenantParts(client: GraphClient, options: { concurren
   yield { part: 'links', items: links() };
   ids.clear();
   async function* deleted(): AsyncGenerator<DeletedObject> {
-    for (const kind of ENTITY_KINDS.filter((k) => KINDS[k].softDelete)) {
-      for await (const page of client.pages<Entity>(`directory/deletedItems/microsoft.graph.${kind}`, { top: PAGE })) {
-        for (const object of page) yield { kind, object: withoutAnnotations(object) };
+    for (const kind of ENTITY_KINDS.filter((k) => KINDS[k].recycled)) {
+      const select = [...KINDS[kind].select, 'deletedDateTime'].join(',');
+      for await (const page of client.pages<Entity>(`directory/deletedItems/microsoft.graph.${kind}?$select=${select}&$top=${PAGE}`)) {
+        for (const object of page) yield { kind, object: stored(object) };
       }
     }
   }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphServer, createMockTenant, generateTenant } from '@ekm/entra-mock';
 import type { MockTenant } from '@ekm/entra-mock';
-import { compareDirectories } from '../src/directory-state.ts';
+import { compareDirectories, restorableDifferences } from '../src/directory-state.ts';
 import { GraphClient } from '../src/graph-client.ts';
 import { GRAPH_BASE } from '../src/model.ts';
 import { executeRestorePlan, planRestore } from '../src/restore-plan.ts';
@@ -49,9 +49,10 @@ describe('backup read and in-place restore through Graph', () => {
     await client.post(`groups/${group.id}/members/$ref`, { '@odata.id': `${GRAPH_BASE}/directoryObjects/${outsider.id}` });
     await client.delete(`directoryRoles/${role.id}/members/${roleMember}/$ref`).catch(() => undefined);
     await client.delete(`applications/${t.directory.list('application')[0]!.id}`);
-    const deletedGroup = snapshot.objects.group[1]!;
-    await client.delete(`groups/${deletedGroup.id}`); // comes back from the recycle bin without members or owners
-    const intruder = await client.post<{ id: string }>('users', { displayName: 'Intruder', accountEnabled: true, userPrincipalName: 'intruder@example.com', mailNickname: 'intruder' });
+    // A Microsoft 365 group: it comes back from the recycle bin without members or owners (group-delete.md).
+    const deletedGroup = snapshot.objects.group.find((g) => g.id !== group.id && (g.groupTypes ?? []).includes('Unified'))!;
+    await client.delete(`groups/${deletedGroup.id}`);
+    const intruder = await client.post<{ id: string }>('users', { displayName: 'Intruder', accountEnabled: true, userPrincipalName: 'intruder@example.com', mailNickname: 'intruder', passwordProfile: { password: 'xWwvJ]6NMw+bWH-d' } });
     await client.patch(`identity/conditionalAccess/policies/${t.directory.list('conditionalAccessPolicy')[0]!.id}`, { state: 'disabled', grantControls: null });
 
     const before = compareDirectories(snapshot, await readTenant(client));
@@ -63,7 +64,9 @@ describe('backup read and in-place restore through Graph', () => {
 
     const current = await readTenant(client);
     const plan = planRestore(snapshot, current);
-    expect(plan.unrestorable).toEqual([]);
+    // Graph stamps modifiedDateTime on every PATCH (conditionalaccesspolicy.md: read-only): reported, not hidden.
+    const policy = snapshot.objects.conditionalAccessPolicy[0]!;
+    expect(plan.unrestorable).toEqual([{ kind: 'conditionalAccessPolicy', id: policy.id, name: policy.displayName, reason: 'read-only property modifiedDateTime differs' }]);
     expect(plan.operations).toContainEqual({ op: 'restore', kind: 'user', id: victim.id });
     expect(plan.operations).toContainEqual({ op: 'link', kind: 'group', id: group.id, relation: 'members', targetId: victim.id });
     expect(plan.operations).toContainEqual({ op: 'unlink', kind: 'group', id: group.id, relation: 'members', targetId: outsider.id });
@@ -77,43 +80,43 @@ describe('backup read and in-place restore through Graph', () => {
 
     const outcome = await executeRestorePlan(client, plan);
     expect(outcome.executed).toBe(plan.operations.length);
-    expect(compareDirectories(snapshot, await readTenant(client))).toEqual([]);
-    expect(compareDirectories(snapshot, t.directory.state())).toEqual([]);
+    expect(restorableDifferences(snapshot, await readTenant(client))).toEqual([]);
+    expect(compareDirectories(snapshot, await readTenant(client))).toEqual([
+      { kind: 'conditionalAccessPolicy', id: policy.id, change: 'changed', property: 'modifiedDateTime', expected: policy.modifiedDateTime, actual: expect.any(String) },
+    ]);
     // The restored user is the same object, not a copy: same id, out of the recycle bin.
     expect(t.directory.get('user', victim.id)?.userPrincipalName).toBe(victim.userPrincipalName);
     expect(t.directory.deletedItems('user').map((d) => d.object.id)).toEqual([intruder.id]);
     // Restoring again finds nothing to do.
     expect(planRestore(snapshot, await readTenant(client)).operations).toEqual([]);
+    void t;
   });
 
-  it('reports what Graph cannot restore: a permanently deleted object comes back under a new id', async () => {
+  it('reports by name what Graph cannot restore: a device deleted for good comes back under a new id; an administrative unit comes back from deletedItems', async () => {
     const { t, client } = tenant(22, 60);
     const snapshot = await readTenant(client);
-    const device = t.directory.list('device')[0]!;
+    const device = snapshot.objects.device[0]!;
     const unit = snapshot.objects.administrativeUnit[0]!;
     const unitMembers = t.directory.members('administrativeUnit', unit.id, 'members');
     await client.delete(`devices/${device.id}`);
     await client.delete(`directory/administrativeUnits/${unit.id}`);
     const plan = planRestore(snapshot, await readTenant(client));
-    expect(plan.unrestorable).toEqual([
-      { kind: 'device', id: device.id, reason: expect.stringContaining('new id') },
-      { kind: 'administrativeUnit', id: unit.id, reason: expect.stringContaining('new id') },
-    ]);
+    expect(plan.unrestorable).toEqual([{ kind: 'device', id: device.id, name: device.displayName, reason: expect.stringContaining('new id') }]);
+    expect(plan.operations).toContainEqual({ op: 'restore', kind: 'administrativeUnit', id: unit.id });
     const { recreated } = await executeRestorePlan(client, plan);
     const newId = recreated.get(device.id)!;
-    const newUnit = recreated.get(unit.id)!;
-    // Later operations follow the new id: the recreated unit gets its members back.
-    expect(t.directory.members('administrativeUnit', newUnit, 'members')).toEqual(unitMembers);
+    // directory-deleteditems-restore.md: the same object, members re-linked by the plan.
+    expect(t.directory.members('administrativeUnit', unit.id, 'members')).toEqual(unitMembers);
+    const owners = snapshot.links.filter((l) => l.id === device.id).flatMap((l) => l.targets);
+    expect(t.directory.members('device', newId, 'registeredOwners')).toEqual(owners);
     const differences = compareDirectories(snapshot, await readTenant(client));
     expect(differences).toEqual([
       { kind: 'device', id: device.id, change: 'missing' },
       { kind: 'device', id: newId, change: 'unexpected' },
-      { kind: 'administrativeUnit', id: unit.id, change: 'missing' },
-      { kind: 'administrativeUnit', id: newUnit, change: 'unexpected' },
-      ...unitMembers.map((targetId) => ({ kind: 'administrativeUnit', id: unit.id, change: 'linkMissing', property: 'members', targetId })),
-      ...unitMembers.map((targetId) => ({ kind: 'administrativeUnit', id: newUnit, change: 'linkUnexpected', property: 'members', targetId })),
+      ...owners.map((targetId) => ({ kind: 'device', id: device.id, change: 'linkMissing', property: 'registeredOwners', targetId })),
+      ...owners.map((targetId) => ({ kind: 'device', id: newId, change: 'linkUnexpected', property: 'registeredOwners', targetId })),
     ]);
-    const { deviceId: _b, id: _c, ...rest } = device;
+    const { id: _c, ...rest } = device;
     expect(t.directory.get('device', newId)).toMatchObject(rest);
   });
 
