@@ -221,6 +221,6 @@ describe('bin/ekm.mjs', () => {
     expect('code' in failed && failed.code).toBe(1);
     expect((failed as { stderr: string }).stderr).toContain('typo.yaml:10:5: unknown field "admin.disabelKey"; did you mean "admin.disableKey"?');
     const rules = await run(process.execPath, [bin, 'rules', '--json'], { cwd: dir });
-    expect(JSON.parse(rules.stdout)).toHaveLength(20);
+    expect(JSON.parse(rules.stdout)).toHaveLength(21);
   }, 30_000); // two cold tsx starts; slow when the integration project runs beside it
 });

@@ -74,3 +74,18 @@ describe('ekm doctor without an endpoint checks the identifier alone', () => {
     });
   });
 });
+
+describe('ekm doctor against an endpoint that does not answer', () => {
+  it('[EKM-06] regression: one root cause, not a failure of every check', async () => {
+    const r = await doctor('--key-arn', GOOD, '--endpoint', 'http://127.0.0.1:9', '--account', '444455556666');
+    expect(r.code).toBe(1);
+    const fails = r.out.split('\n').filter((l) => l.includes('FAIL'));
+    expect(fails).toEqual([expect.stringMatching(/^FAIL endpoint: http:\/\/127\.0\.0\.1:9\/? does not answer \(ECONNREFUSED\); no check could run\. Check the URL/)]);
+    expect(r.out).toContain('result: 1 problem(s)');
+    const json = JSON.parse((await doctor('--key-arn', GOOD, '--endpoint', 'http://127.0.0.1:9', '--account', '444455556666', '--json')).out) as DoctorReport;
+    expect(json.unreachable).toMatchObject({ code: 'KmsUnavailable', kind: 'transient', field: 'endpoint' });
+    expect(json.findings).toHaveLength(1);
+    expect(json.operations.every((o) => o.status === 'not-tried')).toBe(true);
+  }, 30_000);
+});
+

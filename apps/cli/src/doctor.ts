@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { failure, parseKeyArn } from '@ekm/domain';
 import type { Failure, FailureCode, KeyArn } from '@ekm/domain';
-import { createKmsClient, KmsError, kmsPort, tenantKeyContext, validateKey } from '@ekm/kms';
+import { createKmsClient, KmsError, kmsPort, refusalOf, tenantKeyContext, validateKey } from '@ekm/kms';
 import type { EncryptionContext, KeyDescription, KeyPort } from '@ekm/kms';
 import { account, endpointUrl, noPositionals, parse, UsageError } from './args.ts';
 import type { Io } from './cli.ts';
@@ -61,7 +61,47 @@ export interface DoctorReport {
   readonly key?: Omit<KeyDescription, 'validTo'> & { readonly validTo?: string };
   /** Every finding of the key validation, each with its failure code and a customer sentence. */
   readonly findings: readonly Failure[];
+  /** The one refusal the console would show for these findings, naming every one of them. */
+  readonly refusal?: Failure;
+  /** Set when the endpoint does not answer at all: the one root cause; nothing else was tried. */
+  readonly unreachable?: Failure;
+  /**
+   * The key-policy statements to add when the policy does not let the provider's account use the
+   * key: the AWS console's default "other AWS accounts" statements, with the provider's account.
+   */
+  readonly policyStatements?: readonly PolicyStatement[];
   readonly operations: readonly OperationCheck[];
+}
+
+export interface PolicyStatement {
+  readonly Sid: string;
+  readonly Effect: 'Allow';
+  readonly Principal: { readonly AWS: string };
+  readonly Action: readonly string[];
+  readonly Resource: '*';
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+/** What the AWS console adds for "Other AWS accounts" that may use the key, for the provider's account. */
+export function providerStatements(account: string): PolicyStatement[] {
+  const principal = { AWS: `arn:aws:iam::${account}:root` };
+  return [
+    {
+      Sid: 'Allow use of the key',
+      Effect: 'Allow',
+      Principal: principal,
+      Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+      Resource: '*',
+    },
+    {
+      Sid: 'Allow attachment of persistent resources',
+      Effect: 'Allow',
+      Principal: principal,
+      Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'],
+      Resource: '*',
+      Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    },
+  ];
 }
 
 export interface DoctorOptions {
@@ -102,25 +142,49 @@ export async function examine(options: DoctorOptions): Promise<DoctorReport> {
   const client = createKmsClient({ endpoint: options.endpoint, region: arn.region, account: options.account, maxAttempts: 2 });
   try {
     const port = kmsPort(client, options.account);
-    const validation = await validateKey(port, arn.arn, { regions: [region] });
     const context = tenantKeyContext(options.tenant ?? DOCTOR_TENANT);
+    const common = { ...base, checked: 'key' as const, endpoint: options.endpoint, account: options.account, region, encryptionContext: context, identifier };
+    // An endpoint that does not answer is one root cause, not a failure of every check: ask once.
+    const down = await unanswered(port, arn, options.endpoint);
+    if (down !== undefined) {
+      const operations = OPERATIONS.map((operation): OperationCheck => ({ operation, actions: ACTIONS[operation], status: 'not-tried', fix: 'Not tried: the endpoint does not answer.' }));
+      return { ...common, ok: false, unreachable: down, findings: [down], operations };
+    }
+    const validation = await validateKey(port, arn.arn, { regions: [region] });
     const operations = await tryOperations(port, arn, context, options.endpoint);
     const key = validation.key === undefined ? undefined : keyFacts(validation.key);
+    const refusal = refusalOf(validation.findings);
+    const denied = validation.findings.some((f) => f.code === 'KeyAccessDenied') || operations.some((o) => o.code === 'KeyAccessDenied');
     return {
-      ...base,
+      ...common,
       ok: validation.ok && operations.every((o) => o.status === 'allowed'),
-      checked: 'key',
-      endpoint: options.endpoint,
-      account: options.account,
-      region,
-      encryptionContext: context,
-      identifier,
       ...(key === undefined ? {} : { key }),
       findings: validation.findings,
+      ...(refusal === undefined ? {} : { refusal }),
+      ...(denied ? { policyStatements: providerStatements(options.account) } : {}),
       operations,
     };
   } finally {
     client.destroy();
+  }
+}
+
+/** The endpoint's silence as one failure, or undefined when it answered (with anything, even a refusal). */
+async function unanswered(port: KeyPort, arn: KeyArn, endpoint: string): Promise<Failure | undefined> {
+  try {
+    await port.describe(arn.arn);
+    return undefined;
+  } catch (error) {
+    const cause = error instanceof KmsError ? error.cause : error;
+    const status = (cause as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
+    const f = error instanceof KmsError ? error.failure : undefined;
+    if (f === undefined || f.code !== 'KmsUnavailable' || status !== undefined) return undefined;
+    const why = awsErrorCode(cause);
+    return failure(
+      'KmsUnavailable',
+      `${endpoint} does not answer (${why === 'UnknownError' ? f.message : why}); no check could run. Check the URL and that a KMS endpoint (AWS KMS, or the gateway) is listening there, then run the check again.`,
+      'endpoint',
+    );
   }
 }
 
@@ -293,6 +357,8 @@ export function render(r: DoctorReport): string {
   if (r.checked === 'identifier') {
     for (const f of r.findings.filter((f) => f.code === 'KeyRegionMismatch')) lines.push(`${FAIL} ${f.code}: ${f.message}`);
     if (id.ok) lines.push('only the identifier was checked; add --endpoint <url> --account <provider account> to check the key itself');
+  } else if (id.ok && r.unreachable !== undefined) {
+    lines.push(`${FAIL} endpoint: ${r.unreachable.message}`);
   } else if (id.ok) {
     if (r.key !== undefined) {
       lines.push(`     key: ${r.key.state}, ${r.key.keySpec}, ${r.key.keyUsage}, origin ${r.key.origin}${r.key.multiRegion ? ', multi-Region' : ''}`);
@@ -300,6 +366,7 @@ export function render(r: DoctorReport): string {
     lines.push(`key validation as account ${r.account} through ${r.endpoint}:`);
     if (r.findings.length === 0) lines.push(`  ${OK} no findings`);
     for (const f of r.findings) lines.push(`  ${FAIL} ${f.code}: ${f.message}`);
+    if (r.refusal !== undefined && r.findings.length > 1) lines.push(`  the console would refuse the key with: ${r.refusal.message}`);
     lines.push(`operations as account ${r.account} with encryption context ${JSON.stringify(r.encryptionContext)}:`);
     const width = Math.max(...r.operations.map((o) => o.operation.length)) + 4;
     for (const o of r.operations) {
@@ -309,7 +376,11 @@ export function render(r: DoctorReport): string {
       else lines.push(`  ${FAIL} ${name} refused: ${o.awsError} (${o.code}). ${o.fix}`);
     }
   }
-  const problems = r.findings.length + r.operations.filter((o) => o.status !== 'allowed').length;
+  if (r.policyStatements !== undefined) {
+    lines.push(`add these statements to the key policy's "Statement" list, so account ${r.account} can use the key:`);
+    for (const l of JSON.stringify(r.policyStatements, null, 2).slice(2, -2).split('\n')) lines.push(l);
+  }
+  const problems = r.unreachable !== undefined ? 1 : r.findings.length + r.operations.filter((o) => o.status !== 'allowed').length;
   const passed = r.checked === 'identifier' ? 'result: the identifier is a usable key ARN' : 'result: every check passed';
   lines.push(r.ok ? passed : `result: ${problems} problem(s); EKM would not work with this key as it is`);
   return `${lines.join('\n')}\n`;

@@ -193,19 +193,20 @@ try {
     (await tsChild(join(here, 'workflow.ts'), ['--endpoint', localstack.endpoint, '--users', String(biggest), '--baseline', 'none', '--graph', 'inline'], 420_000)).json,
   );
 
-  // 4a. The conformance suite through the CLI, on the LocalStack already up.
+  // 4a. The conformance suite through the CLI, on the LocalStack already up; 4b. the same over
+  // the protocol's HTTP binding (`ekm provider serve` in its own process), interleaved, median of 3 each.
   if (!values['skip-suite']) {
-    results.suite = await section('conformance suite', async () => {
+    const suiteRun = async (extra: readonly string[]) => {
       const out = mkdtempSync(join(tmpdir(), 'ekm-bench-suite-'));
       try {
-        const run = await child(process.execPath, ['apps/cli/bin/ekm.mjs', 'run', 'scenarios', '--out', out, '--localstack', 'external', '--endpoint', localstack.endpoint], {
+        const run = await child(process.execPath, ['apps/cli/bin/ekm.mjs', 'run', 'scenarios', '--out', out, '--localstack', 'external', '--endpoint', localstack.endpoint, ...extra], {
           cwd: root,
           timeoutMs: 300_000,
           // The bench started this LocalStack: the freeze scenario may stop and resume it.
           env: { LOCALSTACK_ENDPOINT: localstack.endpoint, ...(localstack.pid === undefined ? {} : { EKM_LOCALSTACK_PID: String(localstack.pid) }) },
         });
         const file = join(out, 'results.json');
-        if (!existsSync(file)) throw new Error(`ekm run scenarios exited ${run.code} without results.json`);
+        if (!existsSync(file)) throw new Error(`ekm run scenarios ${extra.join(' ')} exited ${run.code} without results.json`);
         const r = JSON.parse(readFileSync(file, 'utf8')) as {
           summary: { scenarios: number; passed: number; failed: number; durationMs: number };
           scenarios: { id: string; status: string; durationMs: number }[];
@@ -223,10 +224,39 @@ try {
           scenarioMaxMs: Math.max(...each),
           slowest: slowest === undefined ? null : { id: slowest.id, durationMs: slowest.durationMs },
           failedIds: r.scenarios.filter((x) => x.status !== 'passed').map((x) => x.id),
+          verdicts: Object.fromEntries(r.scenarios.map((x) => [x.id, x.status])),
           samples: each.length,
         };
       } finally {
         rmSync(out, { recursive: true, force: true });
+      }
+    };
+    results.suite = await section('conformance suite', () => suiteRun([]));
+    results.binding = await section('conformance suite, HTTP binding vs in process (median of 3 each)', async () => {
+      const server = spawn(process.execPath, ['apps/cli/bin/ekm.mjs', 'provider', 'serve'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TSX_DISABLE_CACHE: '1' } });
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let seen = '';
+          server.stdout!.on('data', (c: Buffer) => {
+            seen += c.toString();
+            const m = /listening on (http:\/\/[\d.:]+)/.exec(seen);
+            if (m) resolve(m[1]!);
+          });
+          server.on('exit', (code) => reject(new Error(`ekm provider serve exited ${code} before listening`)));
+        });
+        const first = results.suite as { wallMs?: number };
+        const inProcess: Awaited<ReturnType<typeof suiteRun>>[] = typeof first.wallMs === 'number' ? [results.suite as Awaited<ReturnType<typeof suiteRun>>] : [];
+        const http: Awaited<ReturnType<typeof suiteRun>>[] = [];
+        while (http.length < 3 || inProcess.length < 3) {
+          if (http.length < 3) http.push(await suiteRun(['--provider', url]));
+          if (inProcess.length < 3) inProcess.push(await suiteRun([]));
+        }
+        const mIn = median(inProcess.map((r) => r.wallMs));
+        const mHttp = median(http.map((r) => r.wallMs));
+        const differing = Object.keys(inProcess[0]!.verdicts).filter((id) => http.some((r) => r.verdicts[id] !== inProcess[0]!.verdicts[id]));
+        return { url, inProcessWallMs: inProcess.map((r) => r.wallMs), httpWallMs: http.map((r) => r.wallMs), inProcessMedianMs: mIn, httpMedianMs: mHttp, ratio: round(mHttp / mIn, 2), sameVerdicts: differing.length === 0, differing, httpPassed: http.map((r) => r.passed), scenarios: http[0]!.scenarios };
+      } finally {
+        server.kill('SIGINT');
       }
     });
   } else {
@@ -289,6 +319,8 @@ if (ok(largest)) {
 const s = results.suite;
 if (ok(s)) targets.push({ figure: `Conformance suite wall time (${s.scenarios} scenarios, LocalStack up)`, value: round(s.wallMs / 1000), unit: 's', target: '< 60', pass: s.wallMs < 60_000, note: `${s.passed}/${s.scenarios} scenarios passed` });
 else targets.push({ figure: 'Conformance suite wall time', value: null, unit: 's', target: '< 60', pass: null, note: (s as any)?.error ?? (s as any)?.skipped });
+const hb = results.binding as any;
+if (ok(hb)) targets.push({ figure: `Suite wall time over the HTTP binding / in process (median of 3 each, ${hb.scenarios} scenarios)`, value: hb.ratio, unit: 'x', target: '<= 1.3', pass: hb.ratio <= 1.3, note: `HTTP ${round(hb.httpMedianMs / 1000, 1)} s vs in process ${round(hb.inProcessMedianMs / 1000, 1)} s (runs: ${hb.httpWallMs.map((x: number) => round(x / 1000, 1)).join(', ')} vs ${hb.inProcessWallMs.map((x: number) => round(x / 1000, 1)).join(', ')} s); same verdict for every scenario: ${hb.sameVerdicts ? 'yes' : `no (${hb.differing.join(', ')})`}` });
 const g = results.gatewayOverhead;
 if (ok(g)) targets.push({ figure: 'Gateway overhead per KMS call (median of paired differences)', value: g.overheadMedianMs, unit: 'ms', target: '< 2', pass: g.overheadMedianMs < 2 });
 results.targets = targets;

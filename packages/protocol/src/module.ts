@@ -9,7 +9,12 @@ import { ProtocolError } from './http-client.ts';
 
 export async function loadProviderModule(path: string, cwd = process.cwd()): Promise<ProviderBinding> {
   const file = isAbsolute(path) ? path : resolve(cwd, path);
-  const mod = (await import(pathToFileURL(file).href)) as { default?: unknown; provider?: unknown };
+  let mod: { default?: unknown; provider?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as typeof mod;
+  } catch (error) {
+    throw new ProtocolError(`${path}: the provider module cannot be loaded (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`, 'BadModule');
+  }
   const found = (mod.provider ?? mod.default) as ProviderBinding | (() => ProviderBinding | Promise<ProviderBinding>) | undefined;
   const binding = typeof found === 'function' ? await found() : found;
   if (binding?.info?.protocol !== PROTOCOL || typeof binding.open !== 'function') {
