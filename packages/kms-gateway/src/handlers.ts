@@ -68,7 +68,7 @@ async function getParametersForImport({ s, body, uses, send }: Call): Promise<Se
   const ref = uses[0]!.ref;
   const sent = await send('GetParametersForImport', { ...body, KeyId: ref.arn });
   if ('error' in sent) return sent;
-  const issued = s.imports.issue(ref.arn, String(body['WrappingAlgorithm']), String(body['WrappingKeySpec']), s.timeOf(ref.account));
+  const issued = await s.imports.issue(ref.arn, String(body['WrappingAlgorithm']), String(body['WrappingKeySpec']), s.timeOf(ref.account));
   return { answer: { KeyId: ref.arn, ...issued } };
 }
 

@@ -3,13 +3,14 @@ import {
   createCipheriv,
   createDecipheriv,
   createHmac,
-  generateKeyPairSync,
+  generateKeyPair,
   privateDecrypt,
   publicEncrypt,
   randomBytes,
   timingSafeEqual,
   type KeyObject,
 } from 'node:crypto';
+import { promisify } from 'node:util';
 import { DAY_MS } from './clock.ts';
 import { KmsError, messages } from './errors.ts';
 
@@ -44,7 +45,7 @@ export class ImportBroker {
   readonly #fingerprints = new Map<string, Buffer>();
 
   /** A wrapping key pair and token for `keyArn`, valid 24 hours from `now`. */
-  issue(keyArn: string, algorithm: string, keySpec: string, now: Date): { ImportToken: string; PublicKey: string; ParametersValidTo: number } {
+  async issue(keyArn: string, algorithm: string, keySpec: string, now: Date): Promise<{ ImportToken: string; PublicKey: string; ParametersValidTo: number }> {
     if (!(WRAPPING_ALGORITHMS as readonly string[]).includes(algorithm)) {
       throw new KmsError('ValidationException', `WrappingAlgorithm '${algorithm}' is not one the gateway unwraps; use one of ${WRAPPING_ALGORITHMS.join(', ')}`);
     }
@@ -52,7 +53,8 @@ export class ImportBroker {
     if (bits === undefined) {
       throw new KmsError('ValidationException', `1 validation error detected: Value '${keySpec}' at 'wrappingKeySpec' failed to satisfy constraint: Member must satisfy enum value set: [${Object.keys(KEY_SPEC_BITS).join(', ')}]`);
     }
-    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+    // Off the event loop: a 4096-bit key takes seconds, and the gateway often runs inside its caller.
+    const { publicKey, privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: bits });
     const token = randomBytes(48).toString('base64');
     const validTo = new Date(now.getTime() + DAY_MS);
     this.#tokens.set(token, { keyArn, algorithm, privateKey, validTo });
