@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CreateKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DisableKeyCommand, KMSClient, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { startKmsGateway } from '@ekm/kms-gateway';
 import type { KmsGateway } from '@ekm/kms-gateway';
 import type {} from '@ekm/localstack/vitest-setup';
@@ -118,6 +118,31 @@ describe('ekm doctor against the gateway', () => {
     expect(op(report, 'ReEncrypt').status).toBe('not-tried');
     expect(text).toContain(`FAIL kms:GenerateDataKey`);
     expect(text).toContain(`refused: AccessDeniedException (KeyAccessDenied). Add kms:GenerateDataKey for account ${provider} to the key policy`);
+
+    // One refusal naming every withheld action, as the console would show it.
+    expect(report.refusal?.message).toContain(`do not allow account ${provider} to use kms:DescribeKey, kms:GenerateDataKey.`);
+    // The statements to paste: the AWS console's "other AWS accounts" defaults with the provider's account.
+    const principal = { AWS: `arn:aws:iam::${provider}:root` };
+    expect(report.policyStatements).toEqual([
+      { Sid: 'Allow use of the key', Effect: 'Allow', Principal: principal, Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'], Resource: '*' },
+      {
+        Sid: 'Allow attachment of persistent resources',
+        Effect: 'Allow',
+        Principal: principal,
+        Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'],
+        Resource: '*',
+        Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      },
+    ]);
+    expect(text).toContain(`add these statements to the key policy's "Statement" list, so account ${provider} can use the key:`);
+    // What is printed is valid JSON: pasted into the policy, the check passes.
+    const printed = text.slice(text.indexOf('can use the key:\n') + 'can use the key:\n'.length, text.indexOf('\nresult:'));
+    const statements = JSON.parse(`[${printed}]`) as object[];
+    const fixed = JSON.parse(policy(owner)) as { Statement: object[] };
+    await admin(owner).send(new PutKeyPolicyCommand({ KeyId: arn, PolicyName: 'default', Policy: JSON.stringify({ ...fixed, Statement: [...fixed.Statement, ...statements] }) }));
+    const after = await doctor('--key-arn', arn, '--account', provider);
+    expect(after.code).toBe(0);
+    expect(after.report.policyStatements).toBeUndefined();
   });
 
   it('[EKM-02][EKM-06] a policy that allows all but kms:Decrypt: only Decrypt is refused, with "add kms:Decrypt for account …"', async () => {
@@ -151,8 +176,9 @@ describe('ekm doctor against the gateway', () => {
     expect(tenant.report.operations.map((o) => o.status)).toEqual(['refused', 'allowed', 'allowed', 'allowed', 'allowed']);
     expect(op(other.report, 'DescribeKey').fix).toContain('must not have kms:EncryptionContext conditions, as DescribeKey carries no encryption context');
     expect(op(other.report, 'GenerateDataKey').fix).toContain('make its conditions accept the encryption context {"tenant":"fabrikam","purpose":"tenant-key"}');
-    // validateKey uses its own (non-tenant) context, which this policy refuses: the customer sees that too.
-    expect(other.report.findings.map((f) => f.code)).toEqual(['KeyAccessDenied']);
+    // validateKey uses its own (non-tenant) context, which this policy refuses: the customer sees that too,
+    // for DescribeKey and GenerateDataKey alike (every withheld action is its own finding).
+    expect(other.report.findings.map((f) => f.code)).toEqual(['KeyAccessDenied', 'KeyAccessDenied']);
   });
 
   it('[EKM-06][EKM-12] a disabled key: KeyDisabled, and every cryptographic operation refused with DisabledException', async () => {
