@@ -164,7 +164,7 @@ function blobKey(s: GatewayState, blob: unknown, caller: Caller): KeyRef | undef
   // LocalStack's symmetric blob starts with the 36-character key id (see its kms/models.py).
   const keyId = Buffer.from(blob, 'base64').subarray(0, 36).toString('latin1');
   if (!/^([0-9a-f-]{36}|mrk-[0-9a-f]{32})$/.test(keyId)) return undefined;
-  const owner = s.keys.ownerArn(keyId);
+  const owner = s.keys.ownerArn(keyId, caller.region);
   return keyRefOf(owner ?? `arn:aws:kms:${caller.region}:${caller.account}:key/${keyId}`);
 }
 

@@ -36,7 +36,8 @@ export function keyRefOf(arn: string): KeyRef | undefined {
  * and imported-material expiry on the gateway's clock.
  */
 export class KeyRegistry {
-  readonly #owners = new Map<string, string>();
+  /** Key id to its ARN per Region: a multi-Region key's id (mrk-) is the same in every Region it is replicated to. */
+  readonly #owners = new Map<string, Map<string, string>>();
   readonly #metadata = new Map<string, Promise<KeyMetadata>>();
   readonly #policies = new Map<string, Promise<PolicyDocument>>();
   readonly #deletion = new Map<string, { date: Date; windowDays: number }>();
@@ -48,11 +49,28 @@ export class KeyRegistry {
   learn(arn: unknown): void {
     if (typeof arn !== 'string') return;
     const ref = keyRefOf(arn);
-    if (ref) this.#owners.set(ref.keyId, arn);
+    if (!ref) return;
+    const byRegion = this.#owners.get(ref.keyId) ?? new Map<string, string>();
+    byRegion.set(ref.region, arn);
+    this.#owners.set(ref.keyId, byRegion);
   }
 
-  ownerArn(keyId: string): string | undefined {
-    return this.#owners.get(keyId);
+  /**
+   * The ARN of the key a ciphertext names, as seen from `region`: the key there if known; a
+   * multi-Region key's related key in that Region (AWS decrypts a multi-Region ciphertext with
+   * the related key of the Region called,
+   * https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html);
+   * otherwise the one Region the key is known in.
+   */
+  ownerArn(keyId: string, region: string): string | undefined {
+    const byRegion = this.#owners.get(keyId);
+    if (byRegion === undefined) return undefined;
+    const here = byRegion.get(region);
+    if (here !== undefined) return here;
+    const [any] = byRegion.values();
+    if (any === undefined) return undefined;
+    const ref = keyRefOf(any)!;
+    return keyId.startsWith('mrk-') ? `arn:aws:kms:${region}:${ref.account}:key/${keyId}` : any;
   }
 
   /** Resolves a KeyId parameter (key id, key ARN, alias name or alias ARN) as AWS would for this caller. */
