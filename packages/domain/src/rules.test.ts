@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { RULE_IDS, RULES, isRuleId, ruleById } from './rules.ts';
 
 describe('rule catalogue', () => {
-  it('has exactly the 20 rule ids EKM-01..EKM-20, in order and once each', () => {
-    const expected = Array.from({ length: 20 }, (_, i) => `EKM-${String(i + 1).padStart(2, '0')}`);
+  it('has exactly the 21 rule ids EKM-01..EKM-21, in order and once each', () => {
+    const expected = Array.from({ length: 21 }, (_, i) => `EKM-${String(i + 1).padStart(2, '0')}`);
     expect(RULES.map((r) => r.id)).toEqual(expected);
     expect([...RULE_IDS]).toEqual(expected);
   });
@@ -14,12 +14,13 @@ describe('rule catalogue', () => {
       expect(r.quote.length).toBeGreaterThan(5);
       expect(['documented', 'derived']).toContain(r.kind);
     }
-    expect(RULES.filter((r) => r.kind === 'derived').map((r) => r.id)).toEqual(['EKM-13', 'EKM-18', 'EKM-19', 'EKM-20']);
+    expect(RULES.filter((r) => r.kind === 'derived').map((r) => r.id)).toEqual(['EKM-13', 'EKM-18', 'EKM-19', 'EKM-20', 'EKM-21']);
   });
 
   it('looks rules up by id and rejects unknown ids', () => {
     expect(ruleById('EKM-09').quote).toContain("can't return");
-    expect(ruleById('EKM-21')).toBeUndefined();
+    expect(ruleById('EKM-21').title).toContain('not the account');
+    expect(ruleById('EKM-22')).toBeUndefined();
     expect(isRuleId('EKM-20')).toBe(true);
     expect(isRuleId('ekm-20')).toBe(false);
   });

@@ -1,11 +1,12 @@
 /**
- * The rule catalogue (EKM-01..EKM-20) as data, copied from the project's spec so that nothing
+ * The rule catalogue (EKM-01..EKM-21) as data, copied from the project's spec so that nothing
  * reads the spec folder at run time. `quote` is the help article's own sentence the rule rests on.
  * Ids are stable: scenarios, reports and CI gates refer to them.
  */
 export const RULE_IDS = [
   'EKM-01', 'EKM-02', 'EKM-03', 'EKM-04', 'EKM-05', 'EKM-06', 'EKM-07', 'EKM-08', 'EKM-09', 'EKM-10',
   'EKM-11', 'EKM-12', 'EKM-13', 'EKM-14', 'EKM-15', 'EKM-16', 'EKM-17', 'EKM-18', 'EKM-19', 'EKM-20',
+  'EKM-21',
 ] as const;
 
 export type RuleId = (typeof RULE_IDS)[number];
@@ -138,6 +139,12 @@ export const RULES: readonly Rule[] = [
     kind: 'derived',
     title: 'Every KMS call names the tenant and purpose in its encryption context; material wrapped for one tenant cannot be unwrapped for another, and tampered data is refused.',
     quote: 'Secure backed-up data.',
+  },
+  {
+    id: 'EKM-21',
+    kind: 'derived',
+    title: 'Destroying the key loses the data it protects, not the account: after the key is deleted (its waiting period over), the customer can configure a new key, later backups are protected by it, and the console lists the snapshots that can no longer be restored. EKM-15 still holds for a key that is only deactivated.',
+    quote: 'generate, revoke, rotate, and destroy them as needed',
   },
 ];
 
