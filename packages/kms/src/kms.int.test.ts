@@ -23,7 +23,7 @@ import { createKmsClient, kmsPort } from './adapter.ts';
 import { classify, KmsError } from './classify.ts';
 import { MemoryJournal, TenantKeys, unwrapTenantKey } from './hierarchy.ts';
 import { decryptSnapshot, decryptSnapshotStream, encryptSnapshotStream } from './snapshot.ts';
-import { validateKey } from './validate.ts';
+import { refusalOf, validateKey } from './validate.ts';
 import { codeOf } from './testing.ts';
 
 const REGION = 'us-east-1';
@@ -134,8 +134,19 @@ describe('the provider against LocalStack KMS', () => {
     const notShared = await createKey(w.admin, w.customer, undefined);
     const denied = await validateKey(w.port, notShared, { regions });
     expect(denied.ok).toBe(false);
-    expect(denied.findings.map((f) => f.code)).toEqual(['KeyAccessDenied']);
+    // Every withheld action is named (Decrypt cannot be tried without a ciphertext of the key).
+    expect(denied.findings.map((f) => [f.code, f.message.match(/kms:[A-Z]\w+/)?.[0]])).toEqual([
+      ['KeyAccessDenied', 'kms:DescribeKey'],
+      ['KeyAccessDenied', 'kms:GenerateDataKey'],
+    ]);
     expect(denied.findings[0]?.message).toContain(`do not allow account ${w.provider} to use kms:DescribeKey`);
+
+    // Issue 18: Encrypt and GenerateDataKey allowed, DescribeKey and Decrypt not: both named, in one refusal.
+    const half = await createKey(w.admin, w.customer, w.provider, { actions: ['kms:Encrypt', 'kms:GenerateDataKey*'] });
+    const h = await validateKey(w.port, half, { regions });
+    expect(refusalOf(h.findings)?.message).toBe(
+      `The key policy or grants of the key ${half} do not allow account ${w.provider} to use kms:DescribeKey, kms:Decrypt. (2 problems: KeyAccessDenied.)`,
+    );
 
     const noDecrypt = await createKey(w.admin, w.customer, w.provider, { actions: ['kms:DescribeKey', 'kms:GenerateDataKey*'] });
     const v = await validateKey(w.port, noDecrypt, { regions });
