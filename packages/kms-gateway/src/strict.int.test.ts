@@ -266,6 +266,20 @@ describe('grants', () => {
   });
 });
 
+describe('encryption context binding', () => {
+  // https://docs.aws.amazon.com/kms/latest/developerguide/encrypt_context.html ("exact, case-sensitive match")
+  it('Decrypt needs the exact, case-sensitive encryption context of the Encrypt, in any order', async () => {
+    const owner = newAccount();
+    const admin = client(owner);
+    const arn = await key(admin, owner);
+    const { CiphertextBlob } = await admin.send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('x'), EncryptionContext: { Tenant: 'a', purpose: 'p' } }));
+    await expect(admin.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { purpose: 'p', Tenant: 'a' } }))).resolves.toMatchObject({ KeyId: arn });
+    for (const EncryptionContext of [{ tenant: 'a', purpose: 'p' }, { Tenant: 'A', purpose: 'p' }, { Tenant: 'a' }, undefined]) {
+      expect((await failure(admin.send(new DecryptCommand({ CiphertextBlob, ...(EncryptionContext ? { EncryptionContext } : {}) })))).name).toBe('InvalidCiphertextException');
+    }
+  });
+});
+
 describe('AWS texts', () => {
   // https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html (NotFoundException)
   it('an unknown alias gets NotFoundException naming the alias ARN', async () => {
