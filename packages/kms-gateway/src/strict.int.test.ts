@@ -274,7 +274,8 @@ describe('encryption context binding', () => {
     const arn = await key(admin, owner);
     const { CiphertextBlob } = await admin.send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('x'), EncryptionContext: { Tenant: 'a', purpose: 'p' } }));
     await expect(admin.send(new DecryptCommand({ CiphertextBlob, EncryptionContext: { purpose: 'p', Tenant: 'a' } }))).resolves.toMatchObject({ KeyId: arn });
-    for (const EncryptionContext of [{ tenant: 'a', purpose: 'p' }, { Tenant: 'A', purpose: 'p' }, { Tenant: 'a' }, undefined]) {
+    const wrong: (Record<string, string> | undefined)[] = [{ tenant: 'a', purpose: 'p' }, { Tenant: 'A', purpose: 'p' }, { Tenant: 'a' }, undefined];
+    for (const EncryptionContext of wrong) {
       expect((await failure(admin.send(new DecryptCommand({ CiphertextBlob, ...(EncryptionContext ? { EncryptionContext } : {}) })))).name).toBe('InvalidCiphertextException');
     }
   });
