@@ -6,7 +6,7 @@
  * scenario's steps.
  */
 import type { Results } from '../results.ts';
-import { esc, token } from './escape.ts';
+import { clip, esc, token } from './escape.ts';
 import { faultsSection, invalidFilesSection, runSection, secretScanSection } from './facts.ts';
 import { failuresSection, verdictSection } from './failures.ts';
 import { matrixSection } from './matrix.ts';
@@ -28,7 +28,7 @@ function filterForm(r: View): string {
   const tags = [...new Set(r.scenarios.flatMap((s) => s.tags ?? []))].sort();
   // Hidden until the script runs: without it, there is nothing to filter with.
   return `<form id="filter" hidden aria-label="filter the scenarios">
-<label>rule <select name="rule"><option value="">all rules</option>${r.rules.map((x) => `<option value="${esc(token(x.id))}">${esc(x.id)} ${esc(x.title)}</option>`).join('')}</select></label>
+<label>rule <select name="rule"><option value="">all rules</option>${r.rules.map((x) => `<option value="${esc(token(x.id))}">${esc(x.id)} ${esc(clip(x.title, 60))}</option>`).join('')}</select></label>
 <label>status <select name="status"><option value="">any status</option>${options(statuses)}</select></label>
 <label>tag <select name="tag"${tags.length === 0 ? ' disabled' : ''}><option value="">${tags.length === 0 ? 'no tags' : 'any tag'}</option>${options(tags)}</select></label>
 <button type="reset">show all</button> <output id="shown"></output>

@@ -22,6 +22,7 @@ ol.failures .err{max-height:4.5em;overflow:hidden}
 .info{color:var(--dim)}
 #filter{position:sticky;top:0;z-index:5;background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:.4em .8em;margin:1em 0;display:flex;gap:1em;flex-wrap:wrap;align-items:center}
 #filter[hidden]{display:none}
+#filter select{max-width:30em}
 :target,details.scn,ol li{scroll-margin-top:4em}
 :target{outline:3px solid #f5a623;outline-offset:2px}
 .legend{color:var(--dim);margin:.2em 0 .5em}
@@ -33,13 +34,14 @@ ol.failures .err{max-height:4.5em;overflow:hidden}
 #matrix{border-collapse:separate;border-spacing:0}
 #matrix td,#matrix th{border-right:1px solid #e1e4e8;border-bottom:1px solid #e1e4e8;padding:0;text-align:center}
 #matrix thead th{position:sticky;top:0;background:#fff;z-index:2;vertical-align:bottom}
-#matrix th.rule{position:sticky;left:0;background:#fff;z-index:1;text-align:left;font-weight:normal;min-width:20em;max-width:30em;padding:3px 6px}
+#matrix th.rule{position:sticky;left:0;background:#fff;z-index:1;text-align:left;font-weight:normal;min-width:26em;max-width:34em;padding:3px 6px}
 #matrix thead th.rule{z-index:3}
 #matrix th.col a{display:block;writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;padding:4px 2px;text-decoration:none;font:12px ui-monospace,monospace;color:var(--ink)}
 #matrix th.col.failed a,#matrix th.col.interrupted a{color:#cf222e;font-weight:700}
 #matrix th.col.not-applicable a,#matrix th.col.skipped a{color:var(--dim)}
 #matrix td a{display:block;min-width:1.7em;line-height:1.8em;text-decoration:none;color:inherit}
-#matrix q{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden;color:var(--dim);font-style:italic;font-size:12px}
+#matrix th.rule div{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden}
+#matrix q{display:-webkit-box;-webkit-line-clamp:1;-webkit-box-orient:vertical;overflow:hidden;color:var(--dim);font-style:italic;font-size:12px}
 #matrix tr.k-derived th.rule{border-left:3px dashed #6639ba}
 #matrix tr.k-documented th.rule{border-left:3px solid #0550ae}
 tr.uncovered th.rule{background:var(--warn)!important}tr.failed th.rule{background:var(--fail)!important}
