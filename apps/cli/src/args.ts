@@ -1,15 +1,9 @@
 /** Command-line parsing shared by every `ekm` command; each refusal says what was expected and what was found. */
-import { parseArgs } from 'node:util';
-import type { ParseArgsConfig } from 'node:util';
 import { ArgumentError, LOCALSTACK_MODES } from '@ekm/scenario-runner';
 import type { LocalstackMode } from '@ekm/scenario-runner';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
-}
-
-export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: readonly string[], options: O) {
-  return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
 }
 
 export function positiveInt(name: string, text: string): number {

@@ -112,7 +112,7 @@ describe('argument errors exit 2 with one line saying what is wrong', () => {
     expect(o.err()).toMatch(/^usage: ekm <command>/);
     expect(await cli(['help'], o)).toBe(0);
     expect(o.out()).toContain('report merge <dirs..>');
-    expect(o.out()).toContain('doctor --key-arn <arn>');
+    expect(o.out()).toContain('--key-arn <arn>');
     expect(o.out()).toContain('(default: ekm-doctor)');
     expect(o.out()).toContain('--audit-file <f>');
   });
@@ -166,10 +166,13 @@ describe('ekm run and the gate', () => {
     expect(o.err()).toContain('invalid scenario file: typo.yaml:10:5');
   });
 
-  it('a rule without a scenario fails the gate', async () => {
+  it('a subset run is gated on what it ran; with --require-all-rules, a rule without a scenario fails the gate', async () => {
     const o = io();
-    expect(await cli(['run', 'scenarios/area', '--out', 'out/partial'], o)).toBe(1);
-    expect(o.err()).toContain('rule EKM-20 has no scenario');
+    expect(await cli(['run', 'scenarios/area', '--out', 'out/partial'], o)).toBe(0);
+    expect(o.out()).toContain('subset run (paths, --grep or --shard): not gated on covering every rule');
+    const strict = io();
+    expect(await cli(['run', 'scenarios/area', '--require-all-rules', '--out', 'out/partial-strict'], strict)).toBe(1);
+    expect(strict.err()).toContain('rule EKM-20 has no scenario');
   });
 
   it('--grep runs the matching scenarios and does not gate on coverage', async () => {
@@ -223,4 +226,32 @@ describe('bin/ekm.mjs', () => {
     const rules = await run(process.execPath, [bin, 'rules', '--json'], { cwd: dir });
     expect(JSON.parse(rules.stdout)).toHaveLength(21);
   }, 30_000); // two cold tsx starts; slow when the integration project runs beside it
+});
+
+describe('help and version', () => {
+  it('every command answers --help with its own usage, generated from the option table, and exits 0', async () => {
+    const { COMMANDS } = await import('./commands.ts');
+    for (const name of Object.keys(COMMANDS)) {
+      const o = io();
+      expect(await cli([name, '--help'], o)).toBe(0);
+      expect(o.out()).toMatch(new RegExp(`^usage: ekm ${name}`));
+      for (const option of Object.keys((COMMANDS as Record<string, { options: object }>)[name]!.options)) expect(o.out()).toContain(`--${option}`);
+    }
+    const o = io();
+    expect(await cli(['run', '--help'], o)).toBe(0);
+    expect(o.out()).toContain('--require-all-rules');
+    expect(o.out()).toContain('--provider <url>');
+  });
+
+  it('--version names the harness, the protocol and the commit', async () => {
+    const o = io();
+    expect(await cli(['--version'], o)).toBe(0);
+    expect(o.out()).toMatch(/^ekm \d+\.\d+\.\d+ \(ekm\.provider\/v1(, commit [0-9a-f]{12})?\)\n$/);
+  });
+
+  it('a bad option points at the command\'s own --help', async () => {
+    const o = io();
+    expect(await cli(['run', '--bogus'], o)).toBe(2);
+    expect(o.err()).toContain('run "ekm run --help" for usage');
+  });
 });

@@ -10,11 +10,12 @@ import { failure, parseKeyArn } from '@ekm/domain';
 import type { Failure, FailureCode, KeyArn } from '@ekm/domain';
 import { createKmsClient, KmsError, kmsPort, refusalOf, tenantKeyContext, validateKey } from '@ekm/kms';
 import type { EncryptionContext, KeyDescription, KeyPort } from '@ekm/kms';
-import { account, endpointUrl, noPositionals, parse, UsageError } from './args.ts';
+import { account, endpointUrl, noPositionals, UsageError } from './args.ts';
 import type { Io } from './cli.ts';
 
 /** The tenant named in the encryption context when `--tenant` is not given. */
-export const DOCTOR_TENANT = 'ekm-doctor';
+import { DOCTOR_TENANT, parseCommand } from './commands.ts';
+export { DOCTOR_TENANT };
 
 /** What the provider calls on the customer's key, in the order the report lists them. */
 export const OPERATIONS = ['DescribeKey', 'GenerateDataKey', 'Decrypt', 'Encrypt', 'ReEncrypt'] as const;
@@ -305,14 +306,7 @@ function fixFor(
 }
 
 export async function doctor(args: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, {
-    'key-arn': { type: 'string' },
-    endpoint: { type: 'string' },
-    account: { type: 'string' },
-    region: { type: 'string' },
-    tenant: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  });
+  const { values, positionals } = parseCommand('doctor', args);
   noPositionals(positionals);
   const keyArn = values['key-arn'];
   if (keyArn === undefined) throw new UsageError('expected --key-arn <arn>, found none');

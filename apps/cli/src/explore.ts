@@ -1,21 +1,12 @@
 /** `ekm explore`: random enable/update/rotate/revoke/restore sequences against the model; a disagreement becomes a regression scenario. */
 import { explore as search, openWorld } from '@ekm/scenario-runner';
-import { endpointUrl, localstackMode, parse, positiveInt, UsageError } from './args.ts';
+import { endpointUrl, localstackMode, positiveInt, UsageError } from './args.ts';
+import { parseCommand } from './commands.ts';
 import type { Io } from './cli.ts';
 import { chooseProvider } from './provider.ts';
 
 export async function explore(args: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, {
-    runs: { type: 'string', default: '50' },
-    seed: { type: 'string' },
-    'max-commands': { type: 'string', default: '16' },
-    out: { type: 'string', default: 'scenarios/regressions' },
-    path: { type: 'string' },
-    localstack: { type: 'string', default: 'auto' },
-    endpoint: { type: 'string' },
-    provider: { type: 'string' },
-    'provider-module': { type: 'string' },
-  });
+  const { values, positionals } = parseCommand('explore', args);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.seed !== undefined && !/^-?\d{1,10}$/.test(values.seed)) throw new UsageError(`--seed: expected a whole number, found "${values.seed}"`);
   const mode = localstackMode(values.localstack);

@@ -6,7 +6,8 @@ import { CONTROL_PREFIX, startKmsGateway } from '@ekm/kms-gateway';
 import type { KmsGateway } from '@ekm/kms-gateway';
 import { startLocalStack } from '@ekm/localstack';
 import type { LocalStack } from '@ekm/localstack';
-import { endpointUrl, localstackMode, noPositionals, parse, port, UsageError } from './args.ts';
+import { endpointUrl, localstackMode, noPositionals, port, UsageError } from './args.ts';
+import { parseCommand } from './commands.ts';
 import type { Io } from './cli.ts';
 
 /** The line a script (or the test) waits for; the URL is the rest of the line. */
@@ -16,12 +17,7 @@ const EXAMPLE_ACCOUNT = '111122223333';
 const EXAMPLE_REGION = 'us-east-1';
 
 export async function gateway(args: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, {
-    port: { type: 'string' },
-    localstack: { type: 'string', default: 'auto' },
-    endpoint: { type: 'string' },
-    'audit-file': { type: 'string' },
-  });
+  const { values, positionals } = parseCommand('gateway', args);
   noPositionals(positionals);
   const listen = values.port === undefined ? 0 : port(values.port);
   const mode = localstackMode(values.localstack);

@@ -7,7 +7,7 @@ const stop = (signal: NodeJS.Signals) => {
   if (interrupted) process.exit(signal === 'SIGINT' ? 130 : 143);
   interrupted = true;
   process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopping (Ctrl-C again to quit now)\n`);
-  controller.abort();
+  controller.abort(signal);
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -6,7 +6,8 @@
 import { referenceProvider } from '@ekm/backup/conformance';
 import { httpProvider, loadProviderModule, serveProvider, type ProviderBinding } from '@ekm/protocol';
 import type { ProviderUnderTest } from '@ekm/scenario-runner';
-import { endpointUrl, parse, port, UsageError } from './args.ts';
+import { endpointUrl, port, UsageError } from './args.ts';
+import { parseCommand } from './commands.ts';
 import type { Io } from './cli.ts';
 
 export interface ChosenProvider {
@@ -40,7 +41,7 @@ function describe(binding: ProviderBinding, kind: ProviderUnderTest['binding'], 
 export async function providerCommand(args: readonly string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'serve') throw new UsageError(`ekm provider: expected "serve", found ${sub === undefined ? 'nothing' : `"${sub}"`}`);
-  const { values, positionals } = parse(rest, { port: { type: 'string' } });
+  const { values, positionals } = parseCommand('provider', rest);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (io.signal?.aborted === true) return 0;
   const served = await serveProvider(referenceProvider(), values.port === undefined ? {} : { port: port(values.port) });

@@ -8,3 +8,4 @@ export * from './catalogue.ts';
 export * from './world.ts';
 export * from './explore/index.ts';
 export * from './secrets.ts';
+export * from './verdict.ts';

@@ -1,12 +1,17 @@
 /** The three files a run leaves in `--out`: results.json, junit.xml and index.html. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KmsCall, Results, ScenarioResult } from './results.ts';
-import { failedStep } from './results.ts';
+import { verdictOf } from './verdict.ts';
+export { classname, failureMessage, junitXml } from './junit.ts';
+import { junitXml } from './junit.ts';
 
 export const RESULTS_FILE = 'results.json';
 export const JUNIT_FILE = 'junit.xml';
 export const HTML_FILE = 'index.html';
+export const AUDIT_FILE = 'kms-audit.jsonl';
+export const SUMS_FILE = 'SHA256SUMS';
 
 export async function writeReports(results: Results, outDir: string): Promise<string[]> {
   await mkdir(outDir, { recursive: true });
@@ -16,69 +21,14 @@ export async function writeReports(results: Results, outDir: string): Promise<st
     [HTML_FILE, htmlReport(results)],
   ];
   for (const [name, text] of files) await writeFile(join(outDir, name), text);
-  return files.map(([name]) => join(outDir, name));
-}
-
-const xml = (s: string): string =>
-  s
-    // XML 1.0 cannot carry most control characters even escaped; an executor's error text may hold them.
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-
-const seconds = (ms: number): string => (ms / 1000).toFixed(3);
-
-/** Where a scenario failed, in one line: the step number, its title and what went wrong. */
-export function failureMessage(s: ScenarioResult): string {
-  const f = failedStep(s);
-  if (f === undefined) return 'the scenario failed';
-  const { index, step } = f;
-  const at = step.line !== undefined ? ` (${s.file}:${step.line})` : '';
-  const verb = step.status === 'error' ? 'errored' : step.status === 'skipped' ? 'was not run' : 'failed';
-  return `step ${index + 1} "${step.title}"${at} ${verb}: ${step.error ?? 'no detail'}`;
-}
-
-/** One testsuite per file, one testcase per scenario; invalid files are failing testcases too. */
-export function junitXml(results: Results): string {
-  const byFile = new Map<string, ScenarioResult[]>();
-  for (const s of results.scenarios) byFile.set(s.file, [...(byFile.get(s.file) ?? []), s]);
-  const invalid = new Map<string, string[]>();
-  for (const e of results.errors) {
-    const file = e.split(':')[0] ?? e;
-    invalid.set(file, [...(invalid.get(file) ?? []), e]);
+  // The bundle's checksums, in the format `sha256sum -c` reads: what `ekm verify` checks first.
+  const sums: string[] = [];
+  for (const name of [...files.map(([n]) => n), AUDIT_FILE]) {
+    const body = await readFile(join(outDir, name)).catch(() => undefined);
+    if (body !== undefined) sums.push(`${createHash('sha256').update(body).digest('hex')}  ${name}`);
   }
-  const suites: string[] = [];
-  for (const [file, list] of byFile) {
-    const failures = list.filter((s) => s.status === 'failed').length;
-    const skips = list.filter((s) => s.status === 'skipped' || s.status === 'not-applicable').length;
-    const time = list.reduce((t, s) => t + s.durationMs, 0);
-    const cases = list.map((s) => {
-      const head = `    <testcase classname="${xml(file)}" name="${xml(`${s.id}: ${s.title}`)}" time="${seconds(s.durationMs)}">`;
-      const props = `      <properties><property name="rules" value="${xml(s.rules.join(' '))}"/></properties>`;
-      if (s.status === 'passed') return `${head}\n${props}\n    </testcase>`;
-      if (s.status === 'not-applicable') return `${head}\n${props}\n      <skipped message="${xml(`not applicable: ${s.reason ?? ''}`)}"/>\n    </testcase>`;
-      if (s.status === 'skipped') {
-        const why = s.steps.find((x) => x.status === 'skipped')?.error ?? 'not applicable here';
-        return `${head}\n${props}\n      <skipped message="${xml(why)}"/>\n    </testcase>`;
-      }
-      const detail = s.steps.map((x, i) => `${i + 1}. [${x.status}] ${x.title}${x.error !== undefined ? `: ${x.error}` : ''}`).join('\n');
-      return `${head}\n${props}\n      <failure message="${xml(failureMessage(s))}" type="ScenarioFailed">${xml(detail)}</failure>\n    </testcase>`;
-    });
-    suites.push(
-      `  <testsuite name="${xml(file)}" tests="${list.length}" failures="${failures}" errors="0" skipped="${skips}" time="${seconds(time)}">\n${cases.join('\n')}\n  </testsuite>`,
-    );
-  }
-  for (const [file, errors] of invalid) {
-    suites.push(
-      `  <testsuite name="${xml(file)}" tests="1" failures="1" errors="0" skipped="0" time="0">\n    <testcase classname="${xml(file)}" name="the file is a valid scenario file" time="0">\n      <failure message="${xml(errors[0] ?? '')}" type="InvalidScenarioFile">${xml(errors.join('\n'))}</failure>\n    </testcase>\n  </testsuite>`,
-    );
-  }
-  const tests = results.scenarios.length + invalid.size;
-  const failures = results.summary.failed + invalid.size;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="ekm conformance" tests="${tests}" failures="${failures}" errors="0" time="${seconds(results.summary.durationMs)}">\n${suites.join('\n')}\n</testsuites>\n`;
+  await writeFile(join(outDir, SUMS_FILE), `${sums.join('\n')}\n`);
+  return [...files.map(([name]) => join(outDir, name)), join(outDir, SUMS_FILE)];
 }
 
 const html = (s: string): string =>
@@ -101,7 +51,7 @@ function provider(results: Results): string {
 export function htmlReport(results: Results): string {
   const s = results.summary;
   const scen = results.scenarios;
-  const verdict = results.rules.every((r) => r.status === 'passed') && s.failed === 0 && results.errors.length === 0;
+  const verdict = verdictOf(results).status;
   const head = scen.map((x, i) => `<th class="col" title="${html(`${x.id}: ${x.title}`)}"><a href="#${anchor(x.id)}">${i + 1}</a></th>`).join('');
   const rows = results.rules
     .map((r) => {
@@ -155,7 +105,7 @@ li.failed,li.error,details.failed>summary{color:#a00}
 .err{white-space:pre-wrap;font-family:monospace}
 ul.kms{font-family:monospace;font-size:12px;color:#345}
 </style></head><body>
-<h1>EKM conformance: ${verdict ? 'passed' : 'failed'}</h1>
+<h1>EKM conformance: ${verdict}</h1>
 ${provider(results)}
 <p>${s.scenarios} scenarios, ${s.passed} passed, ${s.failed} failed${(s.notApplicable ?? 0) > 0 ? `, ${s.notApplicable} not applicable` : ''}, ${results.errors.length} file error(s), ${s.durationMs} ms.
 Rules: ${results.rules.filter((r) => r.status === 'passed').length}/${results.rules.length} passed.

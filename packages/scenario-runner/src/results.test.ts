@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { loadText } from './load.ts';
 import { htmlReport, junitXml } from './report.ts';
 import type { CatalogueRule, ScenarioResult } from './results.ts';
-import { buildResults, gate, mergeResults, MergeError, parseResults } from './results.ts';
+import { buildResults, mergeResults, MergeError, parseResults } from './results.ts';
+import { closingLine, gate, withVerdict } from './verdict.ts';
+import { parse as parseJunit } from 'junit2json';
 import { parseShard, selectShard } from './schedule.ts';
 
 export const RULES: CatalogueRule[] = [
@@ -159,19 +161,36 @@ describe('sharding and merge', () => {
 });
 
 describe('junit.xml', () => {
-  it('has one testcase per scenario and a failure message naming the step', () => {
+  it('has one testcase per scenario, file and line for annotations, a classname for the last-dot convention, and a failure message naming the step', () => {
     const bad = loadText('apiVersion: ekm.conformance/v1\nkid: Scenario\nid: x\ntitle: t\nrules: [EKM-12]\nsteps:\n  - support.activate:\n', 'scenarios/bad.yaml').errors;
-    const r = buildResults([scenarioResult('ok-one', ['EKM-01']), scenarioResult('bad<one>', ['EKM-12'], 'failed')], { rules: RULES, durationMs: 1500, errors: bad });
+    const r = withVerdict(buildResults([scenarioResult('ok-one', ['EKM-01']), scenarioResult('bad<one>', ['EKM-12'], 'failed')], { rules: RULES, durationMs: 1500, errors: bad }));
     const x = junitXml(r);
-    expect(x.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="ekm conformance" tests="3" failures="2"')).toBe(true);
-    expect(x.match(/<testcase /g)).toHaveLength(3);
-    expect(x).toContain('<testcase classname="scenarios/ok-one.yaml" name="ok-one: title of ok-one" time="0.010">');
-    expect(x).toContain('name="bad&lt;one&gt;: title of bad&lt;one&gt;"');
+    // 2 scenarios + 1 invalid file + 1 gate testcase (EKM-20 has no scenario): the closing line's count.
+    expect(x).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="ekm conformance: failed" tests="4" failures="3" /);
+    expect(closingLine(r)).toBe('conformance: 1 passed, 3 failed');
+    expect(x.match(/<testcase /g)).toHaveLength(4);
+    expect(x).toContain('<testcase classname="scenarios.ok-one" name="ok-one: title of ok-one" file="scenarios/ok-one.yaml" line="7" time="0.010"');
+    expect(x).toContain('name="bad&lt;one&gt;: title of bad&lt;one&gt;" file="scenarios/bad&lt;one&gt;.yaml" line="8"');
     expect(x).toContain(
       '<failure message="step 2 &quot;workflow.scheduledBackup&quot; (scenarios/bad&lt;one&gt;.yaml:8) failed: expected outcome KeyDisabled, found ok" type="ScenarioFailed">',
     );
     expect(x).toContain('type="InvalidScenarioFile">scenarios/bad.yaml:2:1: unknown field &quot;kid&quot;');
+    expect(x).toContain('<testcase classname="conformance.gate" name="rule EKM-20" time="0">');
     expect(x).not.toMatch(/<[^>]*<|[\u0000-\u0008]/);
+  });
+
+  it('reads back through a real JUnit consumer (junit2json) with the same counts, files, lines and verdict', async () => {
+    const r = withVerdict(buildResults([scenarioResult('ok-one', ['EKM-01']), scenarioResult('bad', ['EKM-12'], 'failed'), scenarioResult('c', ['EKM-20'])], { rules: RULES, durationMs: 10 }));
+    const parsed = (await parseJunit(junitXml(r))) as { name: string; tests: number; failures: number; testsuite: { name: string; testcase: { classname: string; file?: string; line?: number; failure?: unknown[] }[] }[] };
+    expect(parsed).toMatchObject({ name: 'ekm conformance: failed', tests: 3, failures: 1 });
+    const cases = parsed.testsuite.flatMap((s) => s.testcase);
+    expect(cases.map((c) => [c.classname, c.file, Number(c.line), c.failure === undefined ? 'ok' : 'failed'])).toEqual([
+      ['scenarios.bad', 'scenarios/bad.yaml', 8, 'failed'],
+      ['scenarios.c', 'scenarios/c.yaml', 7, 'ok'],
+      ['scenarios.ok-one', 'scenarios/ok-one.yaml', 7, 'ok'],
+    ]);
+    // Jenkins takes the class after the last dot: the file's name, not its extension.
+    expect(cases.map((c) => c.classname.split('.').at(-1))).toEqual(['bad', 'c', 'ok-one']);
   });
 });
 

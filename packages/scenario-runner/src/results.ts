@@ -43,13 +43,15 @@ export interface ScenarioResult {
   readonly id: string;
   readonly title: string;
   readonly file: string;
+  /** Line of the scenario's document start in its file. */
+  readonly line?: number;
   /**
    * `skipped`: the scenario cannot run in this environment; its first skipped step says why.
    * `not-applicable`: it needs a capability the provider under test does not declare (`reason`).
    * Neither passes nor fails; a rule counts as passed only through applicable scenarios that passed.
    */
-  readonly status: 'passed' | 'failed' | 'skipped' | 'not-applicable';
-  /** Why the scenario was not applicable. */
+  readonly status: 'passed' | 'failed' | 'skipped' | 'not-applicable' | 'interrupted';
+  /** Why the scenario was not applicable, or how the interruption met it. */
   readonly reason?: string;
   readonly rules: readonly string[];
   readonly durationMs: number;
@@ -103,7 +105,14 @@ export interface ShardInfo {
 
 export interface Results {
   readonly version: 1;
-  readonly summary: { scenarios: number; passed: number; failed: number; skipped?: number; notApplicable?: number; invalidFiles: number; durationMs: number };
+  readonly summary: { scenarios: number; passed: number; failed: number; skipped?: number; notApplicable?: number; interrupted?: number; invalidFiles: number; durationMs: number };
+  /** The one verdict of the run: the exit code, the closing line, junit.xml and index.html all show it. */
+  readonly verdict?: Verdict;
+  /** What was asked for: a subset (paths, --grep, --shard) is gated on coverage only with requireAllRules. */
+  readonly selection?: Selection;
+  /** Set when a signal stopped the run. */
+  readonly interrupted?: { readonly signal: string };
+  readonly provenance?: Provenance;
   /** The provider under test, as it declared itself through `ekm.provider/v1`, and how it was reached. */
   readonly provider?: ProviderUnderTest;
   readonly rules: readonly { id: string; title: string; kind: string; quote: string; status: RuleStatus; scenarios: string[] }[];
@@ -119,6 +128,34 @@ export interface Results {
   readonly shard?: ShardInfo;
   /** `grep` filter applied, if any: coverage of a filtered run is partial by design. */
   readonly grep?: string;
+}
+
+export interface Verdict {
+  readonly ok: boolean;
+  readonly status: 'passed' | 'failed' | 'interrupted';
+  /** `full`: every rule must be covered; `partial`: a subset, gated on what it ran. */
+  readonly scope: 'full' | 'partial';
+  readonly reasons: readonly string[];
+}
+
+export interface Selection {
+  readonly paths: readonly string[];
+  /** The paths are the whole suite (no path given, no --grep, no --shard). */
+  readonly full: boolean;
+  readonly requireAllRules: boolean;
+}
+
+/** Where a result came from, so a bundle can be checked and reproduced. */
+export interface Provenance {
+  readonly startedAt: string;
+  readonly harness: { readonly name: string; readonly version: string; readonly commit?: string };
+  /** SHA-256 over the selected scenario files (sorted path, NUL, content, NUL each). */
+  readonly scenarioFilesSha256: string;
+  readonly scenarioFiles: readonly { readonly file: string; readonly sha256: string }[];
+  readonly node: string;
+  readonly platform: string;
+  readonly localstack?: { readonly mode: string; readonly endpoint: string; readonly version?: string };
+  readonly seeds?: Readonly<Record<string, number>>;
 }
 
 export interface ProviderUnderTest {
@@ -148,7 +185,7 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
   const rules = options.rules.map((rule) => {
     const naming = sorted.filter((s) => s.rules.includes(rule.id));
     // A scenario skipped here, or not applicable to the provider, proves nothing: a rule only it names stays uncovered.
-    const ran = naming.filter((s) => s.status !== 'skipped' && s.status !== 'not-applicable');
+    const ran = naming.filter((s) => s.status === 'passed' || s.status === 'failed');
     const status: RuleStatus = ran.length === 0 ? 'uncovered' : ran.some((s) => s.status === 'failed') ? 'failed' : 'passed';
     return { id: rule.id, title: rule.title, kind: rule.kind, quote: rule.quote, status, scenarios: naming.map((s) => s.id) };
   });
@@ -159,6 +196,7 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
   const passed = sorted.filter((s) => s.status === 'passed').length;
   const skipped = sorted.filter((s) => s.status === 'skipped').length;
   const notApplicable = sorted.filter((s) => s.status === 'not-applicable').length;
+  const interrupted = sorted.filter((s) => s.status === 'interrupted').length;
   const reliability: Record<string, WorkflowTally> = {};
   for (const s of sorted) addTallies(reliability, s.reliability ?? {});
   return {
@@ -166,9 +204,10 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
     summary: {
       scenarios: sorted.length,
       passed,
-      failed: sorted.length - passed - skipped - notApplicable,
+      failed: sorted.length - passed - skipped - notApplicable - interrupted,
       skipped,
       ...(notApplicable === 0 ? {} : { notApplicable }),
+      ...(interrupted === 0 ? {} : { interrupted }),
       invalidFiles: new Set(errors.map((e) => e.split(':')[0])).size,
       durationMs: Math.round(options.durationMs),
     },
@@ -186,43 +225,6 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
 /** Code-unit order, so that sharding and reports do not depend on the machine's locale. */
 export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-export interface GateVerdict {
-  readonly ok: boolean;
-  readonly reasons: readonly string[];
-}
-
-/**
- * The conformance gate. A partial run (one shard, or `--grep`) cannot cover every rule,
- * so coverage is only demanded of full runs and of merged shards.
- */
-export function gate(results: Results): GateVerdict {
-  const reasons: string[] = [];
-  for (const e of results.errors) reasons.push(`invalid scenario file: ${e}`);
-  for (const s of results.scenarios) {
-    if (s.status === 'failed') {
-      const f = failedStep(s);
-      const at = f !== undefined ? ` at step ${f.index + 1} "${f.step.title}"` : '';
-      reasons.push(`scenario ${s.id} failed${at}`);
-    }
-  }
-  for (const f of results.secretScan?.findings ?? []) reasons.push(`secret scan: a ${f.kind} was found (${f.encoding}) in ${f.where}`);
-  for (const [fault, t] of Object.entries(results.reliability ?? {})) {
-    if (t.lost > 0) reasons.push(`${t.lost} workflow result(s) lost under ${fault}`);
-  }
-  const partial = results.shard !== undefined || results.grep !== undefined;
-  if (!partial) {
-    if (results.rules.length === 0) reasons.push('the rule catalogue is empty: nothing to gate on');
-    for (const r of results.rules) {
-      if (r.status === 'uncovered') {
-        const na = results.scenarios.filter((x) => x.status === 'not-applicable' && x.rules.includes(r.id)).length;
-        reasons.push(na > 0 ? `rule ${r.id} has no applicable scenario (${na} not applicable to the provider under test)` : `rule ${r.id} has no scenario`);
-      }
-      else if (r.status === 'failed') reasons.push(`rule ${r.id} has a failing scenario`);
-    }
-  }
-  return { ok: reasons.length === 0, reasons };
 }
 
 export class MergeError extends Error {

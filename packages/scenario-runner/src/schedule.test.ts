@@ -66,7 +66,7 @@ describe('runScenarios', () => {
     expect(results[2]!.steps[0]!.error).toBe('the executor failed: TypeError: boom');
   });
 
-  it('after an interrupt no new scenario starts, and the ones not run count as failed', async () => {
+  it('after an interrupt no new scenario starts, and the ones not run are interrupted, never failed', async () => {
     const controller = new AbortController();
     const started: string[] = [];
     const executor: Executor = async (s) => {
@@ -76,8 +76,8 @@ describe('runScenarios', () => {
     };
     const results = await runScenarios(scenarios, executor, { concurrency: 1, signal: controller.signal });
     expect(started).toEqual(['s0', 's1']);
-    expect(results.map((r) => r.status)).toEqual(['passed', 'passed', 'failed', 'failed', 'failed', 'failed', 'failed']);
-    expect(results[2]!.steps[0]).toMatchObject({ status: 'skipped', error: 'not run: the run was interrupted' });
+    expect(results.map((r) => r.status)).toEqual(['passed', 'passed', 'interrupted', 'interrupted', 'interrupted', 'interrupted', 'interrupted']);
+    expect(results[2]).toMatchObject({ reason: 'not run: the run was interrupted before it started' });
   });
 
   it('a scenario whose steps error is failed, with each step at its line', async () => {

@@ -103,6 +103,8 @@ export async function runScenarios(
       } catch (err) {
         result = crashed(s, err, performance.now() - started);
       }
+      // A scenario cut short by the interruption (its world closing under it) did not fail: it was interrupted.
+      if (signal.aborted && result.status !== 'passed') result = interrupted(s, 'in flight when the run was interrupted', result.durationMs);
       results[index] = result;
       progress.scenarioFinished(result);
     }
@@ -119,6 +121,7 @@ function wholeFailure(s: LoadedScenario, status: 'skipped' | 'error', error: str
     id: s.scenario.id,
     title: s.scenario.title,
     file: s.file,
+    line: s.line,
     status: 'failed',
     rules: s.scenario.rules,
     durationMs: Math.round(durationMs),
@@ -127,7 +130,12 @@ function wholeFailure(s: LoadedScenario, status: 'skipped' | 'error', error: str
 }
 
 function notRun(s: LoadedScenario): ScenarioResult {
-  return wholeFailure(s, 'skipped', 'not run: the run was interrupted');
+  return interrupted(s, 'not run: the run was interrupted before it started');
+}
+
+/** Not run, or cut short, by an interruption: never passed, never failed. */
+function interrupted(s: LoadedScenario, reason: string, durationMs = 0): ScenarioResult {
+  return { ...wholeFailure(s, 'skipped', reason, durationMs), status: 'interrupted', reason };
 }
 
 /** An executor that throws is a failed scenario, not a failed run. */
@@ -177,6 +185,8 @@ export function createProgress(out: ProgressStream): Progress {
       clear();
       if (r.status === 'passed') {
         out.write(`${tty ? '\x1b[32mPASS\x1b[0m' : 'PASS'} ${r.id} (${r.durationMs} ms)\n`);
+      } else if (r.status === 'interrupted') {
+        out.write(`${tty ? '\x1b[33mINT \x1b[0m' : 'INT '} ${r.id}: ${r.reason ?? 'interrupted'}\n`);
       } else if (r.status === 'not-applicable') {
         out.write(`${tty ? '\x1b[33mN/A \x1b[0m' : 'N/A '} ${r.id}: not applicable: ${r.reason ?? ''}\n`);
       } else if (r.status === 'skipped') {

@@ -20,7 +20,7 @@ export interface SuiteOptions {
   readonly provider?: ProviderUnderTest;
 }
 
-export async function runSuite(options: SuiteOptions): Promise<{ results: Results; errors: readonly LocatedError[] }> {
+export async function runSuite(options: SuiteOptions): Promise<{ results: Results; errors: readonly LocatedError[]; files: readonly string[] }> {
   const started = performance.now();
   const pattern = options.grep === undefined ? undefined : grepPattern(options.grep);
   const loadOptions: LoadOptions & { cwd?: string } = {
@@ -45,5 +45,5 @@ export async function runSuite(options: SuiteOptions): Promise<{ results: Result
     ...(options.grep === undefined ? {} : { grep: options.grep }),
     ...(options.provider === undefined ? {} : { provider: options.provider }),
   });
-  return { results, errors: loaded.errors };
+  return { results, errors: loaded.errors, files: loaded.files };
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { referenceProvider } from '@ekm/backup/conformance';
 import { openWorld, type World } from '../src/world.ts';
 import { runSuite } from '../src/suite.ts';
-import { gate } from '../src/results.ts';
+import { gate } from '../src/verdict.ts';
 import { LEAKY_BREAKS, leakyProvider } from './support/leaky-provider.ts';
 
 const scenarios = join(dirname(fileURLToPath(import.meta.url)), '../../../scenarios');

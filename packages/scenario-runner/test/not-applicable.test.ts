@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { PROTOCOL, type ProviderBinding } from '@ekm/protocol';
 import { loadText } from '../src/load.ts';
 import { htmlReport, junitXml } from '../src/report.ts';
-import { buildResults, gate, parseResults } from '../src/results.ts';
+import { buildResults, parseResults } from '../src/results.ts';
+import { gate } from '../src/verdict.ts';
 import { ScenarioRun, type WorldParts } from '../src/world/run.ts';
 
 const TAMPER = `apiVersion: ekm.conformance/v1

@@ -18,6 +18,8 @@ const BY_AWS_CODE: Readonly<Record<string, FailureCode>> = {
   InvalidCiphertextException: 'DataTampered',
   IncorrectKeyException: 'DataTampered',
   ThrottlingException: 'KmsThrottled',
+  // A quota (e.g. 25 on-demand rotations per key) is not throttling: nothing later makes it pass.
+  LimitExceededException: 'KmsQuotaExceeded',
   KMSInternalException: 'KmsUnavailable',
   DependencyTimeoutException: 'KmsUnavailable',
   KeyUnavailableException: 'KmsUnavailable',
@@ -44,5 +46,6 @@ export function awsFailure(error: unknown): Failure {
   const message = typeof e.message === 'string' ? e.message : String(error);
   const graded = gradeAwsError(name, message);
   if (isFailureCode(graded)) return failure(graded, message);
-  return failure('KmsUnavailable', `${name}: ${message}`);
+  // An AWS error this table does not know keeps its AWS code: it is not "unreachable".
+  return failure('KmsRefused', `AWS KMS refused the request with ${name}: ${message}`);
 }

@@ -274,6 +274,7 @@ export class ScenarioRun {
       id: scenario.id,
       title: scenario.title,
       file,
+      line: this.#loaded.line,
       status: skipped && steps.every((s) => s.status === 'passed' || s.status === 'skipped') ? 'skipped' : steps.every((s) => s.status === 'passed') ? 'passed' : 'failed',
       rules: scenario.rules,
       durationMs: Math.round(performance.now() - started),

@@ -22,13 +22,13 @@ function executable(path: string): boolean {
 }
 
 /** CHROMIUM_PATH, else /usr/bin/chromium, /usr/bin/chromium-browser, else the first `chromium` or `chromium-browser` on PATH. */
-export function findChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function findChromium(env: NodeJS.ProcessEnv = process.env, fixed: readonly string[] = FIXED): string | undefined {
   const explicit = env['CHROMIUM_PATH'];
   if (explicit !== undefined && explicit !== '') {
     if (!executable(explicit)) throw new Error(`CHROMIUM_PATH is ${explicit}, which is not an executable file; ${INSTALL_HINT}`);
     return explicit;
   }
-  for (const path of FIXED) if (executable(path)) return path;
+  for (const path of fixed) if (executable(path)) return path;
   for (const dir of (env['PATH'] ?? '').split(delimiter)) {
     if (dir === '') continue;
     for (const name of NAMES) if (executable(join(dir, name))) return join(dir, name);
@@ -37,10 +37,10 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string | und
 }
 
 /** The Chromium to launch, or an error that says how to install one. */
-export function requireChromium(env: NodeJS.ProcessEnv = process.env): string {
-  const found = findChromium(env);
+export function requireChromium(env: NodeJS.ProcessEnv = process.env, fixed: readonly string[] = FIXED): string {
+  const found = findChromium(env, fixed);
   if (found === undefined) {
-    throw new Error(`expected Chromium for the HTML report's browser test, found none (CHROMIUM_PATH unset, no ${FIXED.join(' or ')}, no ${NAMES.join(' or ')} on PATH): ${INSTALL_HINT}`);
+    throw new Error(`expected Chromium for the HTML report's browser test, found none (CHROMIUM_PATH unset, no ${fixed.join(' or ')}, no ${NAMES.join(' or ')} on PATH): ${INSTALL_HINT}`);
   }
   return found;
 }

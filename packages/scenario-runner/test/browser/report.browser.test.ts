@@ -17,12 +17,20 @@ import { failingResults, passingResults } from './fixtures.ts';
 
 const VIEWPORT = { width: 1280, height: 800 };
 let browser: Browser | undefined;
+/** Why there is no browser: every test fails with it (vitest would only mark them skipped after a failed beforeAll). */
+let missing: Error | undefined;
 let dir: string | undefined;
 const url: Record<'passing' | 'failing', string> = { passing: '', failing: '' };
 const failing = failingResults();
 
 beforeAll(async () => {
-  const executablePath = requireChromium();
+  let executablePath: string;
+  try {
+    executablePath = requireChromium();
+  } catch (e) {
+    missing = e as Error;
+    return;
+  }
   dir = await mkdtemp(join(tmpdir(), 'ekm-report-browser-'));
   for (const [name, results] of [['passing', passingResults()], ['failing', failing]] as const) {
     const file = join(dir, `${name}.html`);
@@ -40,6 +48,7 @@ afterAll(async () => {
 
 /** A page on one report, with every console error and page error it raised. */
 async function open(name: 'passing' | 'failing', options: { javaScriptEnabled?: boolean } = {}): Promise<{ page: Page; problems: string[] }> {
+  if (missing !== undefined) throw missing;
   const context = await browser!.newContext({ viewport: VIEWPORT, javaScriptEnabled: options.javaScriptEnabled ?? true });
   const page = await context.newPage();
   const problems: string[] = [];
