@@ -67,6 +67,7 @@ async function openSession(env: Environment, options: ReferenceOptions): Promise
         externalKeyManagement: v.externalKeyManagement,
         cloudKeyManagement: v.cloudKeyManagement,
         updateInProgress: v.updateInProgress,
+        ...(v.unrecoverableSnapshots === undefined ? {} : { unrecoverableSnapshots: [...v.unrecoverableSnapshots] }),
       };
     },
     submitKey: async (a, arn) => outcome(await p.submitArn(a, arn)),

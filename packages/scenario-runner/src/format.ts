@@ -284,6 +284,8 @@ export const Expect = obj({
     externalKeyManagement: z.enum(['Enabled', 'Disabled']).optional(),
     cloudKeyManagement: z.enum(['Enabled', 'Disabled']).optional(),
     updateInProgress: z.boolean().optional(),
+    /** Exactly these snapshots are listed as lost with a destroyed key (EKM-21); `[]` for none. */
+    unrecoverableSnapshots: z.array(z.string().min(1)).optional(),
   }).optional(),
   /** KMS calls made while the step ran, read from the gateway's audit trail. */
   audit: obj({

@@ -400,6 +400,7 @@ function checkReferences(scenario: Scenario, options: LoadOptions): [Path, strin
     if (expect !== undefined) {
       const e: Path = ['steps', i, 'expect'];
       need('key', keys, expect.status?.key, [...e, 'status', 'key']);
+      expect.status?.unrecoverableSnapshots?.forEach((name, j) => need('snapshot', snapshots, name, [...e, 'status', 'unrecoverableSnapshots', j]));
       expect.audit?.calls?.forEach((c, j) => need('key', keys, c.key, [...e, 'audit', 'calls', j, 'key']));
       need('snapshot', snapshots, expect.data?.tenantEquals, [...e, 'data', 'tenantEquals']);
       need('snapshot', snapshots, expect.data?.downloadContains, [...e, 'data', 'downloadContains']);

@@ -20,7 +20,11 @@ export function verdictSection(r: View, v: ViewVerdict & { recorded: boolean }):
     v.scope === 'full'
       ? 'full run: every rule must be covered'
       : `partial run (${[r.shard ? `shard ${r.shard.index}/${r.shard.count}` : '', r.grep !== undefined ? `filtered by ${esc(r.grep)}` : '', r.selection?.full === false ? 'selected files' : ''].filter(Boolean).join(', ') || 'a subset'}): gated on what it ran`;
-  const reasons = v.reasons.length === 0 ? '' : `<ul class="reasons">${v.reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>`;
+  // Many reasons would push the failures off the first screen: beyond a few, they fold.
+  const reasons =
+    v.reasons.length === 0
+      ? ''
+      : `<details class="reasons"${v.reasons.length <= 4 ? ' open' : ''}><summary>${v.reasons.length} reason(s) from the gate</summary><ul>${v.reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul></details>`;
   const signal = r.interrupted !== undefined ? `<p>Stopped by ${esc(r.interrupted.signal)} before every scenario had run.</p>` : '';
   return `<header id="verdict" class="verdict ${v.status}">
 <h1>EKM conformance: <span class="status">${v.status}</span></h1>
@@ -29,10 +33,8 @@ ${signal}${reasons}<p class="counts">${counts} · rules ${rulesPassed}/${r.rules
 </header>`;
 }
 
-/** Uncovered rules block the run unless it is a partial run that was not asked to cover every rule. */
-function uncoveredBlocks(r: View, v: ViewVerdict & { recorded: boolean }): boolean {
-  return v.scope === 'full' || r.selection?.requireAllRules === true || !v.recorded;
-}
+/** Gate reasons the structured items below already show, each with its links. */
+const SHOWN = [/^scenario /, /^invalid scenario file/, /^secret scan/, /^rule /, /workflow result\(s\) lost/];
 
 export function failuresSection(r: View, v: ViewVerdict & { recorded: boolean }): string {
   const items: string[] = [];
@@ -57,7 +59,8 @@ export function failuresSection(r: View, v: ViewVerdict & { recorded: boolean })
     }
   }
   const uncovered = r.rules.filter((x) => x.status === 'uncovered');
-  const blocks = uncoveredBlocks(r, v);
+  // A partial run is gated on what it ran, unless it asked to cover every rule (then its scope is full).
+  const blocks = v.scope === 'full';
   if (blocks) {
     for (const rule of uncovered) {
       items.push(`<li class="f-rule"><a href="#${ruleAnchor(rule.id)}"><b>${esc(rule.id)}</b></a> ${esc(rule.title)}: no scenario that ran covers it${namingNotRun(r, rule.scenarios)}</li>`);
@@ -71,6 +74,7 @@ export function failuresSection(r: View, v: ViewVerdict & { recorded: boolean })
     const where = r.scenarios.filter((s) => (s.reliability?.[fault]?.lost ?? 0) > 0).map((s) => `<a href="#${scenarioAnchor(s.id)}">${esc(s.id)}</a>`);
     items.push(`<li class="f-lost"><a href="#faults">${t.lost} workflow(s) lost</a> under ${esc(fault)}${where.length > 0 ? `: ${where.join(', ')}` : ''}</li>`);
   }
+  for (const reason of v.reasons) if (!SHOWN.some((x) => x.test(reason))) items.push(`<li class="f-gate">${esc(reason)}</li>`);
   for (const e of r.errors) items.push(`<li class="f-file"><a href="#invalid-files">invalid scenario file</a> <code>${esc(e)}</code></li>`);
   const info =
     !blocks && uncovered.length > 0

@@ -13,8 +13,8 @@ import { matrixSection } from './matrix.ts';
 import { notRunSection, scenariosSection } from './scenarios.ts';
 import { SCRIPT } from './script.ts';
 import { STYLES } from './styles.ts';
+import { verdictOf } from '../verdict.ts';
 import type { View } from './view.ts';
-import { verdictOf } from './view.ts';
 
 const STATUSES = ['failed', 'interrupted', 'passed', 'not-applicable', 'skipped'];
 
@@ -43,7 +43,8 @@ function providerLine(r: View): string {
 
 export function htmlReport(results: Results): string {
   const r: View = results;
-  const v = verdictOf(r);
+  // The recorded verdict; results.json files written before verdicts get the gate's, recomputed.
+  const v = { ...verdictOf(results), recorded: results.verdict !== undefined };
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>EKM conformance: ${v.status}</title>

@@ -41,7 +41,7 @@ export function scenariosSection(r: View): string {
   const items = r.scenarios
     .map((s) => {
       const tags = (s.tags ?? []).length === 0 ? '' : ` · tags ${s.tags!.map((t) => `<span class="tag">${esc(t)}</span>`).join(' ')}`;
-      const why = s.status === 'not-applicable' || s.status === 'skipped' || s.status === 'interrupted' ? `<p class="reason">${esc(s.status)}: ${esc(notRunReason(s))}</p>` : '';
+      const why = s.status === 'not-applicable' || s.status === 'skipped' || s.status === 'interrupted' ? `<p class="reason">${esc(s.status.replace('-', ' '))}: ${esc(notRunReason(s))}</p>` : '';
       const faults = Object.entries(s.reliability ?? {})
         .map(([f, t]) => `${esc(f)}: ${t.attempted} attempted, ${t.succeeded} succeeded, ${t.failedCleanly} failed cleanly, ${t.failedBadly} failed otherwise, ${t.lost} lost`)
         .join('; ');

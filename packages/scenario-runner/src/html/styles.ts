@@ -12,7 +12,7 @@ small{color:var(--dim)}
 .verdict.failed{background:var(--fail);border-color:#cf222e}
 .verdict.interrupted{background:var(--warn);border-color:#9a6700}
 .verdict p{margin:.2em 0}.verdict .status{text-transform:uppercase}
-.reasons{margin:.3em 0;padding-left:1.3em;font-weight:600}
+.reasons{margin:.3em 0}.reasons ul{margin:.2em 0;padding-left:1.3em;font-weight:600}.reasons summary{cursor:pointer}
 #failures h2{margin-top:.6em}
 ol.failures{margin:.2em 0;padding-left:1.6em}
 ol.failures li{margin:.15em 0}
@@ -41,7 +41,7 @@ ol.failures .err{max-height:4.5em;overflow:hidden}
 #matrix th.col.not-applicable a,#matrix th.col.skipped a{color:var(--dim)}
 #matrix td a{display:block;min-width:1.7em;line-height:1.8em;text-decoration:none;color:inherit}
 #matrix th.rule div{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden}
-#matrix q{display:-webkit-box;-webkit-line-clamp:1;-webkit-box-orient:vertical;overflow:hidden;color:var(--dim);font-style:italic;font-size:12px}
+#matrix q{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden;color:var(--dim);font-style:italic;font-size:12px}
 #matrix tr.k-derived th.rule{border-left:3px dashed #6639ba}
 #matrix tr.k-documented th.rule{border-left:3px solid #0550ae}
 tr.uncovered th.rule{background:var(--warn)!important}tr.failed th.rule{background:var(--fail)!important}

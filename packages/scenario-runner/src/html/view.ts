@@ -62,14 +62,6 @@ export function failingStep(s: ViewScenario): { n: number; step: StepResult } | 
   return step === undefined ? undefined : { n: i + 1, step };
 }
 
-/** The run's verdict: `results.verdict` when the run recorded one, else the computation reports made before it existed. */
-export function verdictOf(r: View): ViewVerdict & { recorded: boolean } {
-  if (r.verdict !== undefined) return { ...r.verdict, recorded: true };
-  const ok = r.interrupted === undefined && r.rules.every((x) => x.status === 'passed') && r.summary.failed === 0 && r.errors.length === 0;
-  const partial = r.shard !== undefined || r.grep !== undefined || r.selection?.full === false;
-  return { ok, status: r.interrupted !== undefined ? 'interrupted' : ok ? 'passed' : 'failed', scope: partial ? 'partial' : 'full', reasons: [], recorded: false };
-}
-
 /** Why a scenario did not run: its `reason`, else its first skipped step's. */
 export function notRunReason(s: ViewScenario): string {
   return s.reason ?? s.steps.find((x) => x.status === 'skipped' && x.error !== undefined)?.error ?? 'no reason recorded';

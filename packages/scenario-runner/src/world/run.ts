@@ -337,8 +337,16 @@ export class ScenarioRun {
       cloudKeyManagement: view.cloudKeyManagement,
       updateInProgress: view.updateInProgress,
     };
+    if (want.unrecoverableSnapshots !== undefined) {
+      const expected = want.unrecoverableSnapshots.map((name) => this.#snapshot(name).id).sort();
+      const listed = [...(view.unrecoverableSnapshots ?? [])].sort();
+      if (JSON.stringify(expected) !== JSON.stringify(listed)) {
+        const names = new Map([...this.#snapshots].map(([name, r]) => [r.id, name]));
+        return `expected the console to list the unrecoverable snapshots ${want.unrecoverableSnapshots.join(', ') || 'none'}, it lists ${listed.map((id) => names.get(id) ?? id).join(', ') || 'none'}`;
+      }
+    }
     for (const [field, value] of Object.entries(want)) {
-      if (value === undefined) continue;
+      if (value === undefined || field === 'unrecoverableSnapshots') continue;
       const expected = field === 'key' ? this.#admin.key(value as string).arn : value;
       if (got[field] !== expected) {
         const shown = field === 'key' ? `${String(got[field] ?? 'no key')}` : String(got[field]);
