@@ -42,18 +42,28 @@ describe('htmlReport', () => {
     const gated = { ...passingResults(), verdict: { ok: false, status: 'failed' as const, scope: 'full' as const, reasons: ['2 rules uncovered by the selection'] } };
     const page = htmlReport(gated);
     expect(heading(page)).toBe('EKM conformance: failed');
-    expect(page).toContain('<li>2 rules uncovered by the selection</li>');
+    expect(page).toContain('<details class="reasons" open><summary>1 reason(s) from the gate</summary><ul><li>2 rules uncovered by the selection</li></ul></details>');
     const stopped = { ...passingResults(), interrupted: { signal: 'SIGINT' }, verdict: { ok: false, status: 'interrupted' as const, scope: 'full' as const, reasons: ['interrupted by SIGINT'] } };
     expect(heading(htmlReport(stopped))).toBe('EKM conformance: interrupted');
   });
 
-  it('computes the old verdict only when the results carry none', () => {
-    const { verdict: _ignored, ...bare } = failingResults() as Results & { verdict?: unknown };
-    const page = htmlReport(bare as Results);
+  it('recomputes the gate\'s verdict only when the results carry none', () => {
+    const { verdict: _ignored, ...bare } = failingResults();
+    const page = htmlReport(bare);
     expect(heading(page)).toBe('EKM conformance: failed');
     expect(page).toContain('verdict computed by the report');
-    const { verdict: _also, ...green } = passingResults() as Results & { verdict?: unknown };
-    expect(heading(htmlReport(green as Results))).toBe('EKM conformance: passed');
+    const { verdict: _also, ...green } = passingResults();
+    expect(heading(htmlReport(green))).toBe('EKM conformance: passed');
+    expect(htmlReport(passingResults())).not.toContain('verdict computed by the report');
+  });
+
+  it('shows the gate\'s reasons, folded when there are many, and lists those no item shows as failures', () => {
+    const v = failingResults().verdict!;
+    expect(v.reasons.length).toBeGreaterThan(4);
+    expect(failing).toMatch(/<details class="reasons"><summary>\d+ reason\(s\) from the gate<\/summary>/);
+    const none = { ...passingResults(), verdict: { ok: false, status: 'failed' as const, scope: 'partial' as const, reasons: ['no scenario was selected (scenarios/x): a run that tests nothing proves nothing'] } };
+    const f = section(htmlReport(none), 'failures');
+    expect(f).toContain('<li class="f-gate">no scenario was selected (scenarios/x): a run that tests nothing proves nothing</li>');
   });
 
   it('puts the verdict and the failures before everything else', () => {

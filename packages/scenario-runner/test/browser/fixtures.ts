@@ -5,6 +5,7 @@
 import { RULES } from '@ekm/domain';
 import type { Results, ScenarioResult, StepResult } from '../../src/results.ts';
 import { buildResults } from '../../src/results.ts';
+import { withVerdict } from '../../src/verdict.ts';
 
 /** Text no report may render as markup. */
 export const HOSTILE = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">"'&`;
@@ -48,8 +49,7 @@ const provider = { name: 'reference', version: '1.0.0', protocol: 'ekm.provider/
 
 export function passingResults(count = 42): Results {
   const built = buildResults(passingScenarios(count), { rules: catalogue, durationMs: 45_000, provider });
-  const extra = { verdict: { ok: true, status: 'passed' as const, scope: 'full' as const, reasons: [] }, provenance };
-  return { ...built, ...extra, secretScan: { keys: 12, places: 40, bytes: 123_456, findings: [] } };
+  return withVerdict({ ...built, provenance, secretScan: { keys: 12, places: 40, bytes: 123_456, findings: [] } });
 }
 
 /** Failed scenarios, an uncovered rule, a leaked key, a lost workflow, an invalid file, and scenarios that did not run. */
@@ -68,13 +68,9 @@ export function failingResults(count = 42): Results {
     }),
   ];
   const built = buildResults(scenarios, { rules: catalogue, durationMs: 50_000, provider, errors: [`scenarios/broken.yaml:3:5: expected a mapping, found ${HOSTILE}`] });
-  const extra = {
-    verdict: { ok: false, status: 'failed' as const, scope: 'full' as const, reasons: ['2 scenarios failed', `rule ${last} is not covered`, '1 plaintext key found in the run’s output'] },
-    provenance,
-  };
-  return {
+  return withVerdict({
     ...built,
-    ...extra,
+    provenance,
     secretScan: { keys: 12, places: 40, bytes: 123_456, findings: [{ where: `snapshots/t1/${HOSTILE}.json`, kind: 'tenant', encoding: 'base64' as const }] },
-  };
+  });
 }
