@@ -63,7 +63,7 @@ export function failuresSection(r: View, v: ViewVerdict & { recorded: boolean })
   const blocks = v.scope === 'full';
   if (blocks) {
     for (const rule of uncovered) {
-      items.push(`<li class="f-rule"><a href="#${ruleAnchor(rule.id)}"><b>${esc(rule.id)}</b></a> ${esc(rule.title)}: no scenario that ran covers it${namingNotRun(r, rule.scenarios)}</li>`);
+      items.push(`<li class="f-rule"><a href="#${ruleAnchor(rule.id)}"><b>${esc(rule.id)}</b></a> ${esc(clip(rule.title, 160))} — no scenario that ran covers it${namingNotRun(r, rule.scenarios)}</li>`);
     }
   }
   for (const finding of r.secretScan?.findings ?? []) {

@@ -88,6 +88,15 @@ describe('htmlReport', () => {
     expect(section(passing, 'failures')).toContain('No failures.');
   });
 
+  it('lists interrupted scenarios as failures with how the interruption met them, and opens them', () => {
+    const r = passingResults();
+    const first = r.scenarios[0]!;
+    const page = htmlReport({ ...r, scenarios: [{ ...first, status: 'interrupted', reason: 'SIGINT arrived during step 2' }, ...r.scenarios.slice(1)] });
+    expect(section(page, 'failures')).toContain(`<li class="f-interrupted"><a href="#s-${first.id}"><b>${first.id}</b></a> ${first.title} was interrupted: SIGINT arrived during step 2</li>`);
+    expect(page).toMatch(new RegExp(`<details id="s-${first.id}" class="scn interrupted"[^>]* open>`));
+    expect(page).toContain('<p class="reason">interrupted: SIGINT arrived during step 2</p>');
+  });
+
   it('has a target for every in-page link, and no id twice', () => {
     for (const page of [passing, failing]) {
       const all = ids(page);

@@ -19,7 +19,7 @@ import type { View } from './view.ts';
 const STATUSES = ['failed', 'interrupted', 'passed', 'not-applicable', 'skipped'];
 
 function options(values: readonly string[]): string {
-  return values.map((v) => `<option value="${esc(token(v))}">${esc(v)}</option>`).join('');
+  return values.map((v) => `<option value="${esc(token(v))}">${esc(clip(v, 40))}</option>`).join('');
 }
 
 function filterForm(r: View): string {
