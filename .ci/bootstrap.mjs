@@ -4,6 +4,7 @@
 //   - pnpm, pinned by package.json's packageManager, into .ci/.tools (corepack fails on
 //     registry signatures here, so npm installs it; reused offline on later runs);
 //   - the workspace's packages (pnpm install --frozen-lockfile);
+//   - the compiled `ekm` CLI (apps/cli/dist), and for the test command Debian's Chromium;
 //   - LocalStack's venv, only when host mode is what a run would use (`ekm-localstack ensure`
 //     decides: LOCALSTACK_ENDPOINT, else a Docker engine that answers, else Python).
 // `node .ci/bootstrap.mjs -- <pnpm args>` then runs pnpm with .ci/.tools/bin first on PATH,
@@ -58,6 +59,11 @@ if (have !== wanted) {
 }
 sh(pnpm, ['install', '--frozen-lockfile', '--reporter=append-only']);
 sh(pnpm, ['exec', 'ekm-localstack', 'ensure']);
+// The `ekm` bins run compiled JavaScript (apps/cli/dist) so that start-up is Node's own; they
+// fall back to the sources whenever those are newer, so a stale build is never run.
+sh(pnpm, ['--filter', '@ekm/cli', 'run', 'build']);
+// The report's browser test (part of the test command) drives Debian's Chromium.
+if (then.includes('test:all')) sh(process.execPath, ['packages/scenario-runner/test/browser/ensure-chromium.mjs']);
 if (then.length) {
   const res = spawnSync(pnpm, then, { stdio: 'inherit', cwd: root, env });
   process.exit(res.status ?? 1);

@@ -1,6 +1,13 @@
 /** Command-line parsing shared by every `ekm` command; each refusal says what was expected and what was found. */
-import { ArgumentError, LOCALSTACK_MODES } from '@ekm/scenario-runner';
 import type { LocalstackMode } from '@ekm/scenario-runner';
+
+/** The same modes as @ekm/scenario-runner's LOCALSTACK_MODES (a test holds them equal), without loading the runner to parse a flag. */
+export const LOCALSTACK_MODES: readonly LocalstackMode[] = ['auto', 'host', 'docker', 'external'];
+
+/** A value the command line got wrong (exit 2); the dispatcher knows it by its name. */
+export class ArgumentError extends Error {
+  override readonly name = 'ArgumentError';
+}
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';

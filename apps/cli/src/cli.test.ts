@@ -148,7 +148,7 @@ describe('ekm run and the gate', () => {
     expect(results.rules.map((r: { id: string; status: string }) => `${r.id}:${r.status}`)).toEqual(['EKM-01:passed', 'EKM-12:passed', 'EKM-20:passed']);
     expect(results.transitions).toMatchObject({ total: 5, covered: 4 });
     expect(await readFile(join(dir, 'out/full/junit.xml'), 'utf8')).toContain('tests="4" failures="0"');
-    expect(await readFile(join(dir, 'out/full/index.html'), 'utf8')).toContain('<table class="matrix">');
+    expect(await readFile(join(dir, 'out/full/index.html'), 'utf8')).toContain('<table id="matrix" class="matrix">');
   });
 
   it('a wrong expectation fails the run and names the step', async () => {
@@ -253,5 +253,13 @@ describe('help and version', () => {
     const o = io();
     expect(await cli(['run', '--bogus'], o)).toBe(2);
     expect(o.err()).toContain('run "ekm run --help" for usage');
+  });
+});
+
+describe('the light dispatcher', () => {
+  it('parses --localstack against the same modes the runner knows', async () => {
+    const { LOCALSTACK_MODES } = await import('@ekm/scenario-runner');
+    const local = await import('./args.ts');
+    expect([...local.LOCALSTACK_MODES]).toEqual([...LOCALSTACK_MODES]);
   });
 });

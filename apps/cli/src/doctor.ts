@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { failure, parseKeyArn } from '@ekm/domain';
 import type { Failure, FailureCode, KeyArn } from '@ekm/domain';
-import { createKmsClient, KmsError, kmsPort, refusalOf, tenantKeyContext, validateKey } from '@ekm/kms';
+import { createKmsClient, ProviderFailure as KmsError, kmsPort, refusalOf, tenantKeyContext, validateKey } from '@ekm/kms';
 import type { EncryptionContext, KeyDescription, KeyPort } from '@ekm/kms';
 import { account, endpointUrl, noPositionals, UsageError } from './args.ts';
 import type { Io } from './cli.ts';

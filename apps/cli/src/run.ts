@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   ArgumentError,
   closingLine,
@@ -56,7 +56,9 @@ export async function run(args: readonly string[], io: Io, catalogue: CatalogueR
   const rules = catalogue(io);
   const out = isAbsolute(values.out) ? values.out : join(io.cwd, values.out);
   const paths = positionals.length > 0 ? positionals : defaultPaths(io.cwd);
-  const full = positionals.length === 0 && values.grep === undefined && shard === undefined;
+  // The whole suite: no path, or the suite's own folder (`ekm run scenarios`, the README's main job), unfiltered.
+  const suite = resolve(io.cwd, defaultPaths(io.cwd)[0]!);
+  const full = values.grep === undefined && shard === undefined && paths.every((p) => resolve(io.cwd, p) === suite);
 
   const chosen = await chooseProvider(values, io.cwd);
   await mkdir(out, { recursive: true });

@@ -103,6 +103,17 @@ describe('one verdict everywhere', () => {
     expect(JSON.parse(await readFile(join(dir, 'o-file', 'results.json'), 'utf8')).verdict.scope).toBe('partial');
   });
 
+  it('`ekm run scenarios` (the suite folder named) is a full run, gated on every rule', async () => {
+    const o = io();
+    const code = await cli(['run', 'scenarios', '--out', 'o-named'], o);
+    const results = JSON.parse(await readFile(join(dir, 'o-named', 'results.json'), 'utf8'));
+    expect(results.verdict.scope).toBe('full');
+    agree(code, o, await reports('o-named'), 'passed');
+    const sub = io();
+    await cli(['run', 'scenarios/a', '--out', 'o-sub'], sub);
+    expect(JSON.parse(await readFile(join(dir, 'o-sub', 'results.json'), 'utf8')).verdict.scope).toBe('partial');
+  });
+
   it('a failing full run: the failing scenario counts once everywhere', async () => {
     const o = io();
     const code = await cli(['run', 'failing', '--require-all-rules', '--out', 'o-fail'], o);

@@ -1,15 +1,25 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const LOCALSTACK_VERSION = '4.10.0';
 export const LOCALSTACK_IMAGE = `localstack/localstack:${LOCALSTACK_VERSION}`;
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+/**
+ * The repository root: the nearest folder above this module with pnpm-workspace.yaml. Found,
+ * not assumed three levels up, so the compiled CLI (apps/cli/dist) finds the same files.
+ */
+function findRepoRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
+    if (dirname(dir) === dir) return fileURLToPath(new URL('../../../', import.meta.url));
+  }
+}
+const repoRoot = findRepoRoot();
 export const requirementsFile = join(repoRoot, 'docker/localstack-host/requirements.lock.txt');
-export const launcherFile = fileURLToPath(new URL('../python/run_localstack.py', import.meta.url));
+export const launcherFile = join(repoRoot, 'packages/localstack/python/run_localstack.py');
 
 /** The user's cache folder: reused across runs, never inside the work tree. */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {

@@ -45,6 +45,8 @@ export interface ScenarioResult {
   readonly file: string;
   /** Line of the scenario's document start in its file. */
   readonly line?: number;
+  /** The scenario's tags, for filtering reports. */
+  readonly tags?: readonly string[];
   /**
    * `skipped`: the scenario cannot run in this environment; its first skipped step says why.
    * `not-applicable`: it needs a capability the provider under test does not declare (`reason`).

@@ -275,6 +275,7 @@ export class ScenarioRun {
       title: scenario.title,
       file,
       line: this.#loaded.line,
+      ...(scenario.tags === undefined || scenario.tags.length === 0 ? {} : { tags: [...scenario.tags] }),
       status: skipped && steps.every((s) => s.status === 'passed' || s.status === 'skipped') ? 'skipped' : steps.every((s) => s.status === 'passed') ? 'passed' : 'failed',
       rules: scenario.rules,
       durationMs: Math.round(performance.now() - started),
