@@ -1,0 +1,145 @@
+/**
+ * Writes Encryption SDK messages (format v2, framed, no signature) with the SDK's own materials:
+ * its materials manager and keyring make and wrap the data key, its `getEncryptHelper` derives
+ * the frame key and the key commitment (HKDF). Only the framing is done here, with node:crypto
+ * AES-GCM straight on each frame: the SDK's encrypt streams spend more time in stream plumbing
+ * and copies than in AES (see bench/pipeline.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  CommitmentPolicy,
+  CommitmentPolicySuites,
+  getEncryptHelper,
+  NodeAlgorithmSuite,
+  type AlgorithmSuiteIdentifier,
+  type NodeMaterialsManager,
+} from '@aws-crypto/client-node';
+import { FINAL, FINAL_OVERHEAD, FRAME_OVERHEAD, frameAad, frameIv, HEADER_IV, MESSAGE_ID, serializeContext, serializeHeader, TAG } from './format.ts';
+
+type Cipher = ReturnType<ReturnType<ReturnType<typeof getEncryptHelper>['getCipherInfo']>['getCipher']>;
+
+export class Sealer {
+  /** The message header with its authentication tag. */
+  readonly header: Buffer;
+  readonly frameLength: number;
+  readonly #messageId: Buffer;
+  readonly #getCipher: (iv: Uint8Array) => Cipher;
+  readonly #dispose: () => void;
+  #seq = 1;
+  #done = false;
+
+  private constructor(header: Buffer, frameLength: number, messageId: Buffer, getCipher: (iv: Uint8Array) => Cipher, dispose: () => void) {
+    this.header = header;
+    this.frameLength = frameLength;
+    this.#messageId = messageId;
+    this.#getCipher = getCipher;
+    this.#dispose = dispose;
+  }
+
+  /** One message's materials and header: one data key, wrapped by the CMM's keyring. */
+  static async start(cmm: NodeMaterialsManager, suiteId: AlgorithmSuiteIdentifier, context: Record<string, string>, frameLength: number, plaintextLength?: number): Promise<Sealer> {
+    const commitmentPolicy = CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT;
+    const suite = new NodeAlgorithmSuite(suiteId);
+    CommitmentPolicySuites.isEncryptEnabled(commitmentPolicy, suite);
+    const material = await cmm.getEncryptionMaterials({ suite, encryptionContext: context, commitmentPolicy, ...(plaintextLength === undefined ? {} : { plaintextLength }) });
+    const { getCipherInfo, dispose } = getEncryptHelper(material);
+    try {
+      // The CMM may not change the suite or ask for a signature: this writer has none.
+      if (material.suite.id !== suiteId || material.suite.signatureHash !== undefined) throw new Error(`materials for suite 0x${material.suite.id.toString(16)}, not 0x${suiteId.toString(16)}`);
+      const messageId = randomBytes(MESSAGE_ID);
+      const { getCipher, keyCommitment } = getCipherInfo(messageId);
+      if (keyCommitment === undefined) throw new Error('the suite gave no key commitment');
+      const body = serializeHeader({
+        suiteId,
+        messageId,
+        context: serializeContext(material.encryptionContext),
+        encryptedDataKeys: material.encryptedDataKeys,
+        frameLength,
+        commitment: keyCommitment,
+      });
+      const auth = getCipher(HEADER_IV);
+      auth.setAAD(body);
+      auth.update(Buffer.alloc(0));
+      auth.final();
+      return new Sealer(Buffer.concat([body, auth.getAuthTag()]), frameLength, messageId, getCipher, dispose);
+    } catch (error) {
+      dispose();
+      throw error;
+    }
+  }
+
+  /** The whole message for `plaintext`, in one buffer: header, full frames, a final frame (empty when the plaintext fills its frames, as the SDK writes it). */
+  seal(plaintext: Uint8Array): Buffer {
+    const full = Math.floor(plaintext.length / this.frameLength);
+    const rest = plaintext.length - full * this.frameLength;
+    const out = Buffer.allocUnsafe(this.header.length + full * (FRAME_OVERHEAD + this.frameLength) + FINAL_OVERHEAD + rest);
+    let at = this.header.copy(out, 0);
+    for (let i = 0; i < full; i++) {
+      at = this.#frameInto(out, at, plaintext.subarray(i * this.frameLength, (i + 1) * this.frameLength), false);
+    }
+    at = this.#frameInto(out, at, plaintext.subarray(full * this.frameLength), true);
+    if (at !== out.length) throw new Error(`sealed ${at} bytes of ${out.length}`);
+    return out;
+  }
+
+  /** One frame of `length` bytes given in pieces: regular (exactly frameLength) or final; returned as header, ciphertext pieces, tag. */
+  frame(pieces: readonly Uint8Array[], length: number, final: boolean): Buffer[] {
+    const seq = this.#next(length, final);
+    const iv = frameIv(seq);
+    const head = final ? Buffer.allocUnsafe(4 + 4 + iv.length + 4) : Buffer.allocUnsafe(4 + iv.length);
+    if (final) {
+      head.writeUInt32BE(FINAL, 0);
+      head.writeUInt32BE(seq, 4);
+      iv.copy(head, 8);
+      head.writeUInt32BE(length, 8 + iv.length);
+    } else {
+      head.writeUInt32BE(seq, 0);
+      iv.copy(head, 4);
+    }
+    const cipher = this.#getCipher(iv);
+    cipher.setAAD(frameAad(this.#messageId, final, seq, length));
+    const out: Buffer[] = [head];
+    for (const p of pieces) out.push(cipher.update(view(p)));
+    out.push(cipher.final(), cipher.getAuthTag());
+    return out;
+  }
+
+  /** Zeroes the data key; call once the message is written or abandoned. */
+  dispose(): void {
+    this.#dispose();
+  }
+
+  #frameInto(out: Buffer, at: number, content: Uint8Array, final: boolean): number {
+    const seq = this.#next(content.length, final);
+    const iv = frameIv(seq);
+    if (final) {
+      at = out.writeUInt32BE(FINAL, at);
+      at = out.writeUInt32BE(seq, at);
+      at += iv.copy(out, at);
+      at = out.writeUInt32BE(content.length, at);
+    } else {
+      at = out.writeUInt32BE(seq, at);
+      at += iv.copy(out, at);
+    }
+    const cipher = this.#getCipher(iv);
+    cipher.setAAD(frameAad(this.#messageId, final, seq, content.length));
+    at += cipher.update(view(content)).copy(out, at);
+    at += cipher.final().copy(out, at);
+    const tag = cipher.getAuthTag();
+    if (tag.length !== TAG) throw new Error(`a ${tag.length}-byte tag`);
+    return at + tag.copy(out, at);
+  }
+
+  #next(length: number, final: boolean): number {
+    if (this.#done) throw new Error('the message already has its final frame');
+    if (final ? length > this.frameLength : length !== this.frameLength) throw new Error(`a frame of ${length} bytes with frames of ${this.frameLength}`);
+    // Sequence numbers run from 1 and may not reach the final frame's marker.
+    if (this.#seq >= FINAL) throw new Error('too many frames for one message');
+    this.#done = final;
+    return this.#seq++;
+  }
+}
+
+function view(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
