@@ -124,7 +124,8 @@ log(`LocalStack at ${localstack.endpoint} in ${Math.round(localstack.startMs)} m
 try {
   // 2. Throughput, first, on an idle machine.
   results.throughput = await section('encryption throughput', async () =>
-    (await tsChild(join(root, 'packages/kms/bench/throughput.ts'), ['--mib', '16', '--rounds', '15'], 120_000)).json,
+    // Paired rounds, encrypt and decrypt timed apart: raw AES-GCM vs the pipeline (and the SDK's own client for reference).
+    (await tsChild(join(root, 'packages/kms/bench/pipeline.ts'), ['--mib', '16', '--rounds', '15'], 180_000)).json,
   );
 
   // 4d. Gateway overhead per KMS call: the same Encrypt, direct to LocalStack and through the gateway, interleaved.
@@ -291,16 +292,12 @@ for (const users of sizes) {
 }
 const t = results.throughput;
 if (ok(t)) {
-  const ratio = t.pairedRatios.pipelineToRaw as number;
-  t.ratios = {
-    pipelineToRawOfMedians: round(t.pipeline.roundTripMiBps / t.rawAesGcm.roundTripMiBps, 2),
-    pipelineToRawEncrypt: round(t.pipeline.encryptMiBps / t.rawAesGcm.encryptMiBps, 2),
-    pipelineToRawDecrypt: round(t.pipeline.decryptMiBps / t.rawAesGcm.decryptMiBps, 2),
-    sdkDefault4KiBToRaw: round(t.sdkDefault4KiB.roundTripMiBps / t.rawAesGcm.roundTripMiBps, 2),
-    pipelineToSdkDefault4KiB: round(t.pipeline.roundTripMiBps / t.sdkDefault4KiB.roundTripMiBps, 2),
-  };
-  targets.push({ figure: `Pipeline throughput / raw AES-256-GCM (encrypt + decrypt, median of ${t.pairedRatios.samples} paired rounds)`, value: round(ratio, 2), unit: 'x', target: '>= 0.8', pass: ratio >= 0.8 });
-} else targets.push({ figure: 'Pipeline throughput / raw AES-256-GCM', value: null, unit: 'x', target: '>= 0.8', pass: null, note: (t as any)?.error });
+  // The target holds for encrypt and for decrypt each: median over rounds of raw time / pipeline time.
+  for (const op of ['encrypt', 'decrypt'] as const) {
+    const ratio = t.paired[op] as number;
+    targets.push({ figure: `Pipeline ${op} throughput / raw AES-256-GCM (median of ${t.paired.samples} paired rounds, ${fmtNote(t.bytes / 1048576)} MiB)`, value: ratio, unit: 'x', target: '>= 0.8', pass: ratio >= 0.8, note: `${t.pipeline[`${op}MiBps`]} vs ${t.raw[`${op}MiBps`]} MiB/s (medians); the SDK's own ${op}: ${t.sdk?.[op === 'encrypt' ? 'pairedEncrypt' : 'pairedDecrypt'] ?? 'not run'}x` });
+  }
+} else for (const op of ['encrypt', 'decrypt']) targets.push({ figure: `Pipeline ${op} throughput / raw AES-256-GCM`, value: null, unit: 'x', target: '>= 0.8', pass: null, note: (t as any)?.error });
 const largest = wf[Math.max(...sizes)];
 if (ok(largest)) {
   const peak = Math.max(largest.workflows.backup.peakRssMiB, largest.workflows.backup.maxRssMiB);
@@ -344,13 +341,14 @@ for (const users of sizes) {
   lines.push(`| ${fmt(users)} | ${fmt(w.entities)} | ${w.workflows.backup.kms.total} | ${w.workflows.restore.kms.total} | ${w.workflows.download.kms.total} | ${cell(b.backup)} | ${cell(b.restore)} | ${cell(b.download)} |`);
 }
 if (ok(t)) {
-  lines.push('', `## 2. Encryption throughput, ${fmt(t.bytes / 1048576)} MiB, median of ${t.rawAesGcm.samples} interleaved rounds`, '');
-  lines.push('| configuration | encrypt MiB/s | decrypt MiB/s | encrypt + decrypt MiB/s | vs raw |', '|---|---|---|---|---|');
-  const row = (name: string, x: any) => lines.push(`| ${name} | ${fmt(x.encryptMiBps, 1)} | ${fmt(x.decryptMiBps, 1)} | ${fmt(x.roundTripMiBps, 1)} | ${fmt(x.roundTripMiBps / t.rawAesGcm.roundTripMiBps, 2)}x |`);
-  row('raw node:crypto AES-256-GCM, one shot', t.rawAesGcm);
+  lines.push('', `## 2. Encryption throughput, ${fmt(t.bytes / 1048576)} MiB, ${t.paired.samples} paired rounds (medians)`, '');
+  lines.push('| configuration | encrypt MiB/s | decrypt MiB/s | encrypt vs raw (paired) | decrypt vs raw (paired) |', '|---|---|---|---|---|');
+  const row = (name: string, x: any) => x && lines.push(`| ${name} | ${fmt(x.encryptMiBps, 1)} | ${fmt(x.decryptMiBps, 1)} | ${x.pairedEncrypt === undefined ? '1' : fmt(x.pairedEncrypt, 2)}x | ${x.pairedDecrypt === undefined ? '1' : fmt(x.pairedDecrypt, 2)}x |`);
+  row('raw node:crypto AES-256-GCM, one shot', t.raw);
   row(`pipeline: encryptSnapshot/decryptSnapshot (suite ${t.suite}, ${t.frameLength / 1024} KiB frames)`, t.pipeline);
-  row(`Encryption SDK, same suite, default 4 KiB frames`, t.sdkDefault4KiB);
-  lines.push('', `"vs raw" is the ratio of the medians; the target is judged on the median of the per-round ratios (same round, same load): pipeline ${fmt(t.pairedRatios.pipelineToRaw, 2)}x, 4 KiB frames ${fmt(t.pairedRatios.sdkDefault4KiBToRaw, 2)}x.`);
+  row('pipeline streaming: encryptSnapshotStream/decryptSnapshotStream, 64 KiB chunks in', t.stream);
+  row(`Encryption SDK's own encrypt/decrypt, same suite and frames (public API)`, t.sdk);
+  lines.push('', `Each round times raw and pipeline back to back; "vs raw" is the median over rounds of raw time / pipeline time. The pipeline writes and reads the SDK's message format with the SDK's materials manager, keyring and key derivation (commitment checked once per message), and frames with node:crypto.`);
 }
 lines.push('', '## 3. Time and memory per workflow (one provider process per size; the mock Graph tenant in a child process of its own)', '');
 lines.push('| users | workflow | wall time | RSS before | peak RSS sampled | process max RSS | notes |', '|---|---|---|---|---|---|---|');
