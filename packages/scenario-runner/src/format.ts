@@ -62,15 +62,21 @@ const obj = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape);
  * (`arn: ...`), for the malformed and foreign identifiers the console must refuse.
  * In `arn`, `${customer}`, `${provider}`, `${region}` and `${key:A}` are filled in at run time.
  */
-function exactlyOneTarget(t: { key?: string | undefined; arn?: string | undefined }, ctx: z.RefinementCtx): void {
-  if ((t.key === undefined) === (t.arn === undefined)) {
+function exactlyOneTarget(t: { key?: string | undefined; arn?: string | undefined; alias?: string | undefined }, ctx: z.RefinementCtx): void {
+  const given = [t.key, t.arn, t.alias].filter((x) => x !== undefined).length;
+  if (given !== 1) {
     ctx.addIssue({
       code: 'custom',
-      message: `expected either key (a key name) or arn (a literal ARN), found ${t.key === undefined ? 'neither' : 'both'}`,
+      message: `expected one of key (a key name), alias (an alias name, submitted as its alias ARN) or arn (a literal ARN), found ${given === 0 ? 'none' : 'several'}`,
     });
   }
 }
-const keyTarget = obj({ key: keyName.optional(), arn: z.string().min(1).optional() }).superRefine(exactlyOneTarget);
+const keyTarget = obj({ key: keyName.optional(), alias: name('alias').optional(), arn: z.string().min(1).optional() }).superRefine(exactlyOneTarget);
+
+/** A key policy document: JSON as AWS takes it; strings may hold `${provider}`, `${customer}`, `${other}`, `${region}`, `${key}` (this key's ARN) and `${tenant}`. */
+const policyDocument = z.record(z.string(), z.unknown());
+/** Key policies the AWS console writes, by name. `console-default`: the console's default policy giving another AWS account (the provider) use of the key. */
+export const POLICY_PRESETS = ['console-default'] as const;
 
 /** An action's arguments; `shorthand` names the field a bare scalar fills (`admin.disableKey: A`). */
 interface ActionDef<S extends z.ZodType = z.ZodType> {
@@ -131,9 +137,24 @@ export const ACTIONS = {
   ),
   'admin.deleteImportedKeyMaterial': action('delete imported key material', keyArgs, 'key'),
   'admin.putKeyPolicy': action(
-    'replace the key policy',
-    obj({ key: keyName, allow: z.array(role), operations: permissions.optional(), context: context.optional() }),
+    'replace the key policy: accounts allowed (`allow`), a whole policy `document`, a `file` beside the scenario, or a console `preset`',
+    obj({
+      key: keyName,
+      allow: z.array(role).optional(),
+      operations: permissions.optional(),
+      context: context.optional(),
+      document: policyDocument.optional(),
+      file: z.string().min(1).optional(),
+      preset: z.enum(POLICY_PRESETS).optional(),
+    }).superRefine((a, ctx) => {
+      const given = [a.allow, a.document, a.file, a.preset].filter((x) => x !== undefined).length;
+      if (given !== 1) ctx.addIssue({ code: 'custom', message: `expected one of allow, document, file or preset, found ${given === 0 ? 'none' : 'several'}` });
+      if (a.allow === undefined && (a.operations !== undefined || a.context !== undefined)) ctx.addIssue({ code: 'custom', message: 'operations and context go with allow; a document, file or preset says them itself' });
+    }),
   ),
+  'admin.createAlias': action('create an alias pointing at a key', obj({ alias: name('alias'), key: keyName })),
+  'admin.updateAlias': action('point an existing alias at another key', obj({ alias: name('alias'), key: keyName })),
+  'admin.deleteAlias': action('delete an alias', obj({ alias: name('alias') }), 'alias'),
   'admin.editKeyPolicy': action(
     'add or remove accounts in the key policy, keeping the rest',
     obj({

@@ -5,7 +5,9 @@
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import {
   CancelKeyDeletionCommand,
+  CreateAliasCommand,
   CreateGrantCommand,
+  DeleteAliasCommand,
   CreateKeyCommand,
   DeleteImportedKeyMaterialCommand,
   DisableKeyCommand,
@@ -18,12 +20,14 @@ import {
   RevokeGrantCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
+  UpdateAliasCommand,
+  KMSClient as Client,
   type GrantOperation,
   type KeySpec,
   type KeyUsageType,
   type KMSClient,
 } from '@aws-sdk/client-kms';
-import { createKmsClient } from '@ekm/kms';
+import { readFileSync } from 'node:fs';
 import type { AccountRole, KeyPermission } from '../format.ts';
 
 /** What the provider needs of a customer key (the statement the article's key policy gives it). */
@@ -39,6 +43,47 @@ export interface KeyRecord {
   operations: readonly KeyPermission[];
   context?: Readonly<Record<string, string>>;
   grants: Map<string, { id: string; to: AccountRole }>;
+  /** Set when a whole policy document is in force: whether it lets the provider decrypt, as the harness reads it. */
+  documentAllowsProvider?: boolean;
+}
+
+/** The AWS console's default key policy when "Other AWS accounts" names the provider: its three statements. */
+export function consoleDefaultPolicy(customer: string, provider: string): Record<string, unknown> {
+  return {
+    Version: '2012-10-17',
+    Id: 'key-consolepolicy-3',
+    Statement: [
+      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${customer}:root` }, Action: 'kms:*', Resource: '*' },
+      {
+        Sid: 'Allow use of the key',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${provider}:root` },
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+        Resource: '*',
+      },
+      {
+        Sid: 'Allow attachment of persistent resources',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${provider}:root` },
+        Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'],
+        Resource: '*',
+        Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+      },
+    ],
+  };
+}
+
+/**
+ * Whether a policy document lets the provider's account use kms:Decrypt, read the simple way
+ * (an Allow naming the account and the action, and no Deny of it): only for transition coverage;
+ * the gateway, not this, decides every real call.
+ */
+function allowsDecrypt(document: Record<string, unknown>, provider: string): boolean {
+  const statements = [document['Statement'] ?? []].flat() as { Effect?: string; Principal?: unknown; Action?: unknown; Condition?: unknown }[];
+  const names = (s: { Principal?: unknown }) => JSON.stringify(s.Principal ?? '').includes(provider) || s.Principal === '*';
+  const covers = (s: { Action?: unknown }) => [s.Action ?? []].flat().some((a) => typeof a === 'string' && (a === '*' || a === 'kms:*' || a === 'kms:Decrypt'));
+  const denied = statements.some((s) => s.Effect === 'Deny' && names(s) && covers(s) && s.Condition === undefined);
+  return !denied && statements.some((s) => s.Effect === 'Allow' && names(s) && covers(s));
 }
 
 export class KeyAdministrator {
@@ -59,7 +104,8 @@ export class KeyAdministrator {
     let client = this.#clients.get(region);
     if (client === undefined) {
       // One attempt: the administrator sees refusals as they are; retries are the provider's business.
-      client = createKmsClient({ endpoint: this.endpoint, region, account: this.accounts.customer, maxAttempts: 1 });
+      // The harness's own client, signed as the customer's account (the gateway reads the account from the access key).
+      client = new Client({ endpoint: this.endpoint, region, credentials: { accessKeyId: this.accounts.customer, secretAccessKey: 'test' }, maxAttempts: 1 });
       this.#clients.set(region, client);
     }
     return client;
@@ -68,6 +114,7 @@ export class KeyAdministrator {
   /** Whether the key policy or a grant lets the provider's account use the key (as the domain's `access`). */
   providerAllowed(name: string): boolean {
     const key = this.key(name);
+    if (key.documentAllowsProvider !== undefined) return key.documentAllowsProvider || [...key.grants.values()].some((g) => g.to === 'provider');
     return (key.allow.has('provider') && key.operations.includes('Decrypt')) || [...key.grants.values()].some((g) => g.to === 'provider');
   }
 
@@ -149,14 +196,53 @@ export class KeyAdministrator {
     await this.#kms(key.region).send(new DeleteImportedKeyMaterialCommand({ KeyId: key.arn }));
   }
 
-  async putKeyPolicy(args: { key: string; allow: readonly AccountRole[]; operations?: readonly KeyPermission[] | undefined; context?: Readonly<Record<string, string>> | undefined }): Promise<void> {
+  async putKeyPolicy(args: {
+    key: string;
+    allow?: readonly AccountRole[] | undefined;
+    operations?: readonly KeyPermission[] | undefined;
+    context?: Readonly<Record<string, string>> | undefined;
+    document?: Readonly<Record<string, unknown>> | undefined;
+    file?: string | undefined;
+    preset?: 'console-default' | undefined;
+    /** Fills `${tenant}` and resolves `file` (beside the scenario). */
+    fill?: { readonly tenant: string; readonly dir: string } | undefined;
+  }): Promise<void> {
     const key = this.key(args.key);
+    if (args.allow === undefined) {
+      const raw =
+        args.preset === 'console-default'
+          ? consoleDefaultPolicy(this.accounts.customer, this.accounts.provider)
+          : args.document ?? (JSON.parse(readFileSync(args.fill === undefined ? args.file! : `${args.fill.dir}/${args.file!}`, 'utf8')) as Record<string, unknown>);
+      const values: Record<string, string> = { ...this.accounts, region: key.region, key: key.arn, tenant: args.fill?.tenant ?? '' };
+      const text = JSON.stringify(raw).replace(/\$\{(provider|customer|other|region|key|tenant)\}/g, (_, v: string) => values[v]!);
+      await this.#kms(key.region).send(new PutKeyPolicyCommand({ KeyId: key.arn, PolicyName: 'default', Policy: text }));
+      key.documentAllowsProvider = allowsDecrypt(JSON.parse(text) as Record<string, unknown>, this.accounts.provider);
+      return;
+    }
     const next = { allow: new Set(args.allow), operations: args.operations ?? PROVIDER_PERMISSIONS, context: args.context };
     await this.#kms(key.region).send(new PutKeyPolicyCommand({ KeyId: key.arn, PolicyName: 'default', Policy: this.policy(next) }));
+    delete key.documentAllowsProvider;
     key.allow = next.allow;
     key.operations = next.operations;
     if (next.context === undefined) delete key.context;
     else key.context = next.context;
+  }
+
+  /** The alias's ARN in the customer's account: what the console is given when the customer pastes an alias. */
+  aliasArn(alias: string): string {
+    return `arn:aws:kms:${this.region}:${this.accounts.customer}:alias/${alias}`;
+  }
+
+  async createAlias(args: { alias: string; key: string }): Promise<void> {
+    await this.#kms().send(new CreateAliasCommand({ AliasName: `alias/${args.alias}`, TargetKeyId: this.key(args.key).arn }));
+  }
+
+  async updateAlias(args: { alias: string; key: string }): Promise<void> {
+    await this.#kms().send(new UpdateAliasCommand({ AliasName: `alias/${args.alias}`, TargetKeyId: this.key(args.key).arn }));
+  }
+
+  async deleteAlias(alias: string): Promise<void> {
+    await this.#kms().send(new DeleteAliasCommand({ AliasName: `alias/${alias}` }));
   }
 
   async editKeyPolicy(args: { key: string; add?: readonly AccountRole[] | undefined; remove?: readonly AccountRole[] | undefined; operations?: readonly KeyPermission[] | undefined }): Promise<void> {

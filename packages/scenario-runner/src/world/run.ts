@@ -5,6 +5,7 @@
  * customer's key administrator would, and checked against their expectations.
  */
 import { randomInt } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createMockTenant, generateTenant, type DirectoryState, type MockTenant } from '@ekm/entra-mock';
 import type { Capability, Outcome as ProtocolOutcome, ProviderBinding, ProviderSession } from '@ekm/protocol';
@@ -402,8 +403,9 @@ export class ScenarioRun {
     return e;
   }
 
-  #arn(target: { key?: string | undefined; arn?: string | undefined }): string {
+  #arn(target: { key?: string | undefined; arn?: string | undefined; alias?: string | undefined }): string {
     if (target.key !== undefined) return this.#admin.key(target.key).arn;
+    if (target.alias !== undefined) return this.#admin.aliasArn(target.alias);
     return target.arn!.replace(/\$\{(customer|provider|other|region|key:([A-Za-z][A-Za-z0-9_-]*))\}/g, (_, what: string, key?: string) => {
       if (key !== undefined) return this.#admin.key(key).arn;
       if (what === 'region') return this.#parts.region;
@@ -491,7 +493,13 @@ export class ScenarioRun {
       case 'admin.deleteImportedKeyMaterial':
         return this.#administer(() => this.#admin.deleteImportedKeyMaterial(step.args.key));
       case 'admin.putKeyPolicy':
-        return this.#administer(() => this.#admin.putKeyPolicy(step.args));
+        return this.#administer(() => this.#admin.putKeyPolicy({ ...step.args, fill: { tenant: this.#tenant.tenantId, dir: dirname(resolve(this.#loaded.file)) } }));
+      case 'admin.createAlias':
+        return this.#administer(() => this.#admin.createAlias(step.args));
+      case 'admin.updateAlias':
+        return this.#administer(() => this.#admin.updateAlias(step.args));
+      case 'admin.deleteAlias':
+        return this.#administer(() => this.#admin.deleteAlias(step.args.alias));
       case 'admin.editKeyPolicy':
         return this.#administer(() => this.#admin.editKeyPolicy(step.args));
       case 'admin.createGrant':
