@@ -27,6 +27,19 @@ export class TenantFaults {
   private random: () => number = () => 1;
   /** Requests answered with a fault so far; tests assert a storm really happened. */
   faulted = 0;
+  /** Requests still to serve normally before counted faults start (a fault half-way through a backup). */
+  private skip = 0;
+  /** Only requests whose path (lower case, without /v1.0) starts with this are faulted. */
+  private path: string | undefined;
+
+  /**
+   * Where the next counted faults apply: after `after` requests served normally, and only to
+   * requests under `path` (e.g. `/groups`), so a failure can land half-way through a workflow.
+   */
+  scope(options: { readonly after?: number; readonly path?: string }): void {
+    this.skip = options.after ?? 0;
+    this.path = options.path === undefined ? undefined : options.path.toLowerCase().replace(/^\/v1\.0/, '');
+  }
 
   /** The next `n` Graph requests answer 429 TooManyRequests with `Retry-After`. */
   throttleNext(n: number, retryAfterSeconds = 1): void {
@@ -51,10 +64,17 @@ export class TenantFaults {
     this.throttleCount = 0;
     this.unavailableCount = 0;
     this.fraction = 0;
+    this.skip = 0;
+    this.path = undefined;
   }
 
-  /** Decides the fate of one request. */
-  next(): GraphFault | undefined {
+  /** Decides the fate of one request (its URL path, for a scoped fault). */
+  next(requestPath = ''): GraphFault | undefined {
+    if (this.path !== undefined && !requestPath.toLowerCase().replace(/^\/v1\.0/, '').startsWith(this.path)) return undefined;
+    if (this.skip > 0 && (this.unavailableCount > 0 || this.throttleCount > 0)) {
+      this.skip--;
+      return undefined;
+    }
     let fault: GraphFault | undefined;
     if (this.unavailableCount > 0) {
       this.unavailableCount--;

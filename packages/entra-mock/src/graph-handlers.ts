@@ -118,7 +118,7 @@ async function answer(tenant: MockTenant, request: Request): Promise<Response> {
   const url = new URL(request.url);
   const client = request.headers.get('client-request-id');
   const echo: Record<string, string> = client === null ? {} : { 'client-request-id': client };
-  const fault = tenant.faults.next();
+  const fault = tenant.faults.next(url.pathname);
   if (fault?.status === 429) {
     // Conditional access throttles without Retry-After (graph-facts.md); clients fall back to their own backoff.
     const ca = url.pathname.toLowerCase().includes(KINDS.conditionalAccessPolicy.path.toLowerCase());

@@ -246,6 +246,10 @@ export const ACTIONS = {
       status: z.union([z.literal(429), z.literal(500), z.literal(503)]).default(429),
       times: z.int().min(1).default(1),
       retryAfter: duration.optional(),
+      /** Requests served normally first: the errors start half-way through the next workflow. */
+      after: z.int().min(0).optional(),
+      /** Only requests to this Graph path (e.g. `/groups`) fail. */
+      endpoint: z.string().regex(/^\/[A-Za-z0-9/._-]*$/, { message: 'a Graph path such as /groups' }).optional(),
     }),
     'status',
   ),

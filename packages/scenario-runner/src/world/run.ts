@@ -601,6 +601,7 @@ export class ScenarioRun {
       case 'fault.graph': {
         const a = step.args;
         const retryAfter = a.retryAfter === undefined ? 1 : Math.max(1, Math.round(durationMs(a.retryAfter) / 1000));
+        this.#tenant.faults.scope({ ...(a.after === undefined ? {} : { after: a.after }), ...(a.endpoint === undefined ? {} : { path: a.endpoint }) });
         if (a.status === 429) this.#tenant.faults.throttleNext(a.times, retryAfter);
         else this.#tenant.faults.unavailableNext(a.times, retryAfter);
         this.#faults.set(`graph:${a.fault ?? 'graph'}`, `graph-${a.status}`);
