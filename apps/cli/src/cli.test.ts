@@ -225,7 +225,7 @@ describe('bin/ekm.mjs', () => {
     expect((failed as { stderr: string }).stderr).toContain('typo.yaml:10:5: unknown field "admin.disabelKey"; did you mean "admin.disableKey"?');
     const rules = await run(process.execPath, [bin, 'rules', '--json'], { cwd: dir });
     expect(JSON.parse(rules.stdout)).toHaveLength(21);
-  }, 30_000); // two cold tsx starts; slow when the integration project runs beside it
+  }, 180_000); // two cold starts; slow when the integration project runs beside it
 });
 
 describe('help and version', () => {

