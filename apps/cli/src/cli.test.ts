@@ -263,3 +263,16 @@ describe('the light dispatcher', () => {
     expect([...local.LOCALSTACK_MODES]).toEqual([...LOCALSTACK_MODES]);
   });
 });
+
+describe('paths from where the user stands', () => {
+  it('from a subfolder, validate and run find the suite of the checkout, and relative paths are the user\'s', async () => {
+    const o = { ...io(), cwd: join(dir, 'scenarios', 'area') };
+    let out = '';
+    const sub = { ...o, stdout: { write: (t: string) => (out += t), isTTY: false } };
+    expect(await cli(['validate'], sub)).toBe(0);
+    expect(out).toContain('4 scenario(s) in 2 file(s): valid');
+    out = '';
+    expect(await cli(['validate', 'a.yaml'], sub)).toBe(0);
+    expect(out).toContain('2 scenario(s) in 1 file(s): valid');
+  });
+});
