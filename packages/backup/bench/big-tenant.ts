@@ -6,7 +6,7 @@
  */
 import { startLocalStack } from '@ekm/localstack';
 import { compareDirectories } from '@ekm/entra-mock';
-import { startWorld } from '../src/test-world.ts';
+import { startWorld } from '../test/support/test-world.ts';
 
 const users = Number(process.argv[2] ?? 10_000);
 const mib = (n: number) => Math.round((n / 1024 / 1024) * 10) / 10;

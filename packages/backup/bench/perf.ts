@@ -14,9 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { createKmsClient } from '@ekm/kms';
+import { localstackCredentials } from '@ekm/kms/testing';
 import { startKmsGateway } from '@ekm/kms-gateway';
 import { startLocalStack, type LocalStack } from '@ekm/localstack';
-import { accountId, REGION } from '../src/test-world.ts';
+import { accountId, REGION } from '../test/support/test-world.ts';
 
 const { values } = parseArgs({
   options: {
@@ -132,8 +133,8 @@ try {
   results.gatewayOverhead = await section('gateway overhead', async () => {
     const gateway = await startKmsGateway({ localstackEndpoint: localstack.endpoint });
     const account = accountId();
-    const viaGateway = createKmsClient({ endpoint: gateway.endpoint, region: REGION, account, maxAttempts: 1 });
-    const direct = createKmsClient({ endpoint: localstack.endpoint, region: REGION, account, maxAttempts: 1 });
+    const viaGateway = createKmsClient({ endpoint: gateway.endpoint, region: REGION, credentials: localstackCredentials(account), maxAttempts: 1 });
+    const direct = createKmsClient({ endpoint: localstack.endpoint, region: REGION, credentials: localstackCredentials(account), maxAttempts: 1 });
     try {
       const arn = (await viaGateway.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
       const call = async (client: typeof direct) => {

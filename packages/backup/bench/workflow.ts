@@ -17,9 +17,10 @@ import { parseArgs } from 'node:util';
 import { DecryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { compareDirectories, ENTITY_KINDS, spawnGraphProcess, type DirectoryChange, type DirectoryState, type EntityKind } from '@ekm/entra-mock';
 import { createKmsClient } from '@ekm/kms';
+import { localstackCredentials } from '@ekm/kms/testing';
 import { startKmsGateway, type AuditEvent, type KmsGateway } from '@ekm/kms-gateway';
 import { Provider } from '../src/provider.ts';
-import { accountId, Customer, REGION, removeBuckets, startWorld } from '../src/test-world.ts';
+import { accountId, Customer, REGION, removeBuckets, startWorld } from '../test/support/test-world.ts';
 
 const { values } = parseArgs({
   options: {
@@ -143,7 +144,9 @@ async function processWorld(endpoint: string): Promise<BenchWorld> {
     accountId: providerAccount,
     region: REGION,
     kmsEndpoint: gateway.endpoint,
+    kmsCredentials: localstackCredentials(providerAccount),
     s3Endpoint: endpoint,
+    s3Credentials: localstackCredentials(providerAccount),
     graph: { sleep: async () => {}, fetch: graph.fetch },
   });
   let tenantId = '';
@@ -230,7 +233,7 @@ try {
   // call per entity by construction; where it is not run, that count is given as derived.
   const mode = values.baseline;
   const arn = (await p.tenantKeyWrapping(a.accountId)).keyArn;
-  const kms = createKmsClient({ endpoint: world.gateway.endpoint, region: REGION, account: world.providerAccount, maxAttempts: 3 });
+  const kms = createKmsClient({ endpoint: world.gateway.endpoint, region: REGION, credentials: localstackCredentials(world.providerAccount), maxAttempts: 3 });
   const ids = mode === 'none' ? [] : (await Promise.all(ENTITY_KINDS.map(async (k) => (await world.ids(k)).map((id) => `${k}/${id}`)))).flat();
   const context = (id: string) => ({ tenant: a.tenantId, entity: id });
   const derived = { measured: false, derived: entities };

@@ -21,8 +21,12 @@ export const REFERENCE_INFO: ProviderInfo = {
 };
 
 export interface ReferenceOptions {
-  /** Extra provider options (e.g. a planted bug for the explorer's proof, crash hooks). */
-  readonly provider?: Partial<Pick<ProviderOptions, 'plantedBug' | 'hooks' | 'updateHooks'>>;
+  /** Decorates the provider's key port (e.g. `staleTenantKeyCache` from `@ekm/backup/testing`, the explorer's planted bug). */
+  readonly wrapKeyPort?: ProviderOptions['wrapKeyPort'];
+  /** Learns every plaintext key the provider handles, for the secret scan. */
+  readonly onKeyMaterial?: ProviderOptions['onKeyMaterial'];
+  /** Extra provider options (crash hooks). */
+  readonly provider?: Partial<Pick<ProviderOptions, 'wrapKeyPort' | 'onKeyMaterial' | 'hooks' | 'updateHooks'>>;
   readonly info?: Partial<ProviderInfo>;
 }
 
@@ -46,15 +50,19 @@ async function openSession(env: Environment, options: ReferenceOptions): Promise
     accountId: env.accountId,
     region: env.region,
     kmsEndpoint: env.kms.endpoint,
+    kmsCredentials: env.kms.credentials,
     s3Endpoint: env.s3.endpoint,
+    s3Credentials: env.s3.credentials,
     bucketName: env.s3.bucket,
     clock: env.now,
     // Graph's Retry-After is honoured by count, not by waiting: time is the harness's clock,
     // which does not move while a workflow runs.
     graph: { fetch: graphFetch(env.graph.endpoint), sleep: async () => {} },
+    ...(options.wrapKeyPort === undefined ? {} : { wrapKeyPort: options.wrapKeyPort }),
+    ...(options.onKeyMaterial === undefined ? {} : { onKeyMaterial: options.onKeyMaterial }),
     ...options.provider,
   });
-  const tamperer = new Tamperer(p, await S3Bucket.open({ endpoint: env.s3.endpoint, region: env.region, account: env.accountId, bucket: env.s3.bucket }));
+  const tamperer = new Tamperer(p, await S3Bucket.open({ endpoint: env.s3.endpoint, region: env.region, credentials: env.s3.credentials, bucket: env.s3.bucket }));
   let downloads: string | undefined;
   return {
     activate: async (a) => outcome(await p.activate(a)),

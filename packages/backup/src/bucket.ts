@@ -1,3 +1,4 @@
+import type { AwsCredentials } from '@ekm/kms';
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
@@ -67,17 +68,17 @@ export class MemoryBucket implements Bucket {
 export interface S3BucketOptions {
   readonly endpoint?: string;
   readonly region: string;
-  /** The provider's 12-digit account; LocalStack takes the account from the access key id. */
-  readonly account: string;
+  /** As the environment gives them (for the reference provider: `Environment.s3.credentials`); default: the AWS SDK's own chain. */
+  readonly credentials?: AwsCredentials;
   readonly bucket: string;
 }
 
-export function createS3Client(options: Pick<S3BucketOptions, 'endpoint' | 'region' | 'account'>): S3Client {
+export function createS3Client(options: Pick<S3BucketOptions, 'endpoint' | 'region' | 'credentials'>): S3Client {
   return new S3Client({
     region: options.region,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     forcePathStyle: true,
-    credentials: { accessKeyId: options.account, secretAccessKey: 'test' },
   });
 }
 

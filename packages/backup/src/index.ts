@@ -1,8 +1,10 @@
 export { MemoryBucket, S3Bucket, createS3Client, type Bucket, type PutCondition, type S3BucketOptions, type StoredObject } from './bucket.ts';
 export { S3Journal } from './journal.ts';
 export { countingPort, type KmsCalls } from './counting.ts';
-export { PARTS, SnapshotStore, newSnapshotId, type BackupHooks, type Manifest, type ManifestPart, type Part } from './snapshots.ts';
-export { readZip, writeZip, type ZipEntry } from './zip.ts';
+export { PARTS, SnapshotStore, newSnapshotId, type BackupHooks, type BackupWorkflow, type Manifest, type ManifestPart, type Part } from './snapshots.ts';
+export { writeZip, type ZipEntry } from './zip.ts';
+export { PHASES, type Phase } from './phases.ts';
+export { toFailure } from './failure.ts';
 export {
   Provider,
   type AccountRecord,

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { BackupWorkflow } from '@ekm/domain';
 import type { DeletedObject, DirectoryState, EntityKind, LinkSet, PartRead } from '@ekm/graph';
 import { ENTITY_KINDS } from '@ekm/graph';
-import { decryptSnapshot, encryptSnapshotStream, KmsError, type TenantKey } from '@ekm/kms';
+import { decryptSnapshot, encryptSnapshotStream, ProviderFailure, type TenantKey } from '@ekm/kms';
 import { failure } from '@ekm/domain';
+
+export type BackupWorkflow = 'scheduledBackup' | 'manualBackup';
 import type { Bucket } from './bucket.ts';
 
 /** A snapshot is stored as one encrypted object per part: each entity kind, the links, the recycle bin. */
@@ -174,7 +175,7 @@ export class SnapshotStore {
       if (only !== undefined && !only.has(p.part)) continue;
       const stored = await this.#bucket.get(p.object);
       if (stored === undefined || sha256(stored.body) !== p.sha256) {
-        throw new KmsError(failure('DataTampered', `Part ${p.part} of snapshot ${manifest.id} is missing or altered in storage.`));
+        throw new ProviderFailure(failure('DataTampered', `Part ${p.part} of snapshot ${manifest.id} is missing or altered in storage.`));
       }
       const plain = await decryptSnapshot(key, stored.body, { tenant: manifest.tenantId, snapshot: manifest.id });
       const items = JSON.parse(new TextDecoder().decode(plain)) as unknown[];

@@ -21,7 +21,8 @@ import {
   UnsupportedOperationException,
 } from '@aws-sdk/client-kms';
 import { FAILURES, type FailureCode } from '@ekm/domain';
-import { classify, KmsError } from './classify.ts';
+import { classify } from './classify.ts';
+import { ProviderFailure } from './failure-error.ts';
 import { createKmsClient, kmsPort, MAX_ATTEMPTS } from './adapter.ts';
 
 const ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -37,8 +38,8 @@ async function failureOf(run: () => Promise<unknown>) {
   try {
     await run();
   } catch (error) {
-    expect(error).toBeInstanceOf(KmsError);
-    return (error as KmsError).failure;
+    expect(error).toBeInstanceOf(ProviderFailure);
+    return (error as ProviderFailure).failure;
   }
   throw new Error('expected a failure');
 }
@@ -132,8 +133,8 @@ describe('kmsPort maps every SDK error to one domain failure, keeping its kind',
     expect(f.message).toBe('Snapshot s-1 of tenant t-1 failed its integrity check and was refused.');
   });
 
-  it('classify passes a KmsError through unchanged', () => {
-    const e = new KmsError({ code: 'KeyDisabled', kind: 'revocation', message: 'x' });
+  it('classify passes a ProviderFailure through unchanged', () => {
+    const e = new ProviderFailure({ code: 'KeyDisabled', kind: 'revocation', message: 'x' });
     expect(classify(e)).toBe(e.failure);
   });
 });

@@ -7,7 +7,8 @@ import {
   ReEncryptCommand,
 } from '@aws-sdk/client-kms';
 import { failure } from '@ekm/domain';
-import { classify, KmsError, QUOTA_ERRORS, type CallContext } from './classify.ts';
+import { classify, QUOTA_ERRORS, type CallContext } from './classify.ts';
+import { ProviderFailure } from './failure-error.ts';
 import type { EncryptionContext, KeyDescription, KeyPort } from './port.ts';
 import { noteKeyMaterial } from './observe.ts';
 
@@ -23,21 +24,37 @@ export interface KmsClientOptions {
   readonly endpoint?: string;
   readonly region: string;
   /**
-   * The caller's 12-digit account. LocalStack (and the gateway) take the account from
-   * a 12-digit access key id, so it doubles as the access key id here.
+   * The caller's credentials, as its environment gives them (for the reference provider:
+   * `Environment.kms.credentials`). Default: the AWS SDK's own chain (environment, profile, role).
    */
-  readonly account: string;
+  readonly credentials?: AwsCredentials;
+  /**
+   * @deprecated LocalStack's convention of a 12-digit access key id naming the account; pass
+   * `credentials` (e.g. `localstackCredentials(account)` from `@ekm/kms/testing`) instead. Kept for
+   * callers outside this package until they move (@ekm/scenario-runner's admin, the CLI's doctor).
+   */
+  readonly account?: string;
   readonly maxAttempts?: number;
   /** Per attempt; a KMS that hangs is a transient failure, not a stuck workflow. Default 10 s. */
   readonly requestTimeoutMs?: number;
 }
 
-/** A KMS client for LocalStack or the gateway, with the standard retry mode and a bounded budget. */
+export interface AwsCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/** A KMS client with the standard retry mode and a bounded budget. */
 export function createKmsClient(options: KmsClientOptions): KMSClient {
   const client = new KMSClient({
     region: options.region,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-    credentials: { accessKeyId: options.account, secretAccessKey: 'test' },
+    ...(options.credentials !== undefined
+      ? { credentials: options.credentials }
+      : options.account !== undefined
+        ? { credentials: { accessKeyId: options.account, secretAccessKey: 'test' } }
+        : {}),
     retryMode: 'standard',
     maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
     requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
@@ -78,11 +95,11 @@ export function kmsPort(client: KMSClient, account: string): KeyPort {
     try {
       return await run();
     } catch (error) {
-      throw new KmsError(classify(error, { ...ctx, account }), { cause: error });
+      throw new ProviderFailure(classify(error, { ...ctx, account }), { cause: error });
     }
   }
   const bytes = (value: Uint8Array | undefined, what: string): Uint8Array => {
-    if (value === undefined) throw new KmsError(failure('KmsUnavailable', `AWS KMS returned no ${what}.`));
+    if (value === undefined) throw new ProviderFailure(failure('KmsUnavailable', `AWS KMS returned no ${what}.`));
     return value;
   };
   const ec = (context: EncryptionContext): Record<string, string> => ({ ...context });
@@ -93,7 +110,7 @@ export function kmsPort(client: KMSClient, account: string): KeyPort {
       call({ operation: 'DescribeKey', keyArn }, async () => {
         const out = await client.send(new DescribeKeyCommand({ KeyId: keyArn }));
         const m = out.KeyMetadata;
-        if (m === undefined) throw new KmsError(failure('KmsUnavailable', 'AWS KMS returned no key metadata.'));
+        if (m === undefined) throw new ProviderFailure(failure('KmsUnavailable', 'AWS KMS returned no key metadata.'));
         const d: KeyDescription = {
           arn: m.Arn ?? keyArn,
           account: m.AWSAccountId ?? '',

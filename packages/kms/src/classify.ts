@@ -1,19 +1,13 @@
-import { failure, type Failure, type FailureCode } from '@ekm/domain';
+import { failure, type Failure } from '@ekm/domain';
+import { ProviderFailure } from './failure-error.ts';
 
 /**
- * The one thrown shape of this package: a domain Failure carried by an Error, so a
- * stack trace survives while callers branch on `failure.code` / `failure.kind`.
+ * @deprecated Kept only for `snapshot.ts` (and its tests, which check the name), being changed
+ * by another engineer right now: throw and catch `ProviderFailure` instead. It is a
+ * ProviderFailure, so `toFailure` and `instanceof ProviderFailure` see it as one.
  */
-export class KmsError extends Error {
-  override readonly name = 'KmsError';
-  readonly failure: Failure;
-  constructor(f: Failure, options?: { cause?: unknown }) {
-    super(`${f.code}: ${f.message}`, options);
-    this.failure = f;
-  }
-  get code(): FailureCode {
-    return this.failure.code;
-  }
+export class KmsError extends ProviderFailure {
+  override readonly name: string = 'KmsError';
 }
 
 /** What was being attempted, so the sentence can name the operation, key and account. */
@@ -60,7 +54,7 @@ const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EN
  * never retried), permanent, input. This is the only place SDK error names are read.
  */
 export function classify(error: unknown, ctx: CallContext = {}): Failure {
-  if (error instanceof KmsError) return error.failure;
+  if (error instanceof ProviderFailure) return error.failure;
   if (ctx.snapshot !== undefined) {
     const { tenant, snapshot } = ctx.snapshot;
     return failure('DataTampered', `Snapshot ${snapshot} of tenant ${tenant} failed its integrity check and was refused.`);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { failure } from '@ekm/domain';
-import { KmsError } from './classify.ts';
+import { ProviderFailure } from './failure-error.ts';
 import { MemoryJournal, TenantKeys, unwrapTenantKey, type TenantKeyEntry, type TenantKeyJournal } from './hierarchy.ts';
-import { MemoryKms } from './memory-kms.ts';
+import { MemoryKms } from '../testing/memory-kms.ts';
 import { codeOf } from './testing.ts';
 
 
@@ -89,9 +89,9 @@ describe('tenant-key hierarchy', () => {
         await keys.rewrap('t-1', b);
         expect.unreachable();
       } catch (error) {
-        expect(error).toBeInstanceOf(KmsError);
-        expect((error as KmsError).failure).toMatchObject({ code: 'UpdateNeedsOldKey', field: a });
-        expect((error as KmsError).failure.message).toContain(`The old key ${a} can no longer be used`);
+        expect(error).toBeInstanceOf(ProviderFailure);
+        expect((error as ProviderFailure).failure).toMatchObject({ code: 'UpdateNeedsOldKey', field: a });
+        expect((error as ProviderFailure).failure.message).toContain(`The old key ${a} can no longer be used`);
       }
       expect(await keys.entry('t-1')).toEqual(entry);
       kms.setState(a, 'Enabled');
@@ -140,7 +140,7 @@ describe('tenant-key hierarchy', () => {
 
         const crashing = new CrashingJournal(journal, crashAtWrite);
         await new TenantKeys(kms, crashing).rewrap('t-1', b).catch((e: unknown) => {
-          if (!(e instanceof KmsError && e.code === 'KmsUnavailable')) throw e;
+          if (!(e instanceof ProviderFailure && e.code === 'KmsUnavailable')) throw e;
         });
 
         // After the "restart": whatever is in force unwraps to the same tenant key.
@@ -171,7 +171,7 @@ class CrashingJournal implements TenantKeyJournal {
     return this.inner.read(tenant);
   }
   async write(entry: TenantKeyEntry) {
-    if (this.#left-- <= 0) throw new KmsError(failure('KmsUnavailable', 'crash'));
+    if (this.#left-- <= 0) throw new ProviderFailure(failure('KmsUnavailable', 'crash'));
     return this.inner.write(entry);
   }
 }

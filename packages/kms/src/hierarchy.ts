@@ -1,5 +1,5 @@
 import { failure } from '@ekm/domain';
-import { KmsError } from './classify.ts';
+import { ProviderFailure } from './failure-error.ts';
 import type { EncryptionContext, KeyPort } from './port.ts';
 import { TenantKey } from './tenant-key.ts';
 
@@ -131,7 +131,7 @@ export class TenantKeys {
     if (!(await this.#journal.write({ tenant, revision: 1, inForce: wrapped }))) {
       const winner = await this.#journal.read(tenant);
       if (winner !== undefined) return winner.inForce;
-      throw new KmsError(failure('UpdateInProgress', `The tenant key of ${tenant} is being written by another process.`));
+      throw new ProviderFailure(failure('UpdateInProgress', `The tenant key of ${tenant} is being written by another process.`));
     }
     return wrapped;
   }
@@ -142,7 +142,7 @@ export class TenantKeys {
 
   async inForce(tenant: string): Promise<WrappedTenantKey> {
     const entry = await this.#journal.read(tenant);
-    if (entry === undefined) throw new KmsError(failure('KeyNotFound', `Tenant ${tenant} has no tenant key.`));
+    if (entry === undefined) throw new ProviderFailure(failure('KeyNotFound', `Tenant ${tenant} has no tenant key.`));
     return entry.inForce;
   }
 
@@ -161,13 +161,13 @@ export class TenantKeys {
    */
   async rewrap(tenant: string, toKeyArn: string): Promise<WrappedTenantKey> {
     const entry = await this.#journal.read(tenant);
-    if (entry === undefined) throw new KmsError(failure('KeyNotFound', `Tenant ${tenant} has no tenant key.`));
+    if (entry === undefined) throw new ProviderFailure(failure('KeyNotFound', `Tenant ${tenant} has no tenant key.`));
     if (entry.pending !== undefined) {
-      throw new KmsError(failure('UpdateInProgress', `An update of the key of tenant ${tenant} to ${entry.pending.keyArn} has not completed.`));
+      throw new ProviderFailure(failure('UpdateInProgress', `An update of the key of tenant ${tenant} to ${entry.pending.keyArn} has not completed.`));
     }
     const old = entry.inForce;
     if (old.keyArn === toKeyArn) {
-      throw new KmsError(failure('SameKey', `${toKeyArn} already protects tenant ${tenant}.`, toKeyArn));
+      throw new ProviderFailure(failure('SameKey', `${toKeyArn} already protects tenant ${tenant}.`, toKeyArn));
     }
     const point: RewrapPoint = { tenant, fromKeyArn: old.keyArn, toKeyArn };
     await this.#hooks.beforeRewrap?.(point);
@@ -176,7 +176,7 @@ export class TenantKeys {
     const verified = await this.#port.decrypt(toKeyArn, ciphertext, context);
     verified.fill(0);
     const next: WrappedTenantKey = { keyArn: toKeyArn, version: old.version, ciphertext: b64(ciphertext) };
-    const lost = () => new KmsError(failure('UpdateInProgress', `The tenant key of ${tenant} was changed by another process during the update.`));
+    const lost = () => new ProviderFailure(failure('UpdateInProgress', `The tenant key of ${tenant} was changed by another process during the update.`));
     const kept = entry.lost === undefined ? {} : { lost: entry.lost };
     if (!(await this.#journal.write({ tenant, revision: entry.revision + 1, inForce: old, pending: next, ...kept }))) throw lost();
     await this.#hooks.afterRewrap?.(point);
@@ -194,14 +194,14 @@ export class TenantKeys {
    */
   async replace(tenant: string, toKeyArn: string): Promise<WrappedTenantKey> {
     const entry = await this.#journal.read(tenant);
-    if (entry === undefined) throw new KmsError(failure('KeyNotFound', `Tenant ${tenant} has no tenant key.`));
+    if (entry === undefined) throw new ProviderFailure(failure('KeyNotFound', `Tenant ${tenant} has no tenant key.`));
     const old = entry.inForce;
     const { plaintext, ciphertext } = await this.#port.generateDataKey(toKeyArn, tenantKeyContext(tenant));
     plaintext.fill(0);
     const next: WrappedTenantKey = { keyArn: toKeyArn, version: old.version + 1, ciphertext: b64(ciphertext) };
     const lost = [...(entry.lost ?? []), { keyArn: old.keyArn, version: old.version }];
     if (!(await this.#journal.write({ tenant, revision: entry.revision + 1, inForce: next, lost }))) {
-      throw new KmsError(failure('UpdateInProgress', `The tenant key of ${tenant} was changed by another process.`));
+      throw new ProviderFailure(failure('UpdateInProgress', `The tenant key of ${tenant} was changed by another process.`));
     }
     return next;
   }
@@ -216,7 +216,7 @@ export class TenantKeys {
     if (entry?.pending === undefined) return entry;
     const rolledBack: TenantKeyEntry = { tenant, revision: entry.revision + 1, inForce: entry.inForce, ...(entry.lost === undefined ? {} : { lost: entry.lost }) };
     if (!(await this.#journal.write(rolledBack))) {
-      throw new KmsError(failure('UpdateInProgress', `The tenant key of ${tenant} was changed by another process.`));
+      throw new ProviderFailure(failure('UpdateInProgress', `The tenant key of ${tenant} was changed by another process.`));
     }
     return rolledBack;
   }
@@ -227,14 +227,14 @@ export class TenantKeys {
       return await this.#port.reEncrypt(old.keyArn, toKeyArn, blob, context);
     } catch (error) {
       // ReEncrypt cannot say which of the two keys refused; the two-step path can.
-      if (!(error instanceof KmsError) || error.failure.kind === 'transient') throw error;
+      if (!(error instanceof ProviderFailure) || error.failure.kind === 'transient') throw error;
     }
     let plaintext: Uint8Array;
     try {
       plaintext = await this.#port.decrypt(old.keyArn, blob, context);
     } catch (error) {
-      if (error instanceof KmsError && error.failure.kind !== 'transient') {
-        throw new KmsError(
+      if (error instanceof ProviderFailure && error.failure.kind !== 'transient') {
+        throw new ProviderFailure(
           failure(
             'UpdateNeedsOldKey',
             `The old key ${old.keyArn} can no longer be used (${error.failure.message}) The update was not made and the old key stays in force; make it usable again until the update completes.`,

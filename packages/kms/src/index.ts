@@ -1,8 +1,8 @@
-// One parser for model and provider alike, so their verdicts cannot drift.
-export { parseKeyArn, type ArnParse, type KeyArn } from '@ekm/domain';
-export { classify, KmsError, type CallContext } from './classify.ts';
+export { ProviderFailure, toFailure } from './failure-error.ts';
+export { parseKeyArn, type ArnParse, type KeyArn } from './arn.ts';
+export { classify, type CallContext } from './classify.ts';
 export type { EncryptionContext, KeyDescription, KeyPort } from './port.ts';
-export { createKmsClient, kmsPort, MAX_ATTEMPTS, type KmsClientOptions } from './adapter.ts';
+export { createKmsClient, kmsPort, MAX_ATTEMPTS, type AwsCredentials, type KmsClientOptions } from './adapter.ts';
 export { refusalOf, validateKey, VALIDATION_PURPOSE, type Validation, type ValidateOptions } from './validate.ts';
 export { TenantKey } from './tenant-key.ts';
 export {
@@ -29,5 +29,4 @@ export {
   snapshotContext,
   type SnapshotContext,
 } from './snapshot.ts';
-export { MemoryKms } from './memory-kms.ts';
-export { observeKeyMaterial, type KeyMaterialKind, type KeyMaterialObserver } from './observe.ts';
+export { observeKeyMaterial, withKeyObserver, type KeyMaterialKind, type KeyMaterialObserver } from './observe.ts';

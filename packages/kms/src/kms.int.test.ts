@@ -20,7 +20,8 @@ import {
 import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
 import type {} from '@ekm/localstack/vitest-setup';
 import { createKmsClient, kmsPort } from './adapter.ts';
-import { classify, KmsError } from './classify.ts';
+import { classify } from './classify.ts';
+import { ProviderFailure } from './failure-error.ts';
 import { MemoryJournal, TenantKeys, unwrapTenantKey } from './hierarchy.ts';
 import { decryptSnapshot, decryptSnapshotStream, encryptSnapshotStream } from './snapshot.ts';
 import { refusalOf, validateKey } from './validate.ts';
@@ -196,7 +197,7 @@ describe('the provider against LocalStack KMS', () => {
         await w.keys.rewrap('t-1', b);
         expect.unreachable();
       } catch (error) {
-        expect((error as KmsError).failure).toMatchObject({ code: 'UpdateNeedsOldKey', kind: 'revocation', field: a });
+        expect((error as ProviderFailure).failure).toMatchObject({ code: 'UpdateNeedsOldKey', kind: 'revocation', field: a });
       }
       expect(await w.journal.read('t-1')).toEqual(before);
       // The failed update itself made nothing unreadable: with A enabled again, all data restores.
@@ -302,8 +303,8 @@ describe('the provider against LocalStack KMS', () => {
       await w.keys.unwrap('t-1');
       expect.unreachable();
     } catch (error) {
-      expect((error as KmsError).failure).toMatchObject({ code: 'KeyAccessDenied', kind: 'revocation' });
-      expect((error as KmsError).failure.message).toContain(`do not allow account ${w.provider} to use kms:Decrypt`);
+      expect((error as ProviderFailure).failure).toMatchObject({ code: 'KeyAccessDenied', kind: 'revocation' });
+      expect((error as ProviderFailure).failure.message).toContain(`do not allow account ${w.provider} to use kms:Decrypt`);
     }
   });
 
@@ -328,7 +329,7 @@ describe('the provider against LocalStack KMS', () => {
       await w.keys.unwrap('t-1');
       expect.unreachable();
     } catch (error) {
-      expect((error as KmsError).failure).toMatchObject({ code: 'KeyDeleted', kind: 'permanent' });
+      expect((error as ProviderFailure).failure).toMatchObject({ code: 'KeyDeleted', kind: 'permanent' });
     }
   });
 
@@ -388,7 +389,7 @@ describe('the provider against LocalStack KMS', () => {
         await w.keys.unwrap('t-1');
         expect.unreachable();
       } catch (error) {
-        expect((error as KmsError).failure).toMatchObject({ code, kind: 'transient' });
+        expect((error as ProviderFailure).failure).toMatchObject({ code, kind: 'transient' });
       }
       const events = gateway.control.audit.query({ callerAccount: w.provider }).slice(before);
       expect(events.map((e) => e.eventName)).toEqual(['Decrypt', 'Decrypt', 'Decrypt']);

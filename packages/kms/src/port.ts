@@ -17,7 +17,7 @@ export interface KeyDescription {
 /**
  * What the provider needs from a KMS. Every method takes the key ARN explicitly (the
  * provider never relies on a default key) and an encryption context, and throws only
- * `KmsError` carrying a domain Failure. Plaintext returned by `generateDataKey` and
+ * `ProviderFailure` carrying a domain Failure. Plaintext returned by `generateDataKey` and
  * `decrypt` belongs to the caller, who must zero it.
  */
 export interface KeyPort {

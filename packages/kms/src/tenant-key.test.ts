@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { TenantKey } from './tenant-key.ts';
 
 const KEY_ARN = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-import { KmsError } from './classify.ts';
+import { ProviderFailure } from './failure-error.ts';
 
 describe('TenantKey', () => {
   it('[EKM-19] is never serialised or printed: JSON, inspect, String and template strings are redacted', () => {
@@ -32,7 +32,7 @@ describe('TenantKey', () => {
     expect(own.byteLength).toBe(32);
     expect(own.every((x) => x === 0)).toBe(true);
     expect(key.dropped).toBe(true);
-    expect(() => key.reveal((b) => b)).toThrow(KmsError);
+    expect(() => key.reveal((b) => b)).toThrow(ProviderFailure);
     key.drop();
   });
 

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { failure } from '@ekm/domain';
-import { KmsError } from './classify.ts';
+import { ProviderFailure } from './failure-error.ts';
 
 const REDACTED = '[TenantKey redacted]';
 
@@ -25,7 +25,7 @@ export class TenantKey {
   constructor(tenant: string, version: number, bytes: Uint8Array, keyArn: string) {
     if (bytes.byteLength !== 32) {
       bytes.fill(0);
-      throw new KmsError(failure('DataTampered', 'The tenant key does not have 256 bits.'));
+      throw new ProviderFailure(failure('DataTampered', 'The tenant key does not have 256 bits.'));
     }
     this.tenant = tenant;
     this.version = version;
@@ -45,7 +45,7 @@ export class TenantKey {
    */
   reveal<T>(use: (bytes: Uint8Array) => T): T {
     if (this.#dropped) {
-      throw new KmsError(failure('KeyAccessDenied', `The tenant key of ${this.tenant} was dropped at the end of its workflow; unwrap it again.`));
+      throw new ProviderFailure(failure('KeyAccessDenied', `The tenant key of ${this.tenant} was dropped at the end of its workflow; unwrap it again.`));
     }
     return use(this.#bytes);
   }

@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { FAILURES, parseKeyArn } from '@ekm/domain';
+import { FAILURES } from '@ekm/domain';
+import { parseKeyArn } from './arn.ts';
 import { mutatedArn, mutation, validArn } from '@ekm/domain/arn-arbitrary';
 import { kmsPort } from './adapter.ts';
-import { MemoryKms } from './memory-kms.ts';
+import { MemoryKms } from '../testing/memory-kms.ts';
 import { validateKey, type Validation } from './validate.ts';
 
 /** 1,000 cases each in CI (CI set), fewer locally; FC_NUM_RUNS overrides both. */

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { failure, type Failure } from '@ekm/domain';
-import { parseKeyArn, type KeyArn } from '@ekm/domain';
-import { KmsError, classify } from './classify.ts';
+import { parseKeyArn, type KeyArn } from './arn.ts';
+import { classify } from './classify.ts';
+import { ProviderFailure } from './failure-error.ts';
 import type { KeyDescription, KeyPort } from './port.ts';
 
 export const VALIDATION_PURPOSE = 'key-validation';
@@ -158,6 +159,6 @@ export function refusalOf(findings: readonly Failure[], code?: Failure['code']):
 
 /** Re-classifies with the validation's own context: a key that is missing now was never there (input, not deleted). */
 function asFailure(error: unknown, keyArn: string, account: string, operation: string, keyKnown = false): Failure {
-  const cause = error instanceof KmsError && error.cause !== undefined ? error.cause : error;
+  const cause = error instanceof ProviderFailure && error.cause !== undefined ? error.cause : error;
   return classify(cause, { operation, keyArn, account, keyKnown });
 }

@@ -5,13 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type {} from '@ekm/localstack/vitest-setup';
 import { referenceProvider } from '@ekm/backup/conformance';
+import { staleTenantKeyCache } from '@ekm/backup/testing';
 import { loadText } from '../src/load.ts';
 import { explore, type ExploreWorld } from '../src/explore/explore.ts';
 import { openWorld } from '../src/world.ts';
 
 // The planted bug lives in the reference provider's options, injected here: the harness never knows it.
-const planted = referenceProvider({ provider: { plantedBug: 'stale-tenant-key-cache' } });
-const NOTE = "Found with the test-only planted bug 'stale-tenant-key-cache' (ProviderOptions.plantedBug in @ekm/backup); the real provider passes it.";
+const planted = referenceProvider({ wrapKeyPort: staleTenantKeyCache });
+const NOTE = "Found with the test-only planted bug 'stale-tenant-key-cache' (staleTenantKeyCache from @ekm/backup/testing, wrapping the provider's key port); the real provider passes it.";
 
 describe('model-based explorer', () => {
   let world: ExploreWorld;

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import { classify, KmsError } from './classify.ts';
-import type { EncryptionContext, KeyDescription, KeyPort } from './port.ts';
+import { classify } from '../src/classify.ts';
+import { ProviderFailure } from '../src/failure-error.ts';
+import type { EncryptionContext, KeyDescription, KeyPort } from '../src/port.ts';
 
 type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
@@ -115,7 +116,7 @@ export class MemoryKms implements KeyPort {
       if (fault !== undefined) throw fault;
       return run(needsEnabled ? this.#usable(keyArn) : this.#key(keyArn));
     } catch (error) {
-      throw new KmsError(classify(error, { operation, keyArn, account: this.account, keyKnown: operation === 'Decrypt' || operation === 'ReEncrypt' }), { cause: error });
+      throw new ProviderFailure(classify(error, { operation, keyArn, account: this.account, keyKnown: operation === 'Decrypt' || operation === 'ReEncrypt' }), { cause: error });
     }
   }
 }

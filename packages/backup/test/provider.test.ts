@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareDirectories, createGraphServer, createMockTenant, generateTenant, type MockTenant } from '@ekm/entra-mock';
-import { MemoryKms } from '@ekm/kms';
-import { MemoryBucket, type PutCondition } from './bucket.ts';
-import { Provider } from './provider.ts';
+import { MemoryKms } from '@ekm/kms/testing';
+import { MemoryBucket, type PutCondition } from '../src/bucket.ts';
+import { Provider } from '../src/provider.ts';
 
 const graph = createGraphServer();
 beforeAll(() => graph.listen());

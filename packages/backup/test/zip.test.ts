@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { readZip, writeZip } from './zip.ts';
+import { writeZip } from '../src/zip.ts';
+import { readZip } from './support/zip-reader.ts';
 
 describe('zip', () => {
   it('round-trips names (UTF-8) and bytes, and the same content gives the same archive', () => {

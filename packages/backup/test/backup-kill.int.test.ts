@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { generateTenant, type DirectoryState } from '@ekm/entra-mock';
-import { allRestored, killProvider, restoreEach, startWorld, type World } from './test-world.ts';
+import { allRestored, killProvider, restoreEach, startWorld, type World } from './support/test-world.ts';
 
 let world: World;
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMockTenant, generateTenant, type DirectoryState, type MockTenant } from '@ekm/entra-mock';
-import type { UpdateKillPoint } from './kill-child.ts';
-import type { Provider } from './provider.ts';
-import { allRestored, killProvider, restoreEach, startWorld, type World } from './test-world.ts';
+import type { UpdateKillPoint } from './support/kill-child.ts';
+import type { Provider } from '../src/provider.ts';
+import { allRestored, killProvider, restoreEach, startWorld, type World } from './support/test-world.ts';
 
 let world: World;
 beforeAll(async () => {

@@ -6,9 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMockTenant, generateTenant, type MockTenant } from '@ekm/entra-mock';
-import { S3Bucket } from './bucket.ts';
-import type { Manifest } from './snapshots.ts';
-import { REGION, startWorld, type World } from './test-world.ts';
+import { localstackCredentials } from '@ekm/kms/testing';
+import { S3Bucket } from '../src/bucket.ts';
+import type { Manifest } from '../src/snapshots.ts';
+import { REGION, startWorld, type World } from './support/test-world.ts';
 
 let world: World;
 let bucket: S3Bucket;
@@ -20,7 +21,7 @@ const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 beforeAll(async () => {
   world = await startWorld(inject('localstackEndpoint'));
-  bucket = await S3Bucket.open({ endpoint: inject('localstackEndpoint'), region: REGION, account: world.providerAccount, bucket: `ekm-backups-${world.providerAccount}` });
+  bucket = await S3Bucket.open({ endpoint: inject('localstackEndpoint'), region: REGION, credentials: localstackCredentials(world.providerAccount), bucket: `ekm-backups-${world.providerAccount}` });
   const a = await world.customerAccount(8);
   accountId = a.accountId;
   tenantA = a.tenant;

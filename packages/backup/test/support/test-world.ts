@@ -23,9 +23,10 @@ import {
 import { compareDirectories, createGraphServer, createMockTenant, generateTenant, type DirectoryState, type GraphServer, type MockTenant, type TenantSpec } from '@ekm/entra-mock';
 import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
 import { createKmsClient } from '@ekm/kms';
-import { createS3Client } from './bucket.ts';
+import { localstackCredentials } from '@ekm/kms/testing';
+import { createS3Client } from '../../src/bucket.ts';
 import type { ChildInput } from './kill-child.ts';
-import { Provider, type ProviderOptions } from './provider.ts';
+import { Provider, type ProviderOptions } from '../../src/provider.ts';
 
 export const REGION = 'us-east-1';
 
@@ -46,7 +47,7 @@ export class Customer {
   constructor(endpoint: string, account: string, providerAccount: string) {
     this.account = account;
     this.#provider = providerAccount;
-    this.#kms = createKmsClient({ endpoint, region: REGION, account, maxAttempts: 1 });
+    this.#kms = createKmsClient({ endpoint, region: REGION, credentials: localstackCredentials(account), maxAttempts: 1 });
   }
 
   /** The key policy the article asks for: the owner administers, the provider's account uses the key. */
@@ -150,7 +151,9 @@ export async function startWorld(localstackEndpoint: string, overrides: Partial<
     accountId: providerAccount,
     region: REGION,
     kmsEndpoint: gateway.endpoint,
+    kmsCredentials: localstackCredentials(providerAccount),
     s3Endpoint: localstackEndpoint,
+    s3Credentials: localstackCredentials(providerAccount),
     graph: { sleep: async () => {} },
     ...overrides,
   };
@@ -186,7 +189,7 @@ export async function startWorld(localstackEndpoint: string, overrides: Partial<
 
 /** Leaves LocalStack as found: the provider's buckets and everything in them go. */
 export async function removeBuckets(localstackEndpoint: string, providerAccount: string, buckets: readonly string[]): Promise<void> {
-  const s3 = createS3Client({ endpoint: localstackEndpoint, region: REGION, account: providerAccount });
+  const s3 = createS3Client({ endpoint: localstackEndpoint, region: REGION, credentials: localstackCredentials(providerAccount) });
   const { ListObjectsV2Command, DeleteObjectsCommand, DeleteBucketCommand } = await import('@aws-sdk/client-s3');
   try {
     for (const bucket of buckets) {
@@ -213,7 +216,7 @@ export function killProvider(input: ChildInput): Promise<{ code: number | null; 
   const options = JSON.parse(JSON.stringify(input.options)) as ProviderOptions;
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', child], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
       // No tsx compile cache in the system temp folder: the tests leave nothing behind.
       env: { ...process.env, TSX_DISABLE_CACHE: '1', EKM_KILL_CHILD: JSON.stringify({ ...input, options }) },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateTenant } from '@ekm/entra-mock';
-import { KmsError, MemoryKms, TenantKeys, MemoryJournal } from '@ekm/kms';
-import { MemoryBucket } from './bucket.ts';
-import { newSnapshotId, PARTS, SnapshotStore } from './snapshots.ts';
+import { ProviderFailure, TenantKeys, MemoryJournal } from '@ekm/kms';
+import { MemoryKms } from '@ekm/kms/testing';
+import { MemoryBucket } from '../src/bucket.ts';
+import { newSnapshotId, PARTS, SnapshotStore } from '../src/snapshots.ts';
 
 async function setup() {
   const kms = new MemoryKms();
@@ -58,15 +59,15 @@ describe('SnapshotStore', () => {
     altered[altered.length - 40] = altered[altered.length - 40]! ^ 1;
     await bucket.put(part.object, altered);
     const err = await store.read(key, manifest).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(KmsError);
-    expect((err as KmsError).code).toBe('DataTampered');
+    expect(err).toBeInstanceOf(ProviderFailure);
+    expect((err as ProviderFailure).code).toBe('DataTampered');
 
     const other = new TenantKeys(kms, new MemoryJournal());
     await other.create('someone-else', arn);
     const otherKey = await other.unwrap('someone-else');
     await bucket.put(part.object, stored.body);
     const err2 = await store.read(otherKey, manifest).catch((e: unknown) => e);
-    expect((err2 as KmsError).code).toBe('DataTampered');
+    expect((err2 as ProviderFailure).code).toBe('DataTampered');
   });
 });
 

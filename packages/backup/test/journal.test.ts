@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TenantKeyEntry } from '@ekm/kms';
-import { MemoryBucket } from './bucket.ts';
-import { S3Journal } from './journal.ts';
+import { MemoryBucket } from '../src/bucket.ts';
+import { S3Journal } from '../src/journal.ts';
 
 const wrapped = (keyArn: string) => ({ keyArn, version: 1, ciphertext: 'AAAA' });
 const entry = (revision: number, keyArn = 'k1'): TenantKeyEntry => ({ tenant: 't1', revision, inForce: wrapped(keyArn) });

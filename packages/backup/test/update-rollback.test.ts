@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareDirectories, createGraphServer, createMockTenant, generateTenant, type MockTenant } from '@ekm/entra-mock';
-import { MemoryKms, type UpdateHooks } from '@ekm/kms';
-import { MemoryBucket } from './bucket.ts';
-import { Provider } from './provider.ts';
+import type { UpdateHooks } from '@ekm/kms';
+import { MemoryKms } from '@ekm/kms/testing';
+import { MemoryBucket } from '../src/bucket.ts';
+import { Provider } from '../src/provider.ts';
 
 const graph = createGraphServer();
 beforeAll(() => graph.listen());

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { compareDirectories } from '@ekm/entra-mock';
-import type { Provider } from './provider.ts';
-import { startWorld, type World } from './test-world.ts';
+import type { Provider } from '../src/provider.ts';
+import { startWorld, type World } from './support/test-world.ts';
 
 let world: World;
 let p: Provider;

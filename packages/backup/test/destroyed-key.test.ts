@@ -3,9 +3,9 @@
 // scenarios/destruction/new-key-after-destruction.yaml.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGraphServer, createMockTenant, generateTenant } from '@ekm/entra-mock';
-import { MemoryKms } from '@ekm/kms';
-import { MemoryBucket } from './bucket.ts';
-import { Provider } from './provider.ts';
+import { MemoryKms } from '@ekm/kms/testing';
+import { MemoryBucket } from '../src/bucket.ts';
+import { Provider } from '../src/provider.ts';
 
 const graph = createGraphServer();
 beforeAll(() => graph.listen());

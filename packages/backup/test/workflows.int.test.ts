@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FAILURES, type FailureCode } from '@ekm/domain';
 import { compareDirectories, type DirectoryState, type MockTenant } from '@ekm/entra-mock';
-import type { BackupResult, DownloadResult, Provider, RestoreResult } from './provider.ts';
-import { Customer, startWorld, type World } from './test-world.ts';
-import { readZip } from './zip.ts';
+import type { BackupResult, DownloadResult, Provider, RestoreResult } from '../src/provider.ts';
+import { Customer, startWorld, type World } from './support/test-world.ts';
+import { readZip } from './support/zip-reader.ts';
 
 let world: World;
 let p: Provider;

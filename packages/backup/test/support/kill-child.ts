@@ -5,8 +5,8 @@
  */
 import { createGraphServer, createMockTenant, generateTenant } from '@ekm/entra-mock';
 import type { UpdateHooks } from '@ekm/kms';
-import { Provider, type ProviderOptions } from './provider.ts';
-import type { BackupHooks } from './snapshots.ts';
+import { Provider, type ProviderOptions } from '../../src/provider.ts';
+import type { BackupHooks } from '../../src/snapshots.ts';
 
 export type BackupKillPoint = keyof BackupHooks;
 export type UpdateKillPoint = keyof UpdateHooks;
