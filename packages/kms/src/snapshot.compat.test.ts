@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, RawAesKeyringNode, RawAesWrappingSuiteIdentifier } from '@aws-crypto/client-node';
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decryptSnapshot, decryptSnapshotStream, encryptSnapshot, encryptSnapshotStream, SNAPSHOT_FRAME_LENGTH, SNAPSHOT_SUITE, snapshotContext } from './snapshot.ts';
 import { TenantKey } from './tenant-key.ts';
 import { codeOf } from './testing.ts';
@@ -118,4 +119,52 @@ describe('snapshot messages are the Encryption SDK format, both ways', () => {
     await expect(sdk.decrypt(ring, partial)).rejects.toThrow();
     expect(await codeOf(() => decryptSnapshot(key(), partial, ctx))).toBe('DataTampered');
   });
+});
+
+/** 1,000 cases in CI (CI set), fewer locally; FC_NUM_RUNS overrides both. */
+const params = { numRuns: Number(process.env['FC_NUM_RUNS'] ?? (process.env['CI'] ? 1000 : 200)) };
+
+describe('messages the SDK stock encrypt wrote, tampered, are refused as the pipeline\'s own are (property)', () => {
+  // 4 KiB frames: many frames, final frame edges, in a small message.
+  const plaintexts = [randomBytes(0), randomBytes(100), randomBytes(3 * 4096), randomBytes(5 * 4096 + 33)];
+  const messages: Buffer[] = [];
+  beforeAll(async () => {
+    for (const p of plaintexts) messages.push(Buffer.from((await sdk.encrypt(ring, p, { suiteId: SNAPSHOT_SUITE, encryptionContext: snapshotContext(ctx), frameLength: 4096 })).result));
+  });
+  const which = fc.nat({ max: plaintexts.length - 1 });
+  const refused = async (bad: Uint8Array, cuts: number[] = []) => {
+    const at = [...new Set(cuts.map((c) => c % (bad.length + 1)))].sort((a, b) => a - b);
+    const chunks = [0, ...at].map((from, i) => bad.subarray(from, [...at, bad.length][i])).filter((c) => c.length > 0);
+    const streamed = await collect(decryptSnapshotStream(key(), ctx, Readable.from(chunks))).then(
+      () => 'completed',
+      (e: { code?: string }) => e.code,
+    );
+    return [await codeOf(() => decryptSnapshot(key(), bad, ctx)), streamed];
+  };
+
+  it('[EKM-20] a flipped bit, a truncation or appended bytes are refused with DataTampered, one-shot and streaming in any chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(which, fc.nat(), fc.nat({ max: 7 }), fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.array(fc.nat(), { maxLength: 8 }), async (i, at, bit, tail, cuts) => {
+        const m = messages[i]!;
+        const flipped = Buffer.from(m);
+        flipped[at % m.length] = flipped[at % m.length]! ^ (1 << bit);
+        expect(await refused(flipped, cuts)).toEqual(['DataTampered', 'DataTampered']);
+        expect(await refused(m.subarray(0, at % m.length), cuts)).toEqual(['DataTampered', 'DataTampered']);
+        expect(await refused(Buffer.concat([m, tail]), cuts)).toEqual(['DataTampered', 'DataTampered']);
+      }),
+      params,
+    );
+  }, 120_000);
+
+  it('untouched, they decrypt exactly in chunks cut anywhere', async () => {
+    await fc.assert(
+      fc.asyncProperty(which, fc.array(fc.nat(), { maxLength: 12 }), async (i, cuts) => {
+        const m = messages[i]!;
+        const at = [...new Set(cuts.map((c) => c % (m.length + 1)))].sort((a, b) => a - b);
+        const chunks = [0, ...at].map((from, j) => m.subarray(from, [...at, m.length][j])).filter((c) => c.length > 0);
+        expect((await collect(decryptSnapshotStream(key(), ctx, Readable.from(chunks)))).equals(plaintexts[i]!)).toBe(true);
+      }),
+      params,
+    );
+  }, 120_000);
 });

@@ -75,32 +75,21 @@ export class Sealer {
     const out = Buffer.allocUnsafe(this.header.length + full * (FRAME_OVERHEAD + this.frameLength) + FINAL_OVERHEAD + rest);
     let at = this.header.copy(out, 0);
     for (let i = 0; i < full; i++) {
-      at = this.#frameInto(out, at, plaintext.subarray(i * this.frameLength, (i + 1) * this.frameLength), false);
+      at = this.#frameInto(out, at, [plaintext.subarray(i * this.frameLength, (i + 1) * this.frameLength)], this.frameLength, false);
     }
-    at = this.#frameInto(out, at, plaintext.subarray(full * this.frameLength), true);
+    at = this.#frameInto(out, at, [plaintext.subarray(full * this.frameLength)], rest, true);
     if (at !== out.length) throw new Error(`sealed ${at} bytes of ${out.length}`);
     return out;
   }
 
-  /** One frame of `length` bytes given in pieces: regular (exactly frameLength) or final; returned as header, ciphertext pieces, tag. */
-  frame(pieces: readonly Uint8Array[], length: number, final: boolean): Buffer[] {
-    const seq = this.#next(length, final);
-    const iv = frameIv(seq);
-    const head = final ? Buffer.allocUnsafe(4 + 4 + iv.length + 4) : Buffer.allocUnsafe(4 + iv.length);
-    if (final) {
-      head.writeUInt32BE(FINAL, 0);
-      head.writeUInt32BE(seq, 4);
-      iv.copy(head, 8);
-      head.writeUInt32BE(length, 8 + iv.length);
-    } else {
-      head.writeUInt32BE(seq, 0);
-      iv.copy(head, 4);
-    }
-    const cipher = this.#getCipher(iv);
-    cipher.setAAD(frameAad(this.#messageId, final, seq, length));
-    const out: Buffer[] = [head];
-    for (const p of pieces) out.push(cipher.update(view(p)));
-    out.push(cipher.final(), cipher.getAuthTag());
+  /**
+   * One frame of `length` bytes given in pieces: regular (exactly frameLength) or final, as one
+   * buffer (one frame per stream chunk: a reader of the stream gets it without joining pieces).
+   */
+  frame(pieces: readonly Uint8Array[], length: number, final: boolean): Buffer {
+    const out = Buffer.allocUnsafe((final ? FINAL_OVERHEAD : FRAME_OVERHEAD) + length);
+    const at = this.#frameInto(out, 0, pieces, length, final);
+    if (at !== out.length) throw new Error(`sealed ${at} bytes of ${out.length}`);
     return out;
   }
 
@@ -109,21 +98,22 @@ export class Sealer {
     this.#dispose();
   }
 
-  #frameInto(out: Buffer, at: number, content: Uint8Array, final: boolean): number {
-    const seq = this.#next(content.length, final);
+  /** Writes one frame (its content given in pieces) into `out` at `at`; returns where it ends. */
+  #frameInto(out: Buffer, at: number, pieces: readonly Uint8Array[], length: number, final: boolean): number {
+    const seq = this.#next(length, final);
     const iv = frameIv(seq);
     if (final) {
       at = out.writeUInt32BE(FINAL, at);
       at = out.writeUInt32BE(seq, at);
       at += iv.copy(out, at);
-      at = out.writeUInt32BE(content.length, at);
+      at = out.writeUInt32BE(length, at);
     } else {
       at = out.writeUInt32BE(seq, at);
       at += iv.copy(out, at);
     }
     const cipher = this.#getCipher(iv);
-    cipher.setAAD(frameAad(this.#messageId, final, seq, content.length));
-    at += cipher.update(view(content)).copy(out, at);
+    cipher.setAAD(frameAad(this.#messageId, final, seq, length));
+    for (const p of pieces) at += cipher.update(view(p)).copy(out, at);
     at += cipher.final().copy(out, at);
     const tag = cipher.getAuthTag();
     if (tag.length !== TAG) throw new Error(`a ${tag.length}-byte tag`);
