@@ -24,7 +24,9 @@ async function measure<T>(label: string, work: () => Promise<T>): Promise<T> {
   } finally {
     clearInterval(timer);
     peak = Math.max(peak, process.memoryUsage().rss);
-    console.log(JSON.stringify({ label, ms: Math.round(performance.now() - t0), rssBeforeMiB: mib(start), peakRssMiB: mib(peak), deltaMiB: mib(peak - start) }));
+    console.log(
+      JSON.stringify({ label, ms: Math.round(performance.now() - t0), rssBeforeMiB: mib(start), peakRssMiB: mib(peak), deltaMiB: mib(peak - start) }),
+    );
   }
 }
 
@@ -50,7 +52,9 @@ try {
   for (let i = 50; i < list.length; i += 200) a.tenant.directory.remove('user', list[i]!.id, new Date());
   const restore = await measure('restore', () => p.restore(a.accountId));
   if (!restore.ok) throw new Error(restore.failure.code);
-  console.log(JSON.stringify({ executed: restore.executed, kmsCalls: restore.kmsCalls, differencesAfter: compareDirectories(state, a.tenant.directory.state()).length }));
+  console.log(
+    JSON.stringify({ executed: restore.executed, kmsCalls: restore.kmsCalls, differencesAfter: compareDirectories(state, a.tenant.directory.state()).length }),
+  );
 } finally {
   await world.close();
   await localstack.stop();

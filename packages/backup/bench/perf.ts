@@ -51,7 +51,14 @@ const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 const results: Record<string, unknown> = {
   version: 1,
   startedAt: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryMiB: Math.round(totalmem() / 1024 / 1024), node: process.version, platform: process.platform, loadAverageAtStart: loadavg().map((x) => round(x, 2)) },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryMiB: Math.round(totalmem() / 1024 / 1024),
+    node: process.version,
+    platform: process.platform,
+    loadAverageAtStart: loadavg().map((x) => round(x, 2)),
+  },
 };
 
 const median = (xs: readonly number[]) => {
@@ -61,10 +68,18 @@ const median = (xs: readonly number[]) => {
 };
 
 /** Runs a child to completion; its last stdout line is its JSON result. */
-function child(command: string, args: readonly string[], options: { cwd?: string; timeoutMs: number; json?: boolean; env?: NodeJS.ProcessEnv }): Promise<{ ms: number; code: number | null; stdout: string; json?: any }> {
+function child(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs: number; json?: boolean; env?: NodeJS.ProcessEnv },
+): Promise<{ ms: number; code: number | null; stdout: string; json?: any }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(command, args, { cwd: options.cwd ?? here, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1', TSX_DISABLE_CACHE: '1', ...options.env } });
+    const p = spawn(command, args, {
+      cwd: options.cwd ?? here,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_NO_WARNINGS: '1', TSX_DISABLE_CACHE: '1', ...options.env },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -124,9 +139,11 @@ log(`LocalStack at ${localstack.endpoint} in ${Math.round(localstack.startMs)} m
 
 try {
   // 2. Throughput, first, on an idle machine.
-  results.throughput = await section('encryption throughput', async () =>
-    // Paired rounds, encrypt and decrypt timed apart: raw AES-GCM vs the pipeline (and the SDK's own client for reference).
-    (await tsChild(join(root, 'packages/kms/bench/pipeline.ts'), ['--mib', '16', '--rounds', '15'], 180_000)).json,
+  results.throughput = await section(
+    'encryption throughput',
+    async () =>
+      // Paired rounds, encrypt and decrypt timed apart: raw AES-GCM vs the pipeline (and the SDK's own client for reference).
+      (await tsChild(join(root, 'packages/kms/bench/pipeline.ts'), ['--mib', '16', '--rounds', '15'], 180_000)).json,
   );
 
   // 4d. Gateway overhead per KMS call: the same Encrypt, direct to LocalStack and through the gateway, interleaved.
@@ -183,16 +200,26 @@ try {
     // its derived count when a loaded machine has already used the time it would need to stay under 10 minutes.
     const late = performance.now() - began > BASELINE_DEADLINE_MS;
     const mode = users <= BASELINE_ALL_UP_TO ? 'all' : users <= BASELINE_BACKUP_UP_TO && !late ? 'backup' : 'none';
-    if (users > BASELINE_ALL_UP_TO && users <= BASELINE_BACKUP_UP_TO && late) log(`baseline at ${users} users left to its derived count: ${Math.round((performance.now() - began) / 1000)} s used`);
-    workflows[users] = await section(`workflows at ${users.toLocaleString('en')} users (baseline: ${mode})`, async () =>
-      (await tsChild(join(here, 'workflow.ts'), ['--endpoint', localstack.endpoint, '--users', String(users), '--baseline', mode], 420_000)).json,
+    if (users > BASELINE_ALL_UP_TO && users <= BASELINE_BACKUP_UP_TO && late)
+      log(`baseline at ${users} users left to its derived count: ${Math.round((performance.now() - began) / 1000)} s used`);
+    workflows[users] = await section(
+      `workflows at ${users.toLocaleString('en')} users (baseline: ${mode})`,
+      async () => (await tsChild(join(here, 'workflow.ts'), ['--endpoint', localstack.endpoint, '--users', String(users), '--baseline', mode], 420_000)).json,
     );
   }
   results.workflows = workflows;
   // The old figure, kept for comparison: the same largest run with the mock tenant inside the provider's process.
   const biggest = Math.max(...sizes);
-  results.workflowsInline = await section(`workflows at ${biggest.toLocaleString('en')} users, mock tenant in process`, async () =>
-    (await tsChild(join(here, 'workflow.ts'), ['--endpoint', localstack.endpoint, '--users', String(biggest), '--baseline', 'none', '--graph', 'inline'], 420_000)).json,
+  results.workflowsInline = await section(
+    `workflows at ${biggest.toLocaleString('en')} users, mock tenant in process`,
+    async () =>
+      (
+        await tsChild(
+          join(here, 'workflow.ts'),
+          ['--endpoint', localstack.endpoint, '--users', String(biggest), '--baseline', 'none', '--graph', 'inline'],
+          420_000,
+        )
+      ).json,
   );
 
   // 4a. The conformance suite through the CLI, on the LocalStack already up; 4b. the same over
@@ -201,12 +228,16 @@ try {
     const suiteRun = async (extra: readonly string[]) => {
       const out = mkdtempSync(join(tmpdir(), 'ekm-bench-suite-'));
       try {
-        const run = await child(process.execPath, ['apps/cli/bin/ekm.mjs', 'run', 'scenarios', '--out', out, '--localstack', 'external', '--endpoint', localstack.endpoint, ...extra], {
-          cwd: root,
-          timeoutMs: 300_000,
-          // The bench started this LocalStack: the freeze scenario may stop and resume it.
-          env: { LOCALSTACK_ENDPOINT: localstack.endpoint, ...(localstack.pid === undefined ? {} : { EKM_LOCALSTACK_PID: String(localstack.pid) }) },
-        });
+        const run = await child(
+          process.execPath,
+          ['apps/cli/bin/ekm.mjs', 'run', 'scenarios', '--out', out, '--localstack', 'external', '--endpoint', localstack.endpoint, ...extra],
+          {
+            cwd: root,
+            timeoutMs: 300_000,
+            // The bench started this LocalStack: the freeze scenario may stop and resume it.
+            env: { LOCALSTACK_ENDPOINT: localstack.endpoint, ...(localstack.pid === undefined ? {} : { EKM_LOCALSTACK_PID: String(localstack.pid) }) },
+          },
+        );
         const file = join(out, 'results.json');
         if (!existsSync(file)) throw new Error(`ekm run scenarios ${extra.join(' ')} exited ${run.code} without results.json`);
         const r = JSON.parse(readFileSync(file, 'utf8')) as {
@@ -235,7 +266,11 @@ try {
     };
     results.suite = await section('conformance suite', () => suiteRun([]));
     results.binding = await section('conformance suite, HTTP binding vs in process (median of 3 each)', async () => {
-      const server = spawn(process.execPath, ['apps/cli/bin/ekm.mjs', 'provider', 'serve'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TSX_DISABLE_CACHE: '1' } });
+      const server = spawn(process.execPath, ['apps/cli/bin/ekm.mjs', 'provider', 'serve'], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, TSX_DISABLE_CACHE: '1' },
+      });
       try {
         const url = await new Promise<string>((resolve, reject) => {
           let seen = '';
@@ -247,7 +282,8 @@ try {
           server.on('exit', (code) => reject(new Error(`ekm provider serve exited ${code} before listening`)));
         });
         const first = results.suite as { wallMs?: number };
-        const inProcess: Awaited<ReturnType<typeof suiteRun>>[] = typeof first.wallMs === 'number' ? [results.suite as Awaited<ReturnType<typeof suiteRun>>] : [];
+        const inProcess: Awaited<ReturnType<typeof suiteRun>>[] =
+          typeof first.wallMs === 'number' ? [results.suite as Awaited<ReturnType<typeof suiteRun>>] : [];
         const http: Awaited<ReturnType<typeof suiteRun>>[] = [];
         while (http.length < 3 || inProcess.length < 3) {
           if (http.length < 3) http.push(await suiteRun(['--provider', url]));
@@ -256,7 +292,18 @@ try {
         const mIn = median(inProcess.map((r) => r.wallMs));
         const mHttp = median(http.map((r) => r.wallMs));
         const differing = Object.keys(inProcess[0]!.verdicts).filter((id) => http.some((r) => r.verdicts[id] !== inProcess[0]!.verdicts[id]));
-        return { url, inProcessWallMs: inProcess.map((r) => r.wallMs), httpWallMs: http.map((r) => r.wallMs), inProcessMedianMs: mIn, httpMedianMs: mHttp, ratio: round(mHttp / mIn, 2), sameVerdicts: differing.length === 0, differing, httpPassed: http.map((r) => r.passed), scenarios: http[0]!.scenarios };
+        return {
+          url,
+          inProcessWallMs: inProcess.map((r) => r.wallMs),
+          httpWallMs: http.map((r) => r.wallMs),
+          inProcessMedianMs: mIn,
+          httpMedianMs: mHttp,
+          ratio: round(mHttp / mIn, 2),
+          sameVerdicts: differing.length === 0,
+          differing,
+          httpPassed: http.map((r) => r.passed),
+          scenarios: http[0]!.scenarios,
+        };
       } finally {
         server.kill('SIGINT');
       }
@@ -288,7 +335,14 @@ for (const users of sizes) {
   const w = wf[users];
   for (const name of ['backup', 'restore', 'download']) {
     const n = ok(w) ? (w.workflows[name].kms.total as number) : null;
-    targets.push({ figure: `KMS calls, ${name}, ${users.toLocaleString('en')} users`, value: n, unit: 'calls', target: '= 1', pass: n === null ? null : n === 1, ...(ok(w) ? {} : { note: w?.error }) });
+    targets.push({
+      figure: `KMS calls, ${name}, ${users.toLocaleString('en')} users`,
+      value: n,
+      unit: 'calls',
+      target: '= 1',
+      pass: n === null ? null : n === 1,
+      ...(ok(w) ? {} : { note: w?.error }),
+    });
   }
 }
 const t = results.throughput;
@@ -296,9 +350,18 @@ if (ok(t)) {
   // The target holds for encrypt and for decrypt each: median over rounds of raw time / pipeline time.
   for (const op of ['encrypt', 'decrypt'] as const) {
     const ratio = t.paired[op] as number;
-    targets.push({ figure: `Pipeline ${op} throughput / raw AES-256-GCM (median of ${t.paired.samples} paired rounds, ${fmtNote(t.bytes / 1048576)} MiB)`, value: ratio, unit: 'x', target: '>= 0.8', pass: ratio >= 0.8, note: `${t.pipeline[`${op}MiBps`]} vs ${t.raw[`${op}MiBps`]} MiB/s (medians); the SDK's own ${op}: ${t.sdk?.[op === 'encrypt' ? 'pairedEncrypt' : 'pairedDecrypt'] ?? 'not run'}x` });
+    targets.push({
+      figure: `Pipeline ${op} throughput / raw AES-256-GCM (median of ${t.paired.samples} paired rounds, ${fmtNote(t.bytes / 1048576)} MiB)`,
+      value: ratio,
+      unit: 'x',
+      target: '>= 0.8',
+      pass: ratio >= 0.8,
+      note: `${t.pipeline[`${op}MiBps`]} vs ${t.raw[`${op}MiBps`]} MiB/s (medians); the SDK's own ${op}: ${t.sdk?.[op === 'encrypt' ? 'pairedEncrypt' : 'pairedDecrypt'] ?? 'not run'}x`,
+    });
   }
-} else for (const op of ['encrypt', 'decrypt']) targets.push({ figure: `Pipeline ${op} throughput / raw AES-256-GCM`, value: null, unit: 'x', target: '>= 0.8', pass: null, note: (t as any)?.error });
+} else
+  for (const op of ['encrypt', 'decrypt'])
+    targets.push({ figure: `Pipeline ${op} throughput / raw AES-256-GCM`, value: null, unit: 'x', target: '>= 0.8', pass: null, note: (t as any)?.error });
 const largest = wf[Math.max(...sizes)];
 if (ok(largest)) {
   const peak = Math.max(largest.workflows.backup.peakRssMiB, largest.workflows.backup.maxRssMiB);
@@ -310,27 +373,64 @@ if (ok(largest)) {
     target: '< 512 MB (488.3 MiB)',
     pass: peak * 1024 * 1024 < 512e6,
     note: `${fmtNote(b.rssBeforeMiB)} MiB before the backup (runtime and SDKs), +${fmtNote(b.peakRssMiB - b.rssBeforeMiB)} MiB during it${
-      ok(results.workflowsInline) ? `; with the mock tenant in the same process: ${fmtNote((results.workflowsInline as any).workflows.backup.maxRssMiB)} MiB` : ''
+      ok(results.workflowsInline)
+        ? `; with the mock tenant in the same process: ${fmtNote((results.workflowsInline as any).workflows.backup.maxRssMiB)} MiB`
+        : ''
     }`,
   });
 }
 const s = results.suite;
-if (ok(s)) targets.push({ figure: `Conformance suite wall time (${s.scenarios} scenarios, LocalStack up)`, value: round(s.wallMs / 1000), unit: 's', target: '< 60', pass: s.wallMs < 60_000, note: `${s.passed}/${s.scenarios} scenarios passed` });
-else targets.push({ figure: 'Conformance suite wall time', value: null, unit: 's', target: '< 60', pass: null, note: (s as any)?.error ?? (s as any)?.skipped });
+if (ok(s))
+  targets.push({
+    figure: `Conformance suite wall time (${s.scenarios} scenarios, LocalStack up)`,
+    value: round(s.wallMs / 1000),
+    unit: 's',
+    target: '< 60',
+    pass: s.wallMs < 60_000,
+    note: `${s.passed}/${s.scenarios} scenarios passed`,
+  });
+else
+  targets.push({ figure: 'Conformance suite wall time', value: null, unit: 's', target: '< 60', pass: null, note: (s as any)?.error ?? (s as any)?.skipped });
 const hb = results.binding as any;
-if (ok(hb)) targets.push({ figure: `Suite wall time over the HTTP binding / in process (median of 3 each, ${hb.scenarios} scenarios)`, value: hb.ratio, unit: 'x', target: '<= 1.3', pass: hb.ratio <= 1.3, note: `HTTP ${round(hb.httpMedianMs / 1000, 1)} s vs in process ${round(hb.inProcessMedianMs / 1000, 1)} s (runs: ${hb.httpWallMs.map((x: number) => round(x / 1000, 1)).join(', ')} vs ${hb.inProcessWallMs.map((x: number) => round(x / 1000, 1)).join(', ')} s); same verdict for every scenario: ${hb.sameVerdicts ? 'yes' : `no (${hb.differing.join(', ')})`}` });
+if (ok(hb))
+  targets.push({
+    figure: `Suite wall time over the HTTP binding / in process (median of 3 each, ${hb.scenarios} scenarios)`,
+    value: hb.ratio,
+    unit: 'x',
+    target: '<= 1.3',
+    pass: hb.ratio <= 1.3,
+    note: `HTTP ${round(hb.httpMedianMs / 1000, 1)} s vs in process ${round(hb.inProcessMedianMs / 1000, 1)} s (runs: ${hb.httpWallMs.map((x: number) => round(x / 1000, 1)).join(', ')} vs ${hb.inProcessWallMs.map((x: number) => round(x / 1000, 1)).join(', ')} s); same verdict for every scenario: ${hb.sameVerdicts ? 'yes' : `no (${hb.differing.join(', ')})`}`,
+  });
 const g = results.gatewayOverhead;
-if (ok(g)) targets.push({ figure: 'Gateway overhead per KMS call (median of paired differences)', value: g.overheadMedianMs, unit: 'ms', target: '< 2', pass: g.overheadMedianMs < 2 });
+if (ok(g))
+  targets.push({
+    figure: 'Gateway overhead per KMS call (median of paired differences)',
+    value: g.overheadMedianMs,
+    unit: 'ms',
+    target: '< 2',
+    pass: g.overheadMedianMs < 2,
+  });
 results.targets = targets;
 
 // The table.
 const fmt = (n: unknown, d = 0) => (typeof n === 'number' ? n.toLocaleString('en', { maximumFractionDigits: d }) : '—');
 const lines: string[] = [];
-lines.push(`# Benchmark results`, '', `${results.startedAt}; ${cpus().length} cores (${(results.machine as any).cpuModel}), Node ${process.version}; total ${fmt((results.totalMs as number) / 1000)} s; load average (1, 5, 15 min) ${(results.machine as any).loadAverageAtStart.join(', ')} at the start, ${(results.machine as any).loadAverageAtEnd.join(', ')} at the end.`, '');
+lines.push(
+  `# Benchmark results`,
+  '',
+  `${results.startedAt}; ${cpus().length} cores (${(results.machine as any).cpuModel}), Node ${process.version}; total ${fmt((results.totalMs as number) / 1000)} s; load average (1, 5, 15 min) ${(results.machine as any).loadAverageAtStart.join(', ')} at the start, ${(results.machine as any).loadAverageAtEnd.join(', ')} at the end.`,
+  '',
+);
 lines.push('## Targets', '', '| figure | measured | target | verdict |', '|---|---|---|---|');
-for (const x of targets) lines.push(`| ${x.figure} | ${fmt(x.value, 2)} ${x.unit} | ${x.target} | ${x.pass === null ? 'not measured' : x.pass ? 'pass' : '**MISS**'}${x.note ? ` (${x.note})` : ''} |`);
+for (const x of targets)
+  lines.push(
+    `| ${x.figure} | ${fmt(x.value, 2)} ${x.unit} | ${x.target} | ${x.pass === null ? 'not measured' : x.pass ? 'pass' : '**MISS**'}${x.note ? ` (${x.note})` : ''} |`,
+  );
 lines.push('', '## 1. KMS calls per workflow (gateway audit trail) vs one data key per entity', '');
-lines.push('| users | entities | backup | restore | download | naive backup (GenerateDataKey) | naive restore (Decrypt) | naive download (Decrypt) |', '|---|---|---|---|---|---|---|---|');
+lines.push(
+  '| users | entities | backup | restore | download | naive backup (GenerateDataKey) | naive restore (Decrypt) | naive download (Decrypt) |',
+  '|---|---|---|---|---|---|---|---|',
+);
 for (const users of sizes) {
   const w = wf[users];
   if (!ok(w)) {
@@ -339,27 +439,45 @@ for (const users of sizes) {
   }
   const b = w.baseline as Record<string, any>;
   const cell = (x: any) => (x.measured ? `${fmt(x.kms.total)} (${fmt(x.ms / 1000, 1)} s)` : `${fmt(x.derived)} (derived, not run)`);
-  lines.push(`| ${fmt(users)} | ${fmt(w.entities)} | ${w.workflows.backup.kms.total} | ${w.workflows.restore.kms.total} | ${w.workflows.download.kms.total} | ${cell(b.backup)} | ${cell(b.restore)} | ${cell(b.download)} |`);
+  lines.push(
+    `| ${fmt(users)} | ${fmt(w.entities)} | ${w.workflows.backup.kms.total} | ${w.workflows.restore.kms.total} | ${w.workflows.download.kms.total} | ${cell(b.backup)} | ${cell(b.restore)} | ${cell(b.download)} |`,
+  );
 }
 if (ok(t)) {
   lines.push('', `## 2. Encryption throughput, ${fmt(t.bytes / 1048576)} MiB, ${t.paired.samples} paired rounds (medians)`, '');
   lines.push('| configuration | encrypt MiB/s | decrypt MiB/s | encrypt vs raw (paired) | decrypt vs raw (paired) |', '|---|---|---|---|---|');
-  const row = (name: string, x: any) => x && lines.push(`| ${name} | ${fmt(x.encryptMiBps, 1)} | ${fmt(x.decryptMiBps, 1)} | ${x.pairedEncrypt === undefined ? '1' : fmt(x.pairedEncrypt, 2)}x | ${x.pairedDecrypt === undefined ? '1' : fmt(x.pairedDecrypt, 2)}x |`);
+  const row = (name: string, x: any) =>
+    x &&
+    lines.push(
+      `| ${name} | ${fmt(x.encryptMiBps, 1)} | ${fmt(x.decryptMiBps, 1)} | ${x.pairedEncrypt === undefined ? '1' : fmt(x.pairedEncrypt, 2)}x | ${x.pairedDecrypt === undefined ? '1' : fmt(x.pairedDecrypt, 2)}x |`,
+    );
   row('raw node:crypto AES-256-GCM, one shot', t.raw);
   row(`pipeline: encryptSnapshot/decryptSnapshot (suite ${t.suite}, ${t.frameLength / 1024} KiB frames)`, t.pipeline);
   row('pipeline streaming: encryptSnapshotStream/decryptSnapshotStream, 64 KiB chunks in', t.stream);
   row(`Encryption SDK's own encrypt/decrypt, same suite and frames (public API)`, t.sdk);
-  lines.push('', `Each round times raw and pipeline back to back; "vs raw" is the median over rounds of raw time / pipeline time. The pipeline writes and reads the SDK's message format with the SDK's materials manager, keyring and key derivation (commitment checked once per message), and frames with node:crypto.`);
+  lines.push(
+    '',
+    `Each round times raw and pipeline back to back; "vs raw" is the median over rounds of raw time / pipeline time. The pipeline writes and reads the SDK's message format with the SDK's materials manager, keyring and key derivation (commitment checked once per message), and frames with node:crypto.`,
+  );
 }
 lines.push('', '## 3. Time and memory per workflow (one provider process per size; the mock Graph tenant in a child process of its own)', '');
 lines.push('| users | workflow | wall time | RSS before | peak RSS sampled | process max RSS | notes |', '|---|---|---|---|---|---|---|');
 const memoryRows = (w: Record<string, any>, label: string) => {
   const setup = w.graph === 'inline' ? 'tenant setup (mock Graph tenant, in process)' : 'tenant setup (in the Graph process)';
-  lines.push(`| ${fmt(w.users)}${label} | ${setup} | ${fmt(w.tenantSetup.ms / 1000, 1)} s | ${fmt(w.tenantSetup.rssBeforeMiB)} MiB | ${fmt(w.tenantSetup.peakRssMiB)} MiB | ${fmt(w.tenantSetup.maxRssMiB)} MiB | ${fmt(w.entities)} entities, ${fmt(w.links)} link sets${w.tenantProcessRssMiB === undefined ? '' : `; Graph process ${fmt(w.tenantProcessRssMiB)} MiB at the end`} |`);
+  lines.push(
+    `| ${fmt(w.users)}${label} | ${setup} | ${fmt(w.tenantSetup.ms / 1000, 1)} s | ${fmt(w.tenantSetup.rssBeforeMiB)} MiB | ${fmt(w.tenantSetup.peakRssMiB)} MiB | ${fmt(w.tenantSetup.maxRssMiB)} MiB | ${fmt(w.entities)} entities, ${fmt(w.links)} link sets${w.tenantProcessRssMiB === undefined ? '' : `; Graph process ${fmt(w.tenantProcessRssMiB)} MiB at the end`} |`,
+  );
   for (const name of ['backup', 'restore', 'download']) {
     const x = w.workflows[name];
-    const note = name === 'backup' ? `snapshot ${fmt(x.snapshotBytes / 1048576, 1)} MiB` : name === 'restore' ? `${fmt(x.graphWrites)} Graph writes, ${x.differencesAfter} differences after` : `zip ${fmt(x.zipBytes / 1048576, 1)} MiB`;
-    lines.push(`| ${fmt(w.users)}${label} | ${name} | ${fmt(x.ms / 1000, 1)} s | ${fmt(x.rssBeforeMiB)} MiB | ${fmt(x.peakRssMiB)} MiB | ${fmt(x.maxRssMiB)} MiB | ${note} |`);
+    const note =
+      name === 'backup'
+        ? `snapshot ${fmt(x.snapshotBytes / 1048576, 1)} MiB`
+        : name === 'restore'
+          ? `${fmt(x.graphWrites)} Graph writes, ${x.differencesAfter} differences after`
+          : `zip ${fmt(x.zipBytes / 1048576, 1)} MiB`;
+    lines.push(
+      `| ${fmt(w.users)}${label} | ${name} | ${fmt(x.ms / 1000, 1)} s | ${fmt(x.rssBeforeMiB)} MiB | ${fmt(x.peakRssMiB)} MiB | ${fmt(x.maxRssMiB)} MiB | ${note} |`,
+    );
   }
 };
 for (const users of sizes) if (ok(wf[users])) memoryRows(wf[users], '');
@@ -367,7 +485,9 @@ if (ok(results.workflowsInline)) memoryRows(results.workflowsInline as Record<st
 lines.push('', '## 4. Suite, LocalStack, gateway', '');
 lines.push('| figure | value |', '|---|---|');
 if (ok(s)) {
-  lines.push(`| conformance suite wall time (\`ekm run scenarios\`, external LocalStack) | ${fmt(s.wallMs / 1000, 1)} s (runner ${fmt(s.runnerMs / 1000, 1)} s), ${s.passed}/${s.scenarios} passed |`);
+  lines.push(
+    `| conformance suite wall time (\`ekm run scenarios\`, external LocalStack) | ${fmt(s.wallMs / 1000, 1)} s (runner ${fmt(s.runnerMs / 1000, 1)} s), ${s.passed}/${s.scenarios} passed |`,
+  );
   lines.push(`| per-scenario median (slowest) | ${fmt(s.scenarioMedianMs)} ms (${s.slowest?.id}: ${fmt(s.scenarioMaxMs)} ms), n = ${s.samples} |`);
   if (s.failedIds.length > 0) lines.push(`| failed scenarios | ${s.failedIds.join(', ')} |`);
 }
@@ -375,9 +495,20 @@ const cold = results.localstackCold as any;
 const warm = results.localstackWarm as any;
 lines.push(`| LocalStack cold start (fresh venv, host mode) | ${ok(cold) ? `${fmt(cold.startMs / 1000, 1)} s, n = 1` : (cold?.error ?? cold?.skipped)} |`);
 lines.push(`| LocalStack warm start (cached venv, host mode) | ${fmt(warm.startMs / 1000, 2)} s, n = 1 |`);
-if (ok(g)) lines.push(`| gateway overhead per call, ${g.operation} | median paired difference ${fmt(g.overheadMedianMs, 2)} ms, difference of medians ${fmt(g.differenceOfMediansMs, 2)} ms (direct ${fmt(g.directMedianMs, 2)} ms, via gateway ${fmt(g.gatewayMedianMs, 2)} ms), n = ${g.samples} each, interleaved |`);
+if (ok(g))
+  lines.push(
+    `| gateway overhead per call, ${g.operation} | median paired difference ${fmt(g.overheadMedianMs, 2)} ms, difference of medians ${fmt(g.differenceOfMediansMs, 2)} ms (direct ${fmt(g.directMedianMs, 2)} ms, via gateway ${fmt(g.gatewayMedianMs, 2)} ms), n = ${g.samples} each, interleaved |`,
+  );
 const e = results.explorer as any;
-lines.push('', '## 5. Explorer', '', e?.sequencesPerMinute == null ? `sequences per minute: null (${e?.reason ?? e?.error})` : `sequences per minute: ${fmt(e.sequencesPerMinute, 1)} (${e.sequences} sequences of up to ${e.maxCommands} commands, seed ${e.seed}, ${fmt(e.durationMs / 1000, 1)} s, ${e.status})`, '');
+lines.push(
+  '',
+  '## 5. Explorer',
+  '',
+  e?.sequencesPerMinute == null
+    ? `sequences per minute: null (${e?.reason ?? e?.error})`
+    : `sequences per minute: ${fmt(e.sequencesPerMinute, 1)} (${e.sequences} sequences of up to ${e.maxCommands} commands, seed ${e.seed}, ${fmt(e.durationMs / 1000, 1)} s, ${e.status})`,
+  '',
+);
 const md = `${lines.join('\n')}\n`;
 
 mkdirSync(outDir, { recursive: true });

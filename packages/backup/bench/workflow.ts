@@ -85,7 +85,6 @@ async function pool<T, R>(items: readonly T[], width: number, work: (item: T) =>
   return out;
 }
 
-
 /** What the bench needs of a world, whichever process the tenant lives in. */
 interface BenchWorld {
   readonly gateway: KmsGateway;
@@ -118,7 +117,13 @@ async function inlineWorld(endpoint: string): Promise<BenchWorld> {
       tenant = a.tenant;
       // One copy of the tenant's state, kept for the restore comparison as the old bench kept it.
       saved = a.tenant.directory.state();
-      return { accountId: a.accountId, customer: a.customer, tenantId: a.tenant.tenantId, counts: Object.fromEntries(ENTITY_KINDS.map((k) => [k, saved!.objects[k].length])) as Record<EntityKind, number>, links: saved.links.length };
+      return {
+        accountId: a.accountId,
+        customer: a.customer,
+        tenantId: a.tenant.tenantId,
+        counts: Object.fromEntries(ENTITY_KINDS.map((k) => [k, saved!.objects[k].length])) as Record<EntityKind, number>,
+        links: saved.links.length,
+      };
     },
     ids: async (kind) => tenant!.directory.list(kind).map((o) => o.id),
     async change(changes) {
@@ -160,7 +165,13 @@ async function processWorld(endpoint: string): Promise<BenchWorld> {
       tenantId = t.tenantId;
       const productAccount = `acct-${account}`;
       await provider.addAccount({ accountId: productAccount, tenants: [{ tenantId: t.tenantId, clientId: t.clientId, clientSecret: t.clientSecret }] });
-      return { accountId: productAccount, customer: new Customer(gateway.endpoint, account, providerAccount), tenantId: t.tenantId, counts: { ...t.counts }, links: t.links };
+      return {
+        accountId: productAccount,
+        customer: new Customer(gateway.endpoint, account, providerAccount),
+        tenantId: t.tenantId,
+        counts: { ...t.counts },
+        links: t.links,
+      };
     },
     ids: (kind) => graph.control.ids(tenantId, kind),
     change: async (changes) => void (await graph.control.change(tenantId, changes)),
@@ -181,7 +192,10 @@ const out: Record<string, unknown> = {
   users,
   graph: values.graph,
   /** Whose memory the RSS figures are. */
-  rssOf: values.graph === 'process' ? 'the provider process alone (the mock tenant runs in a child process)' : 'one process holding the provider and the in-process mock tenant',
+  rssOf:
+    values.graph === 'process'
+      ? 'the provider process alone (the mock tenant runs in a child process)'
+      : 'one process holding the provider and the in-process mock tenant',
 };
 const temp = mkdtempSync(join(tmpdir(), 'ekm-bench-'));
 try {
@@ -217,13 +231,24 @@ try {
   const restore = await measure(() => p.restore(a.accountId));
   if (!restore.value.ok) throw new Error(`restore: ${restore.value.failure.code}`);
   const differencesAfter = await world.differences();
-  workflows.restore = { ...restore.measured, kms: calls(world.gateway, world.providerAccount), portCount: restore.value.kmsCalls.total, graphWrites: restore.value.executed, differencesAfter };
+  workflows.restore = {
+    ...restore.measured,
+    kms: calls(world.gateway, world.providerAccount),
+    portCount: restore.value.kmsCalls.total,
+    graphWrites: restore.value.executed,
+    differencesAfter,
+  };
 
   world.gateway.control.audit.clear();
   const file = join(temp, 'snapshot.zip');
   const download = await measure(() => p.download(a.accountId, { file }));
   if (!download.value.ok) throw new Error(`download: ${download.value.failure.code}`);
-  workflows.download = { ...download.measured, kms: calls(world.gateway, world.providerAccount), portCount: download.value.kmsCalls.total, zipBytes: statSync(file).size };
+  workflows.download = {
+    ...download.measured,
+    kms: calls(world.gateway, world.providerAccount),
+    portCount: download.value.kmsCalls.total,
+    zipBytes: statSync(file).size,
+  };
   out.workflows = workflows;
   const tenantRss = await world.tenantProcessRssMiB();
   if (tenantRss !== undefined) out.tenantProcessRssMiB = tenantRss;
@@ -251,10 +276,14 @@ try {
   const unwrapAll = async () => {
     world.gateway.control.audit.clear();
     const t0 = performance.now();
-    await pool(ids.map((id, i) => [id, wrapped[i]!] as const), concurrency, async ([id, blob]) => {
-      const r = await kms.send(new DecryptCommand({ KeyId: arn, CiphertextBlob: blob, EncryptionContext: context(id) }));
-      r.Plaintext?.fill(0);
-    });
+    await pool(
+      ids.map((id, i) => [id, wrapped[i]!] as const),
+      concurrency,
+      async ([id, blob]) => {
+        const r = await kms.send(new DecryptCommand({ KeyId: arn, CiphertextBlob: blob, EncryptionContext: context(id) }));
+        r.Plaintext?.fill(0);
+      },
+    );
     return { measured: true, ms: Math.round(performance.now() - t0), kms: calls(world.gateway, world.providerAccount) };
   };
   out.baseline = {

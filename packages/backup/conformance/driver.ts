@@ -62,7 +62,10 @@ async function openSession(env: Environment, options: ReferenceOptions): Promise
     ...(options.onKeyMaterial === undefined ? {} : { onKeyMaterial: options.onKeyMaterial }),
     ...options.provider,
   });
-  const tamperer = new Tamperer(p, await S3Bucket.open({ endpoint: env.s3.endpoint, region: env.region, credentials: env.s3.credentials, bucket: env.s3.bucket }));
+  const tamperer = new Tamperer(
+    p,
+    await S3Bucket.open({ endpoint: env.s3.endpoint, region: env.region, credentials: env.s3.credentials, bucket: env.s3.bucket }),
+  );
   let downloads: string | undefined;
   return {
     activate: async (a) => outcome(await p.activate(a)),
@@ -110,7 +113,11 @@ async function openSession(env: Environment, options: ReferenceOptions): Promise
       downloads ??= await mkdtemp(join(tmpdir(), 'ekm-reference-'));
       const file = join(downloads, `download-${Date.now()}-${Math.random().toString(36).slice(2)}.zip`);
       try {
-        const r = await p.download(a, { file, ...(o?.snapshot === undefined ? {} : { snapshotId: o.snapshot }), ...(o?.tenantId === undefined ? {} : { tenantId: o.tenantId }) });
+        const r = await p.download(a, {
+          file,
+          ...(o?.snapshot === undefined ? {} : { snapshotId: o.snapshot }),
+          ...(o?.tenantId === undefined ? {} : { tenantId: o.tenantId }),
+        });
         if (!r.ok) return failed(r);
         return { ok: true, snapshot: r.snapshotId, zip: new Uint8Array(await readFile(file)) };
       } finally {

@@ -29,7 +29,7 @@ export interface AccountView {
   readonly safeToRetire: readonly string[];
 }
 
-export const TERMS =
+const TERMS =
   "Enabling Enterprise Key Management will automatically disable Cloud Key Management. Once you switch to Enterprise Key Management, you can't return to the default Cloud Key Management.";
 
 function refused(f: Failure, kmsCalls: KmsCalls = noCalls(), transition?: string, findings: readonly Failure[] = [f]): Refused {
@@ -66,7 +66,12 @@ export class Console {
 
   /** Support activates EKM for the account (controlled availability, EKM-01). */
   activate(accountId: string): Promise<CommandResult> {
-    return this.#plain(accountId, 'activate', (r) => ({ ...r, phase: 'cloudKms' }), 'Enterprise Key Management is activated; the settings are shown on the Key Management tab.');
+    return this.#plain(
+      accountId,
+      'activate',
+      (r) => ({ ...r, phase: 'cloudKms' }),
+      'Enterprise Key Management is activated; the settings are shown on the Key Management tab.',
+    );
   }
 
   /** The legal terms, shown after a successful validation. */
@@ -156,7 +161,12 @@ export class Console {
       const back = await migrate(port, c.journal, c.updateHooks, record, { to: c.cloudKeyArn, backTo: c.cloudKeyArn });
       if (!back.ok) return refused(back.failure, calls);
       await c.accounts.replace(record, moved(record, 'cloudKms', {}));
-      return { ok: true, transition: transitionId(record.phase, 'declineTerms'), kmsCalls: calls, message: 'Enterprise Key Management was not enabled; Cloud Key Management stays in force.' };
+      return {
+        ok: true,
+        transition: transitionId(record.phase, 'declineTerms'),
+        kmsCalls: calls,
+        message: 'Enterprise Key Management was not enabled; Cloud Key Management stays in force.',
+      };
     });
   }
 
@@ -176,7 +186,12 @@ export class Console {
         return refused(keyVerdict(m.failure, 'write'), calls, transitionId(record.phase, 'acceptTerms', 'failed'));
       }
       await c.accounts.replace(record, moved(record, 'ekmEnabled', { activeArn: arn }));
-      return { ok: true, transition: transitionId(record.phase, 'acceptTerms', 'enabled'), kmsCalls: calls, message: `Enterprise Key Management is enabled with ${arn}; Cloud Key Management is disabled.` };
+      return {
+        ok: true,
+        transition: transitionId(record.phase, 'acceptTerms', 'enabled'),
+        kmsCalls: calls,
+        message: `Enterprise Key Management is enabled with ${arn}; Cloud Key Management is disabled.`,
+      };
     });
   }
 
@@ -193,7 +208,12 @@ export class Console {
       const started = transitionId(record.phase, 'updateKey', 'validated');
       // Stopping here leaves the update in progress, as a rewrap still running would: both keys are needed until completeUpdate.
       if (options.complete === false) {
-        return { ok: true, transition: started, kmsCalls: checked.kmsCalls, message: `The key ${checked.arn} is validated and the update is in progress: keep both keys usable until it completes.` };
+        return {
+          ok: true,
+          transition: started,
+          kmsCalls: checked.kmsCalls,
+          message: `The key ${checked.arn} is validated and the update is in progress: keep both keys usable until it completes.`,
+        };
       }
       const done = await this.#complete(updating);
       const total: KmsCalls = { total: checked.kmsCalls.total + done.kmsCalls.total, byOperation: { ...checked.kmsCalls.byOperation } };
@@ -236,7 +256,12 @@ export class Console {
           `${unrecoverable.length} snapshot(s) it protected cannot be recovered (listed on the Key Management tab).`,
       };
     }
-    return { ok: true, transition: completed, kmsCalls: calls, message: `The KMS key ARN is updated to ${newArn}. All backup data is now protected by it; ${oldArn} can be disabled or deleted.` };
+    return {
+      ok: true,
+      transition: completed,
+      kmsCalls: calls,
+      message: `The KMS key ARN is updated to ${newArn}. All backup data is now protected by it; ${oldArn} can be disabled or deleted.`,
+    };
   }
 
   /**
@@ -259,4 +284,3 @@ export class Console {
     });
   }
 }
-

@@ -18,7 +18,17 @@ export function keyFailureOf(error: unknown): { failure: Failure; cause?: Failur
 }
 
 /** What the customer's key controls, or a fault of KMS that keeps its own words (EKM-12, EKM-13). */
-const KEY_SAYS = new Set<Failure['code']>(['KeyDisabled', 'KeyAccessDenied', 'KeyPendingDeletion', 'KeyMaterialUnavailable', 'KmsThrottled', 'KmsUnavailable', 'KmsQuotaExceeded', 'KmsRefused', 'DataTampered']);
+const KEY_SAYS = new Set<Failure['code']>([
+  'KeyDisabled',
+  'KeyAccessDenied',
+  'KeyPendingDeletion',
+  'KeyMaterialUnavailable',
+  'KmsThrottled',
+  'KmsUnavailable',
+  'KmsQuotaExceeded',
+  'KmsRefused',
+  'DataTampered',
+]);
 
 /**
  * How a failure of the customer's key is reported: revocations and KMS faults as KMS said; a

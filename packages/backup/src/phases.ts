@@ -19,17 +19,30 @@ export function ekmInForce(phase: Phase): boolean {
  * What the console accepts in each phase, and for everything else the reason it refuses.
  * `*` is every command the phase lists no reason for. No phase accepts returnToCloudKms.
  */
-const CONSOLE: Readonly<Record<Phase, { readonly accepts: readonly ConsoleCommand[]; readonly refuses: Partial<Record<ConsoleCommand | '*', FailureCode>> }>> = {
-  // Controlled availability: support activates EKM first (EKM-01).
-  notActivated: { accepts: ['activate'], refuses: { returnToCloudKms: 'NotEnabled', '*': 'NotActivated' } },
-  cloudKms: { accepts: ['submitArn'], refuses: { updateKey: 'NotEnabled', completeUpdate: 'NotEnabled', returnToCloudKms: 'NotEnabled', '*': 'NotValidated' } },
-  // A validated ARN waits for the terms (EKM-07): shown, accepted, or declined.
-  arnValidated: { accepts: ['submitArn', 'showTerms', 'declineTerms'], refuses: { completeUpdate: 'NotEnabled', returnToCloudKms: 'NotEnabled', '*': 'TermsNotAccepted' } },
-  termsShown: { accepts: ['showTerms', 'acceptTerms', 'declineTerms'], refuses: { completeUpdate: 'NotEnabled', returnToCloudKms: 'NotEnabled', '*': 'TermsNotAccepted' } },
-  ekmEnabled: { accepts: ['updateKey'], refuses: { completeUpdate: 'NoUpdateInProgress', returnToCloudKms: 'CannotReturnToCloudKms', '*': 'AlreadyEnabled' } },
-  // Both keys are needed until the update completes (EKM-15): nothing else starts meanwhile.
-  updating: { accepts: ['completeUpdate'], refuses: { returnToCloudKms: 'CannotReturnToCloudKms', '*': 'UpdateInProgress' } },
-};
+const CONSOLE: Readonly<Record<Phase, { readonly accepts: readonly ConsoleCommand[]; readonly refuses: Partial<Record<ConsoleCommand | '*', FailureCode>> }>> =
+  {
+    // Controlled availability: support activates EKM first (EKM-01).
+    notActivated: { accepts: ['activate'], refuses: { returnToCloudKms: 'NotEnabled', '*': 'NotActivated' } },
+    cloudKms: {
+      accepts: ['submitArn'],
+      refuses: { updateKey: 'NotEnabled', completeUpdate: 'NotEnabled', returnToCloudKms: 'NotEnabled', '*': 'NotValidated' },
+    },
+    // A validated ARN waits for the terms (EKM-07): shown, accepted, or declined.
+    arnValidated: {
+      accepts: ['submitArn', 'showTerms', 'declineTerms'],
+      refuses: { completeUpdate: 'NotEnabled', returnToCloudKms: 'NotEnabled', '*': 'TermsNotAccepted' },
+    },
+    termsShown: {
+      accepts: ['showTerms', 'acceptTerms', 'declineTerms'],
+      refuses: { completeUpdate: 'NotEnabled', returnToCloudKms: 'NotEnabled', '*': 'TermsNotAccepted' },
+    },
+    ekmEnabled: {
+      accepts: ['updateKey'],
+      refuses: { completeUpdate: 'NoUpdateInProgress', returnToCloudKms: 'CannotReturnToCloudKms', '*': 'AlreadyEnabled' },
+    },
+    // Both keys are needed until the update completes (EKM-15): nothing else starts meanwhile.
+    updating: { accepts: ['completeUpdate'], refuses: { returnToCloudKms: 'CannotReturnToCloudKms', '*': 'UpdateInProgress' } },
+  };
 
 /** Why `command` is refused in `phase`, or undefined when the console accepts it there. */
 export function refusedIn(phase: Phase, command: ConsoleCommand): FailureCode | undefined {

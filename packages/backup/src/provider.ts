@@ -167,7 +167,9 @@ export class Provider {
           phase: 'notActivated',
           tenants: input.tenants,
           formerArns: [],
-          ...(input.scheduleEveryMs === undefined ? {} : { schedule: { everyMs: input.scheduleEveryMs, nextDueAt: new Date(c.clock().getTime() + input.scheduleEveryMs).toISOString() } }),
+          ...(input.scheduleEveryMs === undefined
+            ? {}
+            : { schedule: { everyMs: input.scheduleEveryMs, nextDueAt: new Date(c.clock().getTime() + input.scheduleEveryMs).toISOString() } }),
         };
         await c.accounts.save(record);
         return record;
@@ -249,4 +251,3 @@ export class Provider {
     return this.#c.store.list(accountId, tenantOf(record, tenantId).tenantId);
   }
 }
-

@@ -61,5 +61,10 @@ export function withEntities(current: DirectoryState, snapshot: DirectoryState, 
     const exists = current.objects[l.kind].some((o) => o.id === l.id);
     if (chosen.length > 0 && exists) links.set(k, { ...l, targets: chosen });
   }
-  return { tenantId: current.tenantId, objects: objects as unknown as DirectoryState['objects'], links: [...links.values()].filter((l) => l.targets.length > 0), deleted: current.deleted };
+  return {
+    tenantId: current.tenantId,
+    objects: objects as unknown as DirectoryState['objects'],
+    links: [...links.values()].filter((l) => l.targets.length > 0),
+    deleted: current.deleted,
+  };
 }

@@ -57,7 +57,12 @@ const JSON_CHUNK = 64 * 1024;
 async function* partsOf(state: DirectoryState): AsyncGenerator<PartRead> {
   for (const part of PARTS) {
     const items = part === 'links' ? state.links : part === 'deleted' ? state.deleted : state.objects[part];
-    yield { part, items: (async function* () { yield* items; })() };
+    yield {
+      part,
+      items: (async function* () {
+        yield* items;
+      })(),
+    };
   }
 }
 

@@ -30,7 +30,9 @@ export type BackupResult = (WorkflowBase & { readonly ok: true; readonly snapsho
 export type RestoreResult =
   | (WorkflowBase & { readonly ok: true; readonly snapshotId: string; readonly executed: number; readonly unrestorable: readonly Unrestorable[] })
   | WorkflowFailed;
-export type DownloadResult = (WorkflowBase & { readonly ok: true; readonly snapshotId: string; readonly file: string; readonly files: readonly string[] }) | WorkflowFailed;
+export type DownloadResult =
+  | (WorkflowBase & { readonly ok: true; readonly snapshotId: string; readonly file: string; readonly files: readonly string[] })
+  | WorkflowFailed;
 
 export interface ReadOptions {
   /** Default: the latest complete snapshot. */
@@ -114,13 +116,22 @@ export class Workflows {
             const snapshot = await c.store.write(
               key,
               readTenantParts(this.#graphClient(tenant)),
-              { id, accountId, tenantId: tenant.tenantId, workflow, createdAt: at.toISOString(), keyArn: wrappedBy, cloudKeyManagement: wrappedBy === c.cloudKeyArn },
+              {
+                id,
+                accountId,
+                tenantId: tenant.tenantId,
+                workflow,
+                createdAt: at.toISOString(),
+                keyArn: wrappedBy,
+                cloudKeyManagement: wrappedBy === c.cloudKeyArn,
+              },
               c.hooks,
             );
             return { snapshot, orphansRemoved: orphans.length };
           } catch (error) {
             // An expected failure commits nothing: its data objects go now. A crash leaves them to the next run.
-            if (toFailure(error) !== undefined) await c.store.deleteObjects(await c.store.orphans(accountId, tenant.tenantId, new Set([...c.running].filter((r) => r !== id))));
+            if (toFailure(error) !== undefined)
+              await c.store.deleteObjects(await c.store.orphans(accountId, tenant.tenantId, new Set([...c.running].filter((r) => r !== id))));
             throw error;
           }
         });
@@ -131,17 +142,39 @@ export class Workflows {
   }
 
   /** The snapshot a read names, or why it cannot be read without any KMS call: not there, or lost with a destroyed key (EKM-21). */
-  async #readable(record: AccountRecord, tenant: TenantCredentials, workflow: 'restore' | 'download', snapshotId: string | undefined): Promise<Manifest | WorkflowFailed> {
+  async #readable(
+    record: AccountRecord,
+    tenant: TenantCredentials,
+    workflow: 'restore' | 'download',
+    snapshotId: string | undefined,
+  ): Promise<Manifest | WorkflowFailed> {
     const c = this.#c;
     const all = await c.store.list(record.accountId, tenant.tenantId);
     const manifest = snapshotId === undefined ? all.at(-1) : all.find((m) => m.id === snapshotId);
-    const failed = (f: Failure): WorkflowFailed => ({ workflow, accountId: record.accountId, tenantId: tenant.tenantId, kmsCalls: noCalls(), ok: false, transition: transitionId(record.phase, workflow, 'failed'), failure: f });
-    if (manifest === undefined) return failed(failure('SnapshotNotFound', snapshotId === undefined ? 'The tenant has no complete snapshot.' : `No complete snapshot ${snapshotId}.`, snapshotId));
+    const failed = (f: Failure): WorkflowFailed => ({
+      workflow,
+      accountId: record.accountId,
+      tenantId: tenant.tenantId,
+      kmsCalls: noCalls(),
+      ok: false,
+      transition: transitionId(record.phase, workflow, 'failed'),
+      failure: f,
+    });
+    if (manifest === undefined)
+      return failed(
+        failure('SnapshotNotFound', snapshotId === undefined ? 'The tenant has no complete snapshot.' : `No complete snapshot ${snapshotId}.`, snapshotId),
+      );
     // Encrypted under a tenant key lost with its destroyed KMS key: unwrapping the new tenant key could only fail the integrity check.
     const entry = await c.journal.read(tenant.tenantId);
     const lost = entry?.lost?.find((l) => l.version === manifest.tenantKeyVersion);
     if (lost !== undefined && entry?.inForce.version !== manifest.tenantKeyVersion) {
-      return failed(failure('DataUnrecoverable', `Snapshot ${manifest.id} was protected only by the key ${lost.keyArn}, which is destroyed; its data cannot be recovered.`, manifest.id));
+      return failed(
+        failure(
+          'DataUnrecoverable',
+          `Snapshot ${manifest.id} was protected only by the key ${lost.keyArn}, which is destroyed; its data cannot be recovered.`,
+          manifest.id,
+        ),
+      );
     }
     return manifest;
   }
@@ -179,8 +212,20 @@ export class Workflows {
         if ('code' in chosen) throw new ProviderFailure(chosen);
         const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2));
         const entries: ZipEntry[] = [
-          { name: 'snapshot.json', data: json({ snapshotId: manifest.id, tenantId: manifest.tenantId, createdAt: manifest.createdAt, workflow: manifest.workflow, entities: options.entities ?? 'all' }) },
-          ...ENTITY_KINDS.filter((k) => options.entities === undefined || chosen.objects[k].length > 0).map((k) => ({ name: `${k}.json`, data: json(chosen.objects[k]) })),
+          {
+            name: 'snapshot.json',
+            data: json({
+              snapshotId: manifest.id,
+              tenantId: manifest.tenantId,
+              createdAt: manifest.createdAt,
+              workflow: manifest.workflow,
+              entities: options.entities ?? 'all',
+            }),
+          },
+          ...ENTITY_KINDS.filter((k) => options.entities === undefined || chosen.objects[k].length > 0).map((k) => ({
+            name: `${k}.json`,
+            data: json(chosen.objects[k]),
+          })),
           { name: 'links.json', data: json(chosen.links) },
           ...(options.entities === undefined ? [{ name: 'deleted.json', data: json(chosen.deleted) }] : []),
         ];

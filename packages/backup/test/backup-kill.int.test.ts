@@ -24,7 +24,13 @@ it('[EKM-12] a provider process killed (SIGKILL) at each point of a backup leave
 
   // The child reads its own copy of the tenant, generated from the same seed.
   const seeded = generateTenant({ seed: a.spec.seed, users: a.spec.users, referenceDate: a.spec.referenceDate });
-  const tenant = { seed: a.spec.seed, users: a.spec.users, referenceDate: a.spec.referenceDate.toISOString(), clientId: a.tenant.clientId, clientSecret: a.tenant.clientSecret };
+  const tenant = {
+    seed: a.spec.seed,
+    users: a.spec.users,
+    referenceDate: a.spec.referenceDate.toISOString(),
+    clientId: a.tenant.clientId,
+    clientSecret: a.tenant.clientSecret,
+  };
   for (const killAt of ['beforeData', 'afterDataWritten', 'beforeCommit', 'afterCommit'] as const) {
     const before = await p.snapshots(a.accountId);
     const exit = await killProvider({ operation: 'backup', options: world.options, accountId: a.accountId, tenant, killAt });

@@ -14,7 +14,13 @@ afterAll(() => graph.close());
 let seed = 700;
 async function enabledWorld() {
   const kms = new MemoryKms('123412341234');
-  const provider = await Provider.open({ accountId: '123412341234', keyPort: kms, cloudKeyArn: kms.createKey(), bucket: new MemoryBucket(), graph: { sleep: async () => {} } });
+  const provider = await Provider.open({
+    accountId: '123412341234',
+    keyPort: kms,
+    cloudKeyArn: kms.createKey(),
+    bucket: new MemoryBucket(),
+    graph: { sleep: async () => {} },
+  });
   const t = createMockTenant(generateTenant({ seed: seed++, users: 8, referenceDate: new Date('2026-01-01T00:00:00Z') }));
   graph.addTenant(t);
   await provider.addAccount({ accountId: 'acct-1', tenants: [{ tenantId: t.tenantId, clientId: t.clientId, clientSecret: t.clientSecret }] });
@@ -52,14 +58,21 @@ describe('a destroyed key loses its data, not the account', () => {
     expect(s3).toMatchObject({ ok: true, snapshot: { keyArn: b, tenantKeyVersion: 2 } });
     expect(await provider.restore('acct-1')).toMatchObject({ ok: true });
     const before = kms.calls.length;
-    expect(await provider.restore('acct-1', { snapshotId: s1 })).toMatchObject({ ok: false, transition: 'ekmEnabled.restore.failed', failure: { code: 'DataUnrecoverable', kind: 'permanent' } });
-    expect(await provider.download('acct-1', { snapshotId: s2, file: '/nonexistent/never.zip' })).toMatchObject({ ok: false, failure: { code: 'DataUnrecoverable', message: expect.stringContaining('cannot be recovered') } });
+    expect(await provider.restore('acct-1', { snapshotId: s1 })).toMatchObject({
+      ok: false,
+      transition: 'ekmEnabled.restore.failed',
+      failure: { code: 'DataUnrecoverable', kind: 'permanent' },
+    });
+    expect(await provider.download('acct-1', { snapshotId: s2, file: '/nonexistent/never.zip' })).toMatchObject({
+      ok: false,
+      failure: { code: 'DataUnrecoverable', message: expect.stringContaining('cannot be recovered') },
+    });
     expect(kms.calls.length).toBe(before);
 
     // A later update moves what is readable and keeps what is lost listed as lost.
     const c = kms.createKey('555566667777');
     expect(await provider.updateKey('acct-1', c)).toMatchObject({ ok: true });
-    expect((await provider.restore('acct-1', { snapshotId: s3.ok ? s3.snapshot.id : '' }))).toMatchObject({ ok: true });
+    expect(await provider.restore('acct-1', { snapshotId: s3.ok ? s3.snapshot.id : '' })).toMatchObject({ ok: true });
     expect(await provider.restore('acct-1', { snapshotId: s1 })).toMatchObject({ ok: false, failure: { code: 'DataUnrecoverable' } });
     expect((await provider.view('acct-1')).unrecoverableSnapshots).toHaveLength(2);
   });

@@ -21,13 +21,20 @@ const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 beforeAll(async () => {
   world = await startWorld(inject('localstackEndpoint'));
-  bucket = await S3Bucket.open({ endpoint: inject('localstackEndpoint'), region: REGION, credentials: localstackCredentials(world.providerAccount), bucket: `ekm-backups-${world.providerAccount}` });
+  bucket = await S3Bucket.open({
+    endpoint: inject('localstackEndpoint'),
+    region: REGION,
+    credentials: localstackCredentials(world.providerAccount),
+    bucket: `ekm-backups-${world.providerAccount}`,
+  });
   const a = await world.customerAccount(8);
   accountId = a.accountId;
   tenantA = a.tenant;
   tenantB = createMockTenant(generateTenant({ seed: 4242, referenceDate: new Date('2026-01-01T00:00:00Z'), users: 8 }));
   world.graph.addTenant(tenantB);
-  expect((await world.provider.addTenant(accountId, { tenantId: tenantB.tenantId, clientId: tenantB.clientId, clientSecret: tenantB.clientSecret })).ok).toBe(true);
+  expect((await world.provider.addTenant(accountId, { tenantId: tenantB.tenantId, clientId: tenantB.clientId, clientSecret: tenantB.clientSecret })).ok).toBe(
+    true,
+  );
   expect((await world.provider.activate(accountId)).ok).toBe(true);
   arn = await a.customer.createKey();
   expect((await world.provider.submitArn(accountId, arn)).ok).toBe(true);

@@ -46,7 +46,11 @@ describe('Provider (in memory)', () => {
     const { provider, kms } = await world();
     const arn = kms.createKey('555566667777');
     const calls = kms.calls.length;
-    expect(await provider.submitArn('acct-1', arn)).toMatchObject({ ok: false, failure: { code: 'NotActivated' }, transition: 'notActivated.submitArn.refused' });
+    expect(await provider.submitArn('acct-1', arn)).toMatchObject({
+      ok: false,
+      failure: { code: 'NotActivated' },
+      transition: 'notActivated.submitArn.refused',
+    });
     expect(await provider.updateKey('acct-1', arn)).toMatchObject({ ok: false, failure: { code: 'NotActivated' } });
     expect(await provider.returnToCloudKms('acct-1')).toMatchObject({ ok: false, failure: { code: 'NotEnabled' } });
     await provider.activate('acct-1');
@@ -61,7 +65,11 @@ describe('Provider (in memory)', () => {
     await enable(provider, arn);
     const before = await bucket.list('snapshots/');
     kms.setState(arn, 'Disabled');
-    expect(await provider.backup('acct-1')).toMatchObject({ ok: false, failure: { code: 'KeyDisabled', kind: 'revocation' }, transition: 'ekmEnabled.manualBackup.failed' });
+    expect(await provider.backup('acct-1')).toMatchObject({
+      ok: false,
+      failure: { code: 'KeyDisabled', kind: 'revocation' },
+      transition: 'ekmEnabled.manualBackup.failed',
+    });
     expect(await bucket.list('snapshots/')).toEqual(before);
   });
 
@@ -137,6 +145,9 @@ describe('Provider (in memory)', () => {
   it('[EKM-11] a restore or download of an unknown snapshot is refused without a KMS call', async () => {
     const { provider } = await world();
     expect(await provider.restore('acct-1')).toMatchObject({ ok: false, failure: { code: 'SnapshotNotFound' }, kmsCalls: { total: 0 } });
-    expect(await provider.download('acct-1', { snapshotId: 'nope', file: '/nonexistent/x.zip' })).toMatchObject({ ok: false, failure: { code: 'SnapshotNotFound' } });
+    expect(await provider.download('acct-1', { snapshotId: 'nope', file: '/nonexistent/x.zip' })).toMatchObject({
+      ok: false,
+      failure: { code: 'SnapshotNotFound' },
+    });
   });
 });

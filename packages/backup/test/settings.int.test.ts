@@ -158,7 +158,12 @@ describe('enabling EKM', () => {
     a.tenant.directory.update('user', before.objects.user[0]!.id, { displayName: 'x' });
     const audit = world.gateway.control.audit.query({ callerAccount: world.providerAccount, keyArn: arn }).length;
     expect(await p.restore(a.accountId, { snapshotId: early.ok ? early.snapshot.id : '' })).toMatchObject({ ok: true, kmsCalls: { total: 1 } });
-    expect(world.gateway.control.audit.query({ callerAccount: world.providerAccount, keyArn: arn }).slice(audit).map((e) => e.eventName)).toEqual(['Decrypt']);
+    expect(
+      world.gateway.control.audit
+        .query({ callerAccount: world.providerAccount, keyArn: arn })
+        .slice(audit)
+        .map((e) => e.eventName),
+    ).toEqual(['Decrypt']);
     expect(compareDirectories(before, a.tenant.directory.state())).toEqual([]);
   });
 
@@ -249,6 +254,11 @@ describe('updating the key', () => {
     expect(await p.download(a.accountId, { snapshotId: a.snapshotId, file: `/tmp/ekm-${a.accountId}.zip` })).toMatchObject({ ok: true });
     const { rm } = await import('node:fs/promises');
     await rm(`/tmp/ekm-${a.accountId}.zip`, { force: true });
-    expect(world.gateway.control.audit.query({ callerAccount: world.providerAccount, keyArn: newArn }).slice(audit).map((e) => e.eventName)).toEqual(['Decrypt', 'Decrypt', 'Decrypt']);
+    expect(
+      world.gateway.control.audit
+        .query({ callerAccount: world.providerAccount, keyArn: newArn })
+        .slice(audit)
+        .map((e) => e.eventName),
+    ).toEqual(['Decrypt', 'Decrypt', 'Decrypt']);
   });
 });

@@ -15,7 +15,15 @@ async function setup() {
   const store = new SnapshotStore(bucket);
   const key = await keys.unwrap(state.tenantId);
   const id = newSnapshotId(new Date('2026-02-01T00:00:00Z'));
-  const meta = { id, accountId: 'a1', tenantId: state.tenantId, workflow: 'manualBackup' as const, createdAt: '2026-02-01T00:00:00.000Z', keyArn: arn, cloudKeyManagement: false };
+  const meta = {
+    id,
+    accountId: 'a1',
+    tenantId: state.tenantId,
+    workflow: 'manualBackup' as const,
+    createdAt: '2026-02-01T00:00:00.000Z',
+    keyArn: arn,
+    cloudKeyManagement: false,
+  };
   return { kms, arn, keys, state, bucket, store, key, meta };
 }
 
@@ -40,7 +48,13 @@ describe('SnapshotStore', () => {
 
   it('a failure between data and manifest leaves orphans and no listed snapshot', async () => {
     const { state, store, key, meta } = await setup();
-    await expect(store.write(key, state, meta, { beforeCommit: () => { throw new Error('crash'); } })).rejects.toThrow('crash');
+    await expect(
+      store.write(key, state, meta, {
+        beforeCommit: () => {
+          throw new Error('crash');
+        },
+      }),
+    ).rejects.toThrow('crash');
     expect(await store.list('a1', state.tenantId)).toEqual([]);
     const orphans = await store.orphans('a1', state.tenantId);
     expect(orphans.length).toBeGreaterThan(0);
@@ -78,7 +92,12 @@ describe('SnapshotStore, streamed', () => {
     async function* parts() {
       for (const part of PARTS) {
         const items = part === 'links' ? state.links : part === 'deleted' ? state.deleted : state.objects[part];
-        yield { part, items: (async function* () { yield* items; })() };
+        yield {
+          part,
+          items: (async function* () {
+            yield* items;
+          })(),
+        };
       }
     }
     const other = { ...meta, id: newSnapshotId(new Date('2026-02-02T00:00:00Z')) };
@@ -91,7 +110,12 @@ describe('SnapshotStore, streamed', () => {
     const { state, bucket, store, key, meta } = await setup();
     const reached: string[] = [];
     async function* parts() {
-      yield { part: 'user' as const, items: (async function* () { yield* state.objects.user; })() };
+      yield {
+        part: 'user' as const,
+        items: (async function* () {
+          yield* state.objects.user;
+        })(),
+      };
       yield {
         part: 'group' as const,
         items: (async function* () {

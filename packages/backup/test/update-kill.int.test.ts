@@ -21,7 +21,9 @@ async function ekmAccount(extraTenant = false) {
   if (extraTenant) {
     const second = createMockTenant(generateTenant({ seed: a.spec.seed + 10_000, users: 8, referenceDate: a.spec.referenceDate }));
     world.graph.addTenant(second);
-    expect(await p.addTenant(a.accountId, { tenantId: second.tenantId, clientId: second.clientId, clientSecret: second.clientSecret })).toMatchObject({ ok: true });
+    expect(await p.addTenant(a.accountId, { tenantId: second.tenantId, clientId: second.clientId, clientSecret: second.clientSecret })).toMatchObject({
+      ok: true,
+    });
     tenants.push(second);
   }
   expect(await p.activate(a.accountId)).toMatchObject({ ok: true });
@@ -74,7 +76,13 @@ describe('a provider killed (SIGKILL) during a key update', () => {
       const p = await killUpdate(a, newArn, killAt);
 
       // The console shows the update as interrupted, never as done, and offers no key to retire.
-      expect(await p.view(a.accountId)).toMatchObject({ phase: 'updating', keyArn: a.oldArn, updateInProgress: true, externalKeyManagement: 'Enabled', safeToRetire: [] });
+      expect(await p.view(a.accountId)).toMatchObject({
+        phase: 'updating',
+        keyArn: a.oldArn,
+        updateInProgress: true,
+        externalKeyManagement: 'Enabled',
+        safeToRetire: [],
+      });
       const wrapping = await p.tenantKeyWrapping(a.accountId);
       expect(wrapping).toEqual({ keyArn: inForce === 'old' ? a.oldArn : newArn, version: 1, ...(pending ? { pendingKeyArn: newArn } : {}) });
       await everySnapshotRestores(p, a);

@@ -19,15 +19,29 @@ function tenant(): MockTenant {
 /** A two-tenant account; `hooks` fire inside every move of a tenant key. */
 async function world(hooks: UpdateHooks) {
   const kms = new MemoryKms('123412341234');
-  const options = { accountId: '123412341234', keyPort: kms, cloudKeyArn: kms.createKey(), bucket: new MemoryBucket(), graph: { sleep: async () => {} }, updateHooks: hooks };
+  const options = {
+    accountId: '123412341234',
+    keyPort: kms,
+    cloudKeyArn: kms.createKey(),
+    bucket: new MemoryBucket(),
+    graph: { sleep: async () => {} },
+    updateHooks: hooks,
+  };
   const provider = await Provider.open(options);
   const tenants = [tenant(), tenant()];
-  await provider.addAccount({ accountId: 'acct-1', tenants: tenants.map((t) => ({ tenantId: t.tenantId, clientId: t.clientId, clientSecret: t.clientSecret })) });
+  await provider.addAccount({
+    accountId: 'acct-1',
+    tenants: tenants.map((t) => ({ tenantId: t.tenantId, clientId: t.clientId, clientSecret: t.clientSecret })),
+  });
   expect(await provider.activate('acct-1')).toMatchObject({ ok: true });
   return { kms, provider, tenants, options };
 }
 
-async function restoresAll(provider: Provider, tenants: readonly MockTenant[], snapshots: ReadonlyMap<string, { id: string; state: ReturnType<MockTenant['directory']['state']> }>) {
+async function restoresAll(
+  provider: Provider,
+  tenants: readonly MockTenant[],
+  snapshots: ReadonlyMap<string, { id: string; state: ReturnType<MockTenant['directory']['state']> }>,
+) {
   for (const t of tenants) {
     const s = snapshots.get(t.tenantId)!;
     t.directory.update('user', s.state.objects.user[0]!.id, { displayName: 'changed' });

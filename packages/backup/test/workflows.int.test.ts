@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FAILURES, type FailureCode } from '@ekm/domain';
 import { compareDirectories, type DirectoryState, type MockTenant } from '@ekm/entra-mock';
 import type { BackupResult, DownloadResult, Provider, RestoreResult } from '../src/provider.ts';
-import { Customer, startWorld, type World } from './support/test-world.ts';
+import { type Customer, startWorld, type World } from './support/test-world.ts';
 import { readZip } from './support/zip-reader.ts';
 
 let world: World;
@@ -109,7 +109,12 @@ describe('workflows use the customer key (EKM-11)', () => {
     const audit = audited(a.arn).length;
     const [result, ...more] = await p.tick(new Date('2026-03-01T01:00:00Z'), { accountId: a.accountId });
     expect(more).toEqual([]);
-    expect(result).toMatchObject({ ok: true, workflow: 'scheduledBackup', transition: 'ekmEnabled.scheduledBackup.ok', kmsCalls: { total: 1, byOperation: { Decrypt: 1 } } });
+    expect(result).toMatchObject({
+      ok: true,
+      workflow: 'scheduledBackup',
+      transition: 'ekmEnabled.scheduledBackup.ok',
+      kmsCalls: { total: 1, byOperation: { Decrypt: 1 } },
+    });
     if (result?.ok) expect(result.snapshot).toMatchObject({ workflow: 'scheduledBackup', keyArn: a.arn, cloudKeyManagement: false, tenantKeyVersion: 1 });
     const calls = audited(a.arn).slice(audit);
     expect(calls.map((e) => [e.eventName, e.errorCode])).toEqual([['Decrypt', undefined]]);
@@ -125,7 +130,11 @@ describe('workflows use the customer key (EKM-11)', () => {
     const audit = audited(a.arn).length;
     const result = await p.backup(a.accountId);
     expect(result).toMatchObject({ ok: true, workflow: 'manualBackup', kmsCalls: { total: 1, byOperation: { Decrypt: 1 } } });
-    expect(audited(a.arn).slice(audit).map((e) => e.eventName)).toEqual(['Decrypt']);
+    expect(
+      audited(a.arn)
+        .slice(audit)
+        .map((e) => e.eventName),
+    ).toEqual(['Decrypt']);
     const [only] = await p.snapshots(a.accountId);
     expect(only).toMatchObject({ keyArn: a.arn, tenantId: a.tenant.tenantId });
     expect(only!.parts.map((x) => x.part)).toContain('user');
@@ -144,7 +153,11 @@ describe('workflows use the customer key (EKM-11)', () => {
     const audit = audited(a.arn).length;
     const result = await p.restore(a.accountId);
     expect(result).toMatchObject({ ok: true, workflow: 'restore', snapshotId: earlier.snapshotId, kmsCalls: { total: 1 } });
-    expect(audited(a.arn).slice(audit).map((e) => e.eventName)).toEqual(['Decrypt']);
+    expect(
+      audited(a.arn)
+        .slice(audit)
+        .map((e) => e.eventName),
+    ).toEqual(['Decrypt']);
     expect(compareDirectories(earlier.state, a.tenant.directory.state())).toEqual([]);
   });
 
@@ -158,7 +171,10 @@ describe('workflows use the customer key (EKM-11)', () => {
     expect(result).toMatchObject({ ok: true, kmsCalls: { total: 1 } });
     const diff = compareDirectories(earlier.state, a.tenant.directory.state());
     expect(diff).toEqual([{ kind: 'user', id: u1!.id, change: 'changed', property: 'displayName', expected: u1!.displayName, actual: 'changed 1' }]);
-    expect(await p.restore(a.accountId, { entities: [{ kind: 'user', id: 'no-such-user' }] })).toMatchObject({ ok: false, failure: { code: 'SnapshotNotFound' } });
+    expect(await p.restore(a.accountId, { entities: [{ kind: 'user', id: 'no-such-user' }] })).toMatchObject({
+      ok: false,
+      failure: { code: 'SnapshotNotFound' },
+    });
   });
 
   it('[EKM-11] a download writes a zip of JSON a person can open, for a whole snapshot or chosen entities', async () => {
@@ -168,7 +184,11 @@ describe('workflows use the customer key (EKM-11)', () => {
     const audit = audited(a.arn).length;
     const result = await p.download(a.accountId, { file: whole });
     expect(result).toMatchObject({ ok: true, workflow: 'download', file: whole, kmsCalls: { total: 1, byOperation: { Decrypt: 1 } } });
-    expect(audited(a.arn).slice(audit).map((e) => e.eventName)).toEqual(['Decrypt']);
+    expect(
+      audited(a.arn)
+        .slice(audit)
+        .map((e) => e.eventName),
+    ).toEqual(['Decrypt']);
     const entries = readZip(await readFile(whole));
     const json = (name: string) => JSON.parse(Buffer.from(entries.find((e) => e.name === name)!.data).toString('utf8')) as unknown;
     expect(entries.map((e) => e.name)).toEqual(expect.arrayContaining(['snapshot.json', 'user.json', 'group.json', 'links.json', 'deleted.json']));
@@ -281,8 +301,16 @@ describe('a backup that dies midway (EKM-12)', () => {
     await baseline(a);
     const before = await p.snapshots(a.accountId);
     for (const hooks of [
-      { afterDataWritten: () => { throw new Error('killed after the data objects'); } },
-      { beforeCommit: () => { throw new Error('killed before the manifest'); } },
+      {
+        afterDataWritten: () => {
+          throw new Error('killed after the data objects');
+        },
+      },
+      {
+        beforeCommit: () => {
+          throw new Error('killed before the manifest');
+        },
+      },
     ]) {
       const crashing = await world.reopen({ hooks });
       await expect(crashing.backup(a.accountId)).rejects.toThrow(/killed/);

@@ -31,7 +31,11 @@ describe('zip', () => {
     const archive = writeZip([{ name: 'user.json', data: new TextEncoder().encode('[{"id":"1"}]') }]);
     let listing: string;
     try {
-      listing = execFileSync('python3', ['-c', 'import sys,zipfile,io;z=zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()));print(z.testzip() is None, z.read("user.json").decode())'], { input: archive }).toString();
+      listing = execFileSync(
+        'python3',
+        ['-c', 'import sys,zipfile,io;z=zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()));print(z.testzip() is None, z.read("user.json").decode())'],
+        { input: archive },
+      ).toString();
     } catch {
       // No Python: the round trip above is the check.
       listing = 'True [{"id":"1"}]\n';

@@ -56,9 +56,24 @@ describe('kmsPort maps every SDK error to one domain failure, keeping its kind',
       'KeyAccessDenied',
       new RegExp(`^The key policy or grants of the key ${ARN} do not allow account ${PROVIDER} to use kms:Decrypt\\.$`),
     ],
-    ['[EKM-12] KMSInvalidStateException pending deletion', new KMSInvalidStateException({ message: `${ARN} is pending deletion.`, ...meta }), 'KeyPendingDeletion', /scheduled for deletion/],
-    ['[EKM-12] KMSInvalidStateException pending import', new KMSInvalidStateException({ message: `${ARN} is pending import.`, ...meta }), 'KeyMaterialUnavailable', /re-import the same material/],
-    ['[EKM-18] NotFoundException of a key that protected data', new NotFoundException({ message: `Key '${ARN}' does not exist`, ...meta }), 'KeyDeleted', /no longer exists/],
+    [
+      '[EKM-12] KMSInvalidStateException pending deletion',
+      new KMSInvalidStateException({ message: `${ARN} is pending deletion.`, ...meta }),
+      'KeyPendingDeletion',
+      /scheduled for deletion/,
+    ],
+    [
+      '[EKM-12] KMSInvalidStateException pending import',
+      new KMSInvalidStateException({ message: `${ARN} is pending import.`, ...meta }),
+      'KeyMaterialUnavailable',
+      /re-import the same material/,
+    ],
+    [
+      '[EKM-18] NotFoundException of a key that protected data',
+      new NotFoundException({ message: `Key '${ARN}' does not exist`, ...meta }),
+      'KeyDeleted',
+      /no longer exists/,
+    ],
     ['[EKM-20] InvalidCiphertextException', new InvalidCiphertextException({ message: '', ...meta }), 'DataTampered', /another tenant or purpose/],
     ['[EKM-20] IncorrectKeyException', new IncorrectKeyException({ message: '', ...meta }), 'DataTampered', /altered/],
     ['[EKM-05] InvalidKeyUsageException', new InvalidKeyUsageException({ message: '', ...meta }), 'UnsupportedKeyUsage', /ENCRYPT_DECRYPT/],
@@ -69,7 +84,9 @@ describe('kmsPort maps every SDK error to one domain failure, keeping its kind',
       'LimitExceededException is a quota, not throttling',
       new LimitExceededException({ message: 'You have exceeded the rate of on-demand rotations', ...meta }),
       'KmsQuotaExceeded',
-      new RegExp(`^AWS KMS refused kms:Decrypt for the key ${ARN}: a quota of the key or its account is reached \\(LimitExceededException: You have exceeded the rate of on-demand rotations\\)\\. Trying again does not help`),
+      new RegExp(
+        `^AWS KMS refused kms:Decrypt for the key ${ARN}: a quota of the key or its account is reached \\(LimitExceededException: You have exceeded the rate of on-demand rotations\\)\\. Trying again does not help`,
+      ),
     ],
     ['KeyUnavailableException', new KeyUnavailableException({ message: '', ...server }), 'KmsUnavailable', /try again in a few minutes/],
     ['KMSInternalException', new KMSInternalException({ message: '', ...server }), 'KmsUnavailable', /try again in a few minutes/],
@@ -88,7 +105,12 @@ describe('kmsPort maps every SDK error to one domain failure, keeping its kind',
     ],
     ['an unknown 503', Object.assign(new Error('?'), { name: 'Whatever', $fault: 'server', $metadata: { httpStatusCode: 503 } }), 'KmsUnavailable', /Whatever/],
     ['a 429 without a known name', Object.assign(new Error('?'), { name: 'Unknown', $metadata: { httpStatusCode: 429 } }), 'KmsThrottled', /throttled/],
-    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' }), 'KmsUnavailable', /could not be reached \(ECONNREFUSED\); try again/],
+    [
+      'a refused connection',
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' }),
+      'KmsUnavailable',
+      /could not be reached \(ECONNREFUSED\); try again/,
+    ],
   ];
 
   it('no KMS failure message promises a retry: nothing retries after the SDK', () => {
@@ -166,13 +188,17 @@ describe('retry: transient errors use the bounded standard retry, revocations ar
     [500, 'KMSInternalException', 'KmsUnavailable'],
     [500, 'KeyUnavailableException', 'KmsUnavailable'],
     [503, 'ServiceUnavailable', 'KmsUnavailable'],
-  ])(`a %i %s is tried ${MAX_ATTEMPTS} times, then reported as %s`, async (status, type, code) => {
-    const { client, seen } = clientAnswering(status, type);
-    const f = await failureOf(() => kmsPort(client, PROVIDER).decrypt(ARN, new Uint8Array([1]), ctx));
-    expect(f.code).toBe(code);
-    expect(f.kind).toBe('transient');
-    expect(seen.requests).toBe(MAX_ATTEMPTS);
-  }, 20_000);
+  ])(
+    `a %i %s is tried ${MAX_ATTEMPTS} times, then reported as %s`,
+    async (status, type, code) => {
+      const { client, seen } = clientAnswering(status, type);
+      const f = await failureOf(() => kmsPort(client, PROVIDER).decrypt(ARN, new Uint8Array([1]), ctx));
+      expect(f.code).toBe(code);
+      expect(f.kind).toBe('transient');
+      expect(seen.requests).toBe(MAX_ATTEMPTS);
+    },
+    20_000,
+  );
 
   it('a 400 LimitExceededException (a quota) is sent once, not retried as throttling, and reported as KmsQuotaExceeded', async () => {
     const { client, seen } = clientAnswering(400, 'LimitExceededException');

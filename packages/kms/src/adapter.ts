@@ -1,11 +1,4 @@
-import {
-  DecryptCommand,
-  DescribeKeyCommand,
-  EncryptCommand,
-  GenerateDataKeyCommand,
-  KMSClient,
-  ReEncryptCommand,
-} from '@aws-sdk/client-kms';
+import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { failure } from '@ekm/domain';
 import { classify, QUOTA_ERRORS, type CallContext } from './classify.ts';
 import { ProviderFailure } from './failure-error.ts';
@@ -76,7 +69,8 @@ interface RetryStrategyV2 {
 
 function quotaNotRetried(strategy: unknown): unknown {
   const s = strategy as Partial<RetryStrategyV2>;
-  if (typeof s.refreshRetryTokenForRetry !== 'function' || typeof s.acquireInitialRetryToken !== 'function' || typeof s.recordSuccess !== 'function') return strategy;
+  if (typeof s.refreshRetryTokenForRetry !== 'function' || typeof s.acquireInitialRetryToken !== 'function' || typeof s.recordSuccess !== 'function')
+    return strategy;
   const v2 = strategy as RetryStrategyV2;
   return {
     acquireInitialRetryToken: (scope: string) => v2.acquireInitialRetryToken(scope),
@@ -125,9 +119,7 @@ export function kmsPort(client: KMSClient, account: string): KeyPort {
       }),
     generateDataKey: (keyArn, context) =>
       call({ operation: 'GenerateDataKey', keyArn }, async () => {
-        const out = await client.send(
-          new GenerateDataKeyCommand({ KeyId: keyArn, KeySpec: 'AES_256', EncryptionContext: ec(context) }),
-        );
+        const out = await client.send(new GenerateDataKeyCommand({ KeyId: keyArn, KeySpec: 'AES_256', EncryptionContext: ec(context) }));
         const plaintext = bytes(out.Plaintext, 'plaintext');
         noteKeyMaterial(plaintext, 'tenant-key');
         return { plaintext, ciphertext: bytes(out.CiphertextBlob, 'ciphertext') };

@@ -18,7 +18,13 @@ describe("the provider's own ARN parser (EKM-03)", () => {
     ['an 11-digit account', 'arn:aws:kms:us-east-1:11112222333:key/1234abcd-12ab-34cd-56ef-1234567890ab', 'InvalidKeyArn', 'account', /12-digit/],
     ['a cut ARN', 'arn:aws:kms:us-east-1', 'InvalidKeyArn', 'account', /missing/],
     ['no key id', 'arn:aws:kms:us-east-1:111122223333:key/', 'InvalidKeyArn', 'resource', /missing/],
-    ['an upper-case key id', KEY.toUpperCase().replace('ARN:AWS:KMS:US-EAST-1', 'arn:aws:kms:us-east-1').replace('KEY/', 'key/'), 'InvalidKeyArn', 'resource', /lower case/],
+    [
+      'an upper-case key id',
+      KEY.toUpperCase().replace('ARN:AWS:KMS:US-EAST-1', 'arn:aws:kms:us-east-1').replace('KEY/', 'key/'),
+      'InvalidKeyArn',
+      'resource',
+      /lower case/,
+    ],
     ['a malformed key id', 'arn:aws:kms:us-east-1:111122223333:key/not-a-key', 'InvalidKeyArn', 'resource', /not key\/<key id>/],
     ['two ARNs', `${KEY} ${KEY}`, 'InvalidKeyArn', 'arn', /2 values/],
     ['an empty field', '  ', 'InvalidKeyArn', 'arn', /empty/],
@@ -30,7 +36,10 @@ describe("the provider's own ARN parser (EKM-03)", () => {
   });
 
   it('accepts a key ARN (whitespace around it ignored) and a multi-Region key in another partition', () => {
-    expect(parseKeyArn(`  ${KEY}\n`)).toEqual({ ok: true, arn: { arn: KEY, partition: 'aws', region: 'us-east-1', account: '111122223333', keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', multiRegion: false } });
+    expect(parseKeyArn(`  ${KEY}\n`)).toEqual({
+      ok: true,
+      arn: { arn: KEY, partition: 'aws', region: 'us-east-1', account: '111122223333', keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', multiRegion: false },
+    });
     const mrk = 'arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef';
     expect(parseKeyArn(mrk)).toMatchObject({ ok: true, arn: { multiRegion: true, partition: 'aws-us-gov' } });
   });

@@ -32,8 +32,14 @@ const REGION_NAME = /^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$/;
 
 /** Identifiers of key stores the provider does not support, each with the name the refusal gives it. */
 const FOREIGN: readonly { readonly test: RegExp; readonly what: string }[] = [
-  { test: /^(?:https?:\/\/)?[^/\s]+\.managedhsm\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)(?:\/|$)/i, what: 'an Azure Key Vault Managed HSM key (Microsoft Azure)' },
-  { test: /^(?:https?:\/\/)?[^/\s]+\.vault\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)(?:\/|$)/i, what: 'an Azure Key Vault key (Microsoft Azure)' },
+  {
+    test: /^(?:https?:\/\/)?[^/\s]+\.managedhsm\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)(?:\/|$)/i,
+    what: 'an Azure Key Vault Managed HSM key (Microsoft Azure)',
+  },
+  {
+    test: /^(?:https?:\/\/)?[^/\s]+\.vault\.(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)(?:\/|$)/i,
+    what: 'an Azure Key Vault key (Microsoft Azure)',
+  },
   { test: /(?:^|\/)projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+/, what: 'a Google Cloud KMS key' },
 ];
 
@@ -77,21 +83,36 @@ export function parseKeyArn(input: string): ArnParse {
   const inRegion = partition === undefined ? undefined : PARTITIONS[partition];
   if (inRegion === undefined) return refuse('InvalidKeyArn', `The partition ${quote(partition ?? '')} is not aws, aws-cn or aws-us-gov. ${HINT}`, 'partition');
   if (service !== 'kms') {
-    return refuse('InvalidKeyArn', `This ARN is of ${service === '' || service === undefined ? 'no service' : `the ${quote(service)} service`}, not of an AWS KMS key. ${HINT}`, 'service');
+    return refuse(
+      'InvalidKeyArn',
+      `This ARN is of ${service === '' || service === undefined ? 'no service' : `the ${quote(service)} service`}, not of an AWS KMS key. ${HINT}`,
+      'service',
+    );
   }
   const resource = tail.join(':');
-  if (resource.startsWith('alias/')) return refuse('AliasNotAccepted', `This is the ARN of an alias, which can later point to another key. ${HINT}`, 'resource');
+  if (resource.startsWith('alias/'))
+    return refuse('AliasNotAccepted', `This is the ARN of an alias, which can later point to another key. ${HINT}`, 'resource');
   if (region === undefined || region === '') return refuse('InvalidKeyArn', `The Region is missing between "kms:" and the account. ${HINT}`, 'region');
-  if (!REGION_NAME.test(region) || !inRegion(region)) return refuse('InvalidKeyArn', `${quote(region)} is not a Region of the ${partition} partition. ${HINT}`, 'region');
+  if (!REGION_NAME.test(region) || !inRegion(region))
+    return refuse('InvalidKeyArn', `${quote(region)} is not a Region of the ${partition} partition. ${HINT}`, 'region');
   if (account === undefined || account === '') return refuse('InvalidKeyArn', `The account ID is missing between the Region and the key. ${HINT}`, 'account');
   if (!/^[0-9]{12}$/.test(account)) return refuse('InvalidKeyArn', `The account ${quote(account)} is not a 12-digit AWS account ID. ${HINT}`, 'account');
-  if (resource === '' || resource === 'key' || resource === 'key/') return refuse('InvalidKeyArn', `The key ID is missing: the ARN ends in key/<key id>. ${HINT}`, 'resource');
+  if (resource === '' || resource === 'key' || resource === 'key/')
+    return refuse('InvalidKeyArn', `The key ID is missing: the ARN ends in key/<key id>. ${HINT}`, 'resource');
   const keyId = resource.startsWith('key/') ? resource.slice('key/'.length) : '';
   if (!KEY_ID.test(keyId)) {
     if (KEY_ID.test(keyId.toLowerCase())) {
-      return refuse('InvalidKeyArn', `The key ID ${quote(keyId)} has upper-case letters; AWS KMS key IDs are lower case: key/${keyId.toLowerCase()}.`, 'resource');
+      return refuse(
+        'InvalidKeyArn',
+        `The key ID ${quote(keyId)} has upper-case letters; AWS KMS key IDs are lower case: key/${keyId.toLowerCase()}.`,
+        'resource',
+      );
     }
-    return refuse('InvalidKeyArn', `The resource ${quote(resource)} is not key/<key id> (a UUID such as 1234abcd-12ab-34cd-56ef-1234567890ab, or mrk- and 32 hex digits). ${HINT}`, 'resource');
+    return refuse(
+      'InvalidKeyArn',
+      `The resource ${quote(resource)} is not key/<key id> (a UUID such as 1234abcd-12ab-34cd-56ef-1234567890ab, or mrk- and 32 hex digits). ${HINT}`,
+      'resource',
+    );
   }
   return { ok: true, arn: { arn: text, partition: partition as string, region, account, keyId, multiRegion: keyId.startsWith('mrk-') } };
 }

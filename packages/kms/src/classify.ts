@@ -100,7 +100,11 @@ export function classify(error: unknown, ctx: CallContext = {}): Failure {
     case 'InvalidKeyUsageException':
       return failure('UnsupportedKeyUsage', `${cap(key)} cannot be used to ${op}; it must be a symmetric ENCRYPT_DECRYPT key.`, ctx.keyArn);
     case 'UnsupportedOperationException':
-      return failure('UnsupportedKeySpec', `${cap(key)} does not support kms:${ctx.operation ?? 'this operation'}; it must be a symmetric encryption key.`, ctx.keyArn);
+      return failure(
+        'UnsupportedKeySpec',
+        `${cap(key)} does not support kms:${ctx.operation ?? 'this operation'}; it must be a symmetric encryption key.`,
+        ctx.keyArn,
+      );
     case 'InvalidCiphertextException':
     case 'IncorrectKeyException':
       // Wrong tenant or purpose in the encryption context, wrong key, or altered bytes: KMS cannot tell which.
@@ -138,7 +142,11 @@ export function classify(error: unknown, ctx: CallContext = {}): Failure {
 
 /** Looks like an error code AWS answered with (e.g. `KMSFooException`), not a Node error or a bare `Error`. */
 function awsErrorCode(name: string): boolean {
-  return /^[A-Z][A-Za-z0-9]*(Exception|Error|Fault|Denied|Failure)$/.test(name) && name !== 'Error' && !/^(Type|Range|Syntax|Reference|Abort|Timeout)Error$/.test(name);
+  return (
+    /^[A-Z][A-Za-z0-9]*(Exception|Error|Fault|Denied|Failure)$/.test(name) &&
+    name !== 'Error' &&
+    !/^(Type|Range|Syntax|Reference|Abort|Timeout)Error$/.test(name)
+  );
 }
 
 function invalidState(text: string, key: string, keyArn: string | undefined): Failure {
@@ -146,7 +154,11 @@ function invalidState(text: string, key: string, keyArn: string | undefined): Fa
     return failure('KeyPendingDeletion', `${cap(key)} is scheduled for deletion; cancel the deletion in AWS KMS to restore access.`, keyArn);
   }
   if (/pending\s*import|PendingImport|key material|expired/i.test(text)) {
-    return failure('KeyMaterialUnavailable', `The imported key material of ${key} is deleted or expired; re-import the same material to restore access.`, keyArn);
+    return failure(
+      'KeyMaterialUnavailable',
+      `The imported key material of ${key} is deleted or expired; re-import the same material to restore access.`,
+      keyArn,
+    );
   }
   if (/disabled/i.test(text)) {
     return failure('KeyDisabled', `${cap(key)} is disabled; enable it in AWS KMS to restore access.`, keyArn);

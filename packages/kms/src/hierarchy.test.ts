@@ -6,7 +6,6 @@ import { MemoryJournal, TenantKeys, unwrapTenantKey, type TenantKeyEntry, type T
 import { MemoryKms } from '../testing/memory-kms.ts';
 import { codeOf } from './testing.ts';
 
-
 const material = async (keys: TenantKeys, tenant: string) => {
   const key = await keys.unwrap(tenant);
   try {

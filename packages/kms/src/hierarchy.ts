@@ -214,7 +214,12 @@ export class TenantKeys {
   async abandon(tenant: string): Promise<TenantKeyEntry | undefined> {
     const entry = await this.#journal.read(tenant);
     if (entry?.pending === undefined) return entry;
-    const rolledBack: TenantKeyEntry = { tenant, revision: entry.revision + 1, inForce: entry.inForce, ...(entry.lost === undefined ? {} : { lost: entry.lost }) };
+    const rolledBack: TenantKeyEntry = {
+      tenant,
+      revision: entry.revision + 1,
+      inForce: entry.inForce,
+      ...(entry.lost === undefined ? {} : { lost: entry.lost }),
+    };
     if (!(await this.#journal.write(rolledBack))) {
       throw new ProviderFailure(failure('UpdateInProgress', `The tenant key of ${tenant} was changed by another process.`));
     }

@@ -21,7 +21,7 @@ import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
 import type {} from '@ekm/localstack/vitest-setup';
 import { createKmsClient, kmsPort } from './adapter.ts';
 import { classify } from './classify.ts';
-import { ProviderFailure } from './failure-error.ts';
+import type { ProviderFailure } from './failure-error.ts';
 import { MemoryJournal, TenantKeys, unwrapTenantKey } from './hierarchy.ts';
 import { decryptSnapshot, decryptSnapshotStream, encryptSnapshotStream } from './snapshot.ts';
 import { refusalOf, validateKey } from './validate.ts';
@@ -81,7 +81,6 @@ async function createKey(
   );
   return out.KeyMetadata!.Arn!;
 }
-
 
 function entities(count: number): Readable {
   return Readable.from(
@@ -280,7 +279,9 @@ describe('the provider against LocalStack KMS', () => {
     expect(small.calls).toEqual(['Decrypt']);
     expect(large.calls).toEqual(small.calls);
     expect(large.bytes).toBeGreaterThan(100 * small.bytes);
-    console.info(`[kms calls per backup] 10 entities: ${small.calls.length} (${small.calls.join(',')}), 10,000 entities: ${large.calls.length} (${large.calls.join(',')})`);
+    console.info(
+      `[kms calls per backup] 10 entities: ${small.calls.length} (${small.calls.join(',')}), 10,000 entities: ${large.calls.length} (${large.calls.join(',')})`,
+    );
   });
 
   it('[EKM-12] [EKM-19] after revocation the next workflow fails with one KMS call and no retry', async () => {
@@ -340,9 +341,7 @@ describe('the provider against LocalStack KMS', () => {
     const a = created.KeyMetadata!.Arn!;
     const material = randomBytes(32);
     const importMaterial = async (validTo: Date) => {
-      const params = await w.admin.send(
-        new GetParametersForImportCommand({ KeyId: a, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }),
-      );
+      const params = await w.admin.send(new GetParametersForImportCommand({ KeyId: a, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
       const publicKey = createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' });
       const wrapped = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material);
       await w.admin.send(

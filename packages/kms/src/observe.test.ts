@@ -11,7 +11,10 @@ describe('withKeyObserver (for the secret scan)', () => {
     const seen: { bytes: Uint8Array; kind: string }[] = [];
     const key = new TenantKey('t-1', 1, randomBytes(32), ARN);
     const ctx = { tenant: 't-1', snapshot: 's-1' };
-    const sealed = await withKeyObserver((bytes, kind) => seen.push({ bytes, kind }), () => encryptSnapshot(key, new TextEncoder().encode('{"users":[]}'), ctx));
+    const sealed = await withKeyObserver(
+      (bytes, kind) => seen.push({ bytes, kind }),
+      () => encryptSnapshot(key, new TextEncoder().encode('{"users":[]}'), ctx),
+    );
     expect(seen.map((s) => [s.kind, s.bytes.length])).toEqual([['data-key', 32]]);
     // The copy is the observer's: zeroing it cannot break the message.
     seen[0]!.bytes.fill(0);
@@ -31,11 +34,17 @@ describe('withKeyObserver (for the secret scan)', () => {
     const ka = new TenantKey('t-1', 1, randomBytes(32), ARN);
     const kb = new TenantKey('t-1', 1, randomBytes(32), ARN);
     await Promise.all([
-      withKeyObserver((bytes) => a.push(bytes), () => encryptSnapshot(ka, new Uint8Array([1]), ctx)),
-      withKeyObserver((bytes) => b.push(bytes), async () => {
-        await encryptSnapshot(kb, new Uint8Array([2]), ctx);
-        await encryptSnapshot(kb, new Uint8Array([3]), ctx);
-      }),
+      withKeyObserver(
+        (bytes) => a.push(bytes),
+        () => encryptSnapshot(ka, new Uint8Array([1]), ctx),
+      ),
+      withKeyObserver(
+        (bytes) => b.push(bytes),
+        async () => {
+          await encryptSnapshot(kb, new Uint8Array([2]), ctx);
+          await encryptSnapshot(kb, new Uint8Array([3]), ctx);
+        },
+      ),
     ]);
     expect([a.length, b.length]).toEqual([1, 2]);
     ka.drop();

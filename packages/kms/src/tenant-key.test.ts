@@ -27,7 +27,12 @@ describe('TenantKey', () => {
     const key = new TenantKey('t-1', 1, bytes, KEY_ARN);
     expect(bytes.every((x) => x === 0)).toBe(true);
     let own: Uint8Array = new Uint8Array(0);
-    expect(key.reveal((b) => ((own = b), b.some((x) => x !== 0)))).toBe(true);
+    expect(
+      key.reveal((b) => {
+        own = b;
+        return b.some((x) => x !== 0);
+      }),
+    ).toBe(true);
     key.drop();
     expect(own.byteLength).toBe(32);
     expect(own.every((x) => x === 0)).toBe(true);

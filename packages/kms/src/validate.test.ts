@@ -51,7 +51,10 @@ describe('validateKey', () => {
     const v = await validateKey(port, `  ${ARN}\n`, { regions });
     expect(v).toMatchObject({ ok: true, findings: [] });
     expect(kms.commandCalls(GenerateDataKeyCommand)[0]?.args[0].input.EncryptionContext).toEqual({ purpose: 'key-validation', account: PROVIDER });
-    expect(kms.commandCalls(DecryptCommand)[0]?.args[0].input).toMatchObject({ KeyId: ARN, EncryptionContext: { purpose: 'key-validation', account: PROVIDER } });
+    expect(kms.commandCalls(DecryptCommand)[0]?.args[0].input).toMatchObject({
+      KeyId: ARN,
+      EncryptionContext: { purpose: 'key-validation', account: PROVIDER },
+    });
   });
 
   it.each<[Partial<KeyMetadata>, string]>([
@@ -158,6 +161,8 @@ describe('validateKey', () => {
     expect(v.findings.map((f) => f.code)).toEqual(['KeyRegionMismatch', 'KeyDisabled', 'KeyAccessDenied']);
     const r = refusalOf(v.findings, 'KeyDisabled')!;
     expect(r.code).toBe('KeyDisabled');
-    expect(r.message).toMatch(/^The key policy or grants .* kms:GenerateDataKey\. The key is in eu-west-1; .* The key is disabled; enable it .* \(3 problems: KeyRegionMismatch, KeyDisabled, KeyAccessDenied\.\)$/);
+    expect(r.message).toMatch(
+      /^The key policy or grants .* kms:GenerateDataKey\. The key is in eu-west-1; .* The key is disabled; enable it .* \(3 problems: KeyRegionMismatch, KeyDisabled, KeyAccessDenied\.\)$/,
+    );
   });
 });

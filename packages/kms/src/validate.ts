@@ -153,7 +153,8 @@ export function refusalOf(findings: readonly Failure[], code?: Failure['code']):
       ? denied.map((f) => f.message)
       : [denied[0]!.message.replace(/kms:[A-Z][A-Za-z*]+\.?$/, `${actions.join(', ')}.`)];
   const sentences = [...new Set([...deniedSentence, ...findings.filter((f) => f.code !== 'KeyAccessDenied').map((f) => f.message)])];
-  const message = findings.length === 1 ? lead.message : `${sentences.join(' ')} (${findings.length} problems: ${[...new Set(findings.map((f) => f.code))].join(', ')}.)`;
+  const message =
+    findings.length === 1 ? lead.message : `${sentences.join(' ')} (${findings.length} problems: ${[...new Set(findings.map((f) => f.code))].join(', ')}.)`;
   return { ...failure(lead.code, message), ...(lead.field === undefined ? {} : { field: lead.field }) };
 }
 

@@ -57,15 +57,21 @@ export class MemoryKms implements KeyPort {
   }
 
   async describe(keyArn: string): Promise<KeyDescription> {
-    return this.#call('DescribeKey', keyArn, {}, (key) => ({
-      arn: keyArn,
-      account: keyArn.split(':')[4] ?? '',
-      state: key.state,
-      keySpec: 'SYMMETRIC_DEFAULT',
-      keyUsage: 'ENCRYPT_DECRYPT',
-      origin: 'AWS_KMS',
-      multiRegion: false,
-    }), false);
+    return this.#call(
+      'DescribeKey',
+      keyArn,
+      {},
+      (key) => ({
+        arn: keyArn,
+        account: keyArn.split(':')[4] ?? '',
+        state: key.state,
+        keySpec: 'SYMMETRIC_DEFAULT',
+        keyUsage: 'ENCRYPT_DECRYPT',
+        origin: 'AWS_KMS',
+        multiRegion: false,
+      }),
+      false,
+    );
   }
 
   async generateDataKey(keyArn: string, context: EncryptionContext) {
@@ -116,14 +122,18 @@ export class MemoryKms implements KeyPort {
       if (fault !== undefined) throw fault;
       return run(needsEnabled ? this.#usable(keyArn) : this.#key(keyArn));
     } catch (error) {
-      throw new ProviderFailure(classify(error, { operation, keyArn, account: this.account, keyKnown: operation === 'Decrypt' || operation === 'ReEncrypt' }), { cause: error });
+      throw new ProviderFailure(classify(error, { operation, keyArn, account: this.account, keyKnown: operation === 'Decrypt' || operation === 'ReEncrypt' }), {
+        cause: error,
+      });
     }
   }
 }
 
 // The key ARN is bound through the AAD, so a blob presented with another key fails, as in KMS.
 function aad(keyArn: string, context: EncryptionContext): Buffer {
-  const sorted = Object.keys(context).sort().map((k) => [k, context[k]]);
+  const sorted = Object.keys(context)
+    .sort()
+    .map((k) => [k, context[k]]);
   return Buffer.from(JSON.stringify([keyArn, sorted]));
 }
 

@@ -38,7 +38,10 @@ const die = () => {
 if (input.operation === 'backup') {
   const t = input.tenant;
   const graph = createGraphServer([
-    createMockTenant(generateTenant({ seed: t.seed, users: t.users, referenceDate: new Date(t.referenceDate) }), { clientId: t.clientId, clientSecret: t.clientSecret }),
+    createMockTenant(generateTenant({ seed: t.seed, users: t.users, referenceDate: new Date(t.referenceDate) }), {
+      clientId: t.clientId,
+      clientSecret: t.clientSecret,
+    }),
   ]);
   graph.listen();
   const provider = await Provider.open({ ...input.options, hooks: { [input.killAt]: die } });

@@ -20,7 +20,16 @@ import {
   type KeyUsageType,
   type KMSClient,
 } from '@aws-sdk/client-kms';
-import { compareDirectories, createGraphServer, createMockTenant, generateTenant, type DirectoryState, type GraphServer, type MockTenant, type TenantSpec } from '@ekm/entra-mock';
+import {
+  compareDirectories,
+  createGraphServer,
+  createMockTenant,
+  generateTenant,
+  type DirectoryState,
+  type GraphServer,
+  type MockTenant,
+  type TenantSpec,
+} from '@ekm/entra-mock';
 import { startKmsGateway, type KmsGateway } from '@ekm/kms-gateway';
 import { createKmsClient } from '@ekm/kms';
 import { localstackCredentials } from '@ekm/kms/testing';
@@ -86,9 +95,15 @@ export class Customer {
 
   /** Imports 256 bits of material wrapped for KMS; the material is returned only for re-import (EKM-13). */
   async importMaterial(arn: string, material: Uint8Array = randomBytes(32), validTo?: Date): Promise<Uint8Array> {
-    const params = await this.#kms.send(new GetParametersForImportCommand({ KeyId: arn, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const params = await this.#kms.send(
+      new GetParametersForImportCommand({ KeyId: arn, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }),
+    );
     const wrapped = publicEncrypt(
-      { key: createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      {
+        key: createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }),
+        padding: constants.RSA_PKCS1_OAEP_PADDING,
+        oaepHash: 'sha256',
+      },
       material,
     );
     await this.#kms.send(
