@@ -13,7 +13,10 @@ export interface ProviderContext {
   readonly regions: readonly string[];
   /** The provider's own Cloud Key Management key. */
   readonly cloudKeyArn: string;
+  /** The key port of the console: validation and the moves of tenant keys. */
   readonly port: KeyPort;
+  /** The key port of backups, restores and downloads. */
+  readonly workflowPort: KeyPort;
   readonly accounts: AccountStore;
   readonly journal: S3Journal;
   readonly store: SnapshotStore;

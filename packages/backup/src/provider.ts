@@ -27,8 +27,11 @@ export interface ProviderOptions {
   /** Credentials for KMS, as the environment gives them; default: the AWS SDK's own chain. */
   readonly kmsCredentials?: AwsCredentials;
   readonly keyPort?: KeyPort;
-  /** Decorates the key port the provider uses, e.g. to count calls or (tests only) plant a bug. */
-  readonly wrapKeyPort?: (port: KeyPort) => KeyPort;
+  /**
+   * Decorates the key port the provider uses, e.g. to count calls or (tests only) plant a bug;
+   * called once for the port of the console (validation, key moves) and once for the workflows'.
+   */
+  readonly wrapKeyPort?: (port: KeyPort, use: 'console' | 'workflows') => KeyPort;
   /** The provider's own Cloud Key Management key; created in the provider's account when absent. */
   readonly cloudKeyArn?: string;
   readonly s3Endpoint?: string;
@@ -102,7 +105,7 @@ export class Provider {
           })
         : undefined;
     const raw = options.keyPort ?? kmsPort(client!, options.accountId);
-    const port = options.wrapKeyPort?.(raw) ?? raw;
+    const wrap = options.wrapKeyPort ?? ((p: KeyPort) => p);
     const bucket =
       options.bucket ??
       (await S3Bucket.open({
@@ -121,7 +124,8 @@ export class Provider {
       accountId: options.accountId,
       regions: options.regions ?? [region],
       cloudKeyArn,
-      port,
+      port: wrap(raw, 'console'),
+      workflowPort: wrap(raw, 'workflows'),
       accounts: new AccountStore(bucket),
       journal: new S3Journal(bucket),
       store: new SnapshotStore(bucket),

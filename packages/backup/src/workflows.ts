@@ -71,7 +71,7 @@ export class Workflows {
     work: (key: TenantKey, wrappedBy: string) => Promise<T>,
   ): Promise<(WorkflowBase & { ok: true } & T) | WorkflowFailed> {
     const c = this.#c;
-    const { port, calls } = countingPort(c.port);
+    const { port, calls } = countingPort(c.workflowPort);
     const base = { workflow, accountId: record.accountId, tenantId: tenant.tenantId, kmsCalls: calls };
     const failed = (f: Failure): WorkflowFailed => ({ ...base, ok: false, transition: transitionId(record.phase, workflow, 'failed'), failure: f });
     const wrapped = await new TenantKeys(port, c.journal).inForce(tenant.tenantId);

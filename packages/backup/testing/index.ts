@@ -4,12 +4,13 @@
 import { TENANT_KEY_PURPOSE, type KeyPort } from '@ekm/kms';
 
 /**
- * A known bug, planted so the model-based explorer can show it finds one: a key port that keeps
- * unwrapped tenant keys across workflows, so a revoked key keeps working (breaks EKM-12 and
+ * A known bug, planted so the model-based explorer can show it finds one: the workflows' key port
+ * keeps unwrapped tenant keys across workflows, so a revoked key keeps working (breaks EKM-12 and
  * EKM-19). Applied where the provider gets its key port:
- * `referenceProvider({ provider: { wrapKeyPort: staleTenantKeyCache } })`.
+ * `referenceProvider({ wrapKeyPort: staleTenantKeyCache })`.
  */
-export function staleTenantKeyCache(port: KeyPort): KeyPort {
+export function staleTenantKeyCache(port: KeyPort, use: 'console' | 'workflows' = 'workflows'): KeyPort {
+  if (use === 'console') return port;
   const cache = new Map<string, Uint8Array>();
   return {
     account: port.account,
