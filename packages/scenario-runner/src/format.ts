@@ -51,6 +51,7 @@ export const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const name = (what: string) =>
   z.string().regex(NAME, { message: `a ${what} name (a letter, then letters, digits, - or _)` });
 const keyName = name('key');
+const tenantName = name('tenant');
 const duration = z.string().regex(DURATION, { message: 'a duration such as 250ms, 90s, 15m, 1h or 7d' });
 const role = z.enum(ACCOUNT_ROLES);
 const context = z.record(z.string(), z.string());
@@ -190,31 +191,32 @@ export const ACTIONS = {
     'key',
   ),
 
-  // changes in the Entra tenant between backups
+  // changes in the Entra tenant between backups (`tenant`: which of the scenario's tenants; default the first)
   'tenant.add': action(
     'add an entity to the tenant',
-    obj({ kind: z.enum(ENTITY_KINDS).default('user'), name: name('entity'), properties: context.optional() }),
+    obj({ kind: z.enum(ENTITY_KINDS).default('user'), name: name('entity'), properties: context.optional(), tenant: tenantName.optional() }),
     'name',
   ),
   'tenant.update': action('change properties of an entity', obj({ name: name('entity'), properties: context })),
   'tenant.remove': action('delete an entity from the tenant', obj({ name: name('entity') }), 'name'),
   'tenant.drift': action(
     'make random, seeded changes to the tenant',
-    obj({ changes: z.int().min(1).max(10_000).default(5), seed: z.int().optional() }),
+    obj({ changes: z.int().min(1).max(10_000).default(5), seed: z.int().optional(), tenant: tenantName.optional() }),
     'changes',
   ),
+  'tenant.connect': action('connect one of the scenario\'s tenants (declared `connected: false`) to the account, e.g. after EKM is enabled', obj({ tenant: tenantName }), 'tenant'),
 
-  // the provider's workflows
-  'workflow.scheduledBackup': action('a scheduled backup runs', obj({ snapshot: snapshotName.optional() }), 'snapshot'),
-  'workflow.manualBackup': action('the administrator starts a backup', obj({ snapshot: snapshotName.optional() }), 'snapshot'),
+  // the provider's workflows (`tenant`: which tenant's; default the first)
+  'workflow.scheduledBackup': action('a scheduled backup runs (every connected tenant; the step checks `tenant`\'s)', obj({ snapshot: snapshotName.optional(), tenant: tenantName.optional() }), 'snapshot'),
+  'workflow.manualBackup': action('the administrator starts a backup', obj({ snapshot: snapshotName.optional(), tenant: tenantName.optional() }), 'snapshot'),
   'workflow.restore': action(
-    'restore entities in place from a snapshot (default: the latest)',
-    obj({ snapshot: snapshotName.optional(), entities: z.array(name('entity')).optional() }),
+    'restore entities in place from a snapshot (default: the tenant\'s latest)',
+    obj({ snapshot: snapshotName.optional(), entities: z.array(name('entity')).optional(), tenant: tenantName.optional() }),
     'snapshot',
   ),
   'workflow.download': action(
-    'download a snapshot (default: the latest)',
-    obj({ snapshot: snapshotName.optional() }),
+    'download a snapshot (default: the tenant\'s latest)',
+    obj({ snapshot: snapshotName.optional(), tenant: tenantName.optional() }),
     'snapshot',
   ),
 
@@ -248,6 +250,7 @@ export const ACTIONS = {
       retryAfter: duration.optional(),
       /** Requests served normally first: the errors start half-way through the next workflow. */
       after: z.int().min(0).optional(),
+      tenant: tenantName.optional(),
       /** Only requests to this Graph path (e.g. `/groups`) fail. */
       endpoint: z.string().regex(/^\/[A-Za-z0-9/._-]*$/, { message: 'a Graph path such as /groups' }).optional(),
     }),
@@ -282,7 +285,7 @@ const kmsCallExpectation = obj({
   count: z.int().min(0).optional(),
   from: role.optional(),
   key: keyName.optional(),
-  /** The call's encryption context must contain these pairs; `$tenant` is the scenario's tenant id. */
+  /** The call's encryption context must contain these pairs; `$tenant` is the default tenant's id, `$tenant:NAME` a named tenant's. */
   context: context.optional(),
   /** `ok` or the failure code the gateway answered with. */
   result: outcome.optional(),
@@ -389,6 +392,12 @@ function defaultTitle(action: ActionName, args: Record<string, unknown>): string
   return shown.length === 0 ? action : `${action} ${shown.join(' ')}`;
 }
 
+const tenantSpec = obj({
+  seed: z.int().optional(),
+  users: z.int().min(0).max(10_000).default(10),
+  groups: z.int().min(0).max(1_000).default(3),
+});
+
 export const ScenarioSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal(KIND),
@@ -398,11 +407,13 @@ export const ScenarioSchema = z.strictObject({
   rules: z.array(z.string().regex(RULE_ID, { message: 'a rule id such as EKM-12' })).min(1),
   description: z.string().optional(),
   tags: z.array(z.string().min(1)).optional(),
-  tenant: obj({
-    seed: z.int().optional(),
-    users: z.int().min(0).max(10_000).default(10),
-    groups: z.int().min(0).max(1_000).default(3),
-  }).optional(),
+  tenant: tenantSpec.optional(),
+  /** Several named tenants under the one account; the first is the default of every step and must be connected. */
+  tenants: z.record(tenantName, tenantSpec.extend({ connected: z.boolean().default(true) })).optional(),
   steps: z.array(StepSchema).min(1),
+}).superRefine((s, ctx) => {
+  if (s.tenant !== undefined && s.tenants !== undefined) ctx.addIssue({ code: 'custom', path: ['tenants'], message: 'expected tenant (one) or tenants (several), found both' });
+  const first = s.tenants === undefined ? undefined : Object.values(s.tenants)[0];
+  if (s.tenants !== undefined && (first === undefined || !first.connected)) ctx.addIssue({ code: 'custom', path: ['tenants'], message: 'expected the first tenant to be connected: it is the default of every step' });
 });
 export type Scenario = z.output<typeof ScenarioSchema>;

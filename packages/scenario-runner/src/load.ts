@@ -382,9 +382,14 @@ function checkReferences(scenario: Scenario, options: LoadOptions): [Path, strin
     const hint = near !== undefined ? `; did you mean "${near}"?` : known.length > 0 ? ` (known: ${known.join(', ')})` : '';
     problems.push([path, `expected a ${kind} created by an earlier step, found "${name}"${hint}`]);
   };
+  const tenantNames = Object.keys(scenario.tenants ?? {});
   scenario.steps.forEach((step: Step, i) => {
     const base: Path = ['steps', i, step.action];
     const args = step.args as Record<string, unknown>;
+    if (typeof args['tenant'] === 'string' && !tenantNames.includes(args['tenant'])) {
+      const near = suggest(args['tenant'], tenantNames);
+      problems.push([[...base, 'tenant'], `expected a tenant declared under tenants, found "${args['tenant']}"${near !== undefined ? `; did you mean "${near}"?` : tenantNames.length > 0 ? ` (declared: ${tenantNames.join(', ')})` : ' (the scenario declares no tenants)'}`]);
+    }
     const str = (k: string): string | undefined => (typeof args[k] === 'string' ? (args[k] as string) : undefined);
     if (step.action === 'admin.createKey') {
       keys.push(step.args.key);

@@ -205,7 +205,7 @@ export class KeyAdministrator {
     file?: string | undefined;
     preset?: 'console-default' | undefined;
     /** Fills `${tenant}` and resolves `file` (beside the scenario). */
-    fill?: { readonly tenant: string; readonly dir: string } | undefined;
+    fill?: { readonly tenant: string; readonly tenants?: Readonly<Record<string, string>>; readonly dir: string } | undefined;
   }): Promise<void> {
     const key = this.key(args.key);
     if (args.allow === undefined) {
@@ -214,7 +214,13 @@ export class KeyAdministrator {
           ? consoleDefaultPolicy(this.accounts.customer, this.accounts.provider)
           : args.document ?? (JSON.parse(readFileSync(args.fill === undefined ? args.file! : `${args.fill.dir}/${args.file!}`, 'utf8')) as Record<string, unknown>);
       const values: Record<string, string> = { ...this.accounts, region: key.region, key: key.arn, tenant: args.fill?.tenant ?? '' };
-      const text = JSON.stringify(raw).replace(/\$\{(provider|customer|other|region|key|tenant)\}/g, (_, v: string) => values[v]!);
+      const named = args.fill?.tenants ?? {};
+      const text = JSON.stringify(raw)
+        .replace(/\$\{tenant:([A-Za-z][A-Za-z0-9_-]*)\}/g, (_, n: string) => {
+          if (named[n] === undefined) throw new Error(`the policy names \${tenant:${n}}, but the scenario has no tenant ${n}`);
+          return named[n];
+        })
+        .replace(/\$\{(provider|customer|other|region|key|tenant)\}/g, (_, v: string) => values[v]!);
       await this.#kms(key.region).send(new PutKeyPolicyCommand({ KeyId: key.arn, PolicyName: 'default', Policy: text }));
       key.documentAllowsProvider = allowsDecrypt(JSON.parse(text) as Record<string, unknown>, this.accounts.provider);
       return;

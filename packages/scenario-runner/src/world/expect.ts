@@ -34,13 +34,14 @@ export interface CallFilter {
   readonly result?: string | undefined;
 }
 
-export function checkAudit(expect: Expect['audit'], calls: readonly KmsCall[], tenantId: string): string | undefined {
+/** `tenants` maps `$tenant` and `$tenant:NAME` to tenant ids. */
+export function checkAudit(expect: Expect['audit'], calls: readonly KmsCall[], tenants: ReadonlyMap<string, string>): string | undefined {
   if (expect === undefined) return undefined;
   const list = () => (calls.length === 0 ? 'none' : calls.map(showCall).join(', '));
   if (expect.none === true && calls.length > 0) return `expected no KMS call, got ${list()}`;
   if (expect.total !== undefined && calls.length !== expect.total) return `expected ${expect.total} KMS call(s) in all, got ${calls.length}: ${list()}`;
   for (const want of expect.calls ?? []) {
-    const matching = calls.filter((c) => matches(c, want, tenantId));
+    const matching = calls.filter((c) => matches(c, want, tenants));
     const ok = want.count === undefined ? matching.length > 0 : matching.length === want.count;
     if (!ok) {
       return `expected ${want.count === undefined ? 'at least one' : want.count} ${showFilter(want)} call(s), got ${matching.length}; calls were: ${list()}`;
@@ -49,13 +50,13 @@ export function checkAudit(expect: Expect['audit'], calls: readonly KmsCall[], t
   return undefined;
 }
 
-function matches(call: KmsCall, want: CallFilter, tenantId: string): boolean {
+function matches(call: KmsCall, want: CallFilter, tenants: ReadonlyMap<string, string>): boolean {
   if (call.operation !== want.op) return false;
   if (want.from !== undefined && call.from !== want.from) return false;
   if (want.key !== undefined && call.key !== want.key) return false;
   if (want.result !== undefined && call.result !== want.result) return false;
   for (const [k, v] of Object.entries(want.context ?? {})) {
-    if (call.encryptionContext?.[k] !== (v === '$tenant' ? tenantId : v)) return false;
+    if (call.encryptionContext?.[k] !== (v.startsWith('$tenant') ? (tenants.get(v) ?? `(no tenant ${v.slice(8)})`) : v)) return false;
   }
   return true;
 }

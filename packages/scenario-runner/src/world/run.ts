@@ -63,6 +63,8 @@ function seedOf(text: string): number {
 
 interface SnapshotRecord {
   readonly id: string;
+  /** The scenario's name of the tenant it belongs to. */
+  readonly tenant: string;
   /** The tenant as it was when the snapshot was taken: what a restore must bring back. */
   readonly state: DirectoryState;
 }
@@ -96,7 +98,7 @@ export class ScenarioRun {
   #frozenUntil = 0;
   readonly #tally: Record<string, WorkflowTally> = {};
   /** Every backup this scenario ran: what the provider reported, the tenant it read, the faults it ran under. */
-  readonly #backups: { id?: string; state: DirectoryState; faults: readonly string[] }[] = [];
+  readonly #backups: { id?: string; state: DirectoryState; faults: readonly string[]; tenant: string }[] = [];
   /** Every file the scenario downloaded, for the secret scan at teardown. */
   readonly #downloads: { name: string; zip: Uint8Array }[] = [];
   /** The file the current step downloaded, for its data expectations. */
@@ -106,7 +108,10 @@ export class ScenarioRun {
   readonly #bucket: string;
   /** When the next scheduled backup is due: the harness sets the schedule, so it knows. */
   #nextDue = 0;
-  #tenant!: MockTenant;
+  /** The scenario's tenants by name, in declaration order; the first is every step's default. */
+  readonly #tenants = new Map<string, { tenant: MockTenant; connected: boolean }>();
+  /** Named entities' tenants. */
+  readonly #entityTenant = new Map<string, string>();
 
   constructor(parts: WorldParts, loaded: LoadedScenario) {
     this.#parts = parts;
@@ -131,6 +136,35 @@ export class ScenarioRun {
     return [...needed].filter((c) => !declared.has(c)).sort();
   }
 
+  /** The default tenant (the first): what single-tenant scenarios and the model mirror are about. */
+  get #tenant(): MockTenant {
+    return this.#tenants.values().next().value!.tenant;
+  }
+
+  #defaultTenant(): string {
+    return this.#tenants.keys().next().value!;
+  }
+
+  #tenantNamed(name: string | undefined): MockTenant {
+    const t = this.#tenants.get(name ?? this.#defaultTenant());
+    if (t === undefined) throw new StepError(`no tenant named ${name} in this scenario`);
+    return t.tenant;
+  }
+
+  /** `$tenant` (the default tenant's id) and `$tenant:NAME` in expected encryption contexts. */
+  #tenantIds(): ReadonlyMap<string, string> {
+    return new Map([['$tenant', this.#tenant.tenantId], ...[...this.#tenants].map(([n, t]) => [`$tenant:${n}`, t.tenant.tenantId] as [string, string])]);
+  }
+
+  async #connect(name: string): Promise<ProtocolOutcome> {
+    const entry = this.#tenants.get(name)!;
+    const t = entry.tenant;
+    const first = [...this.#tenants.values()].every((x) => !x.connected);
+    const result = await this.#provider.connectTenant(this.productAccount, { tenantId: t.tenantId, clientId: t.clientId, clientSecret: t.clientSecret }, first ? { scheduleEveryMs: SCHEDULE_EVERY_MS } : {});
+    if (result.ok) entry.connected = true;
+    return result;
+  }
+
   get tenantId(): string {
     return this.#tenant.tenantId;
   }
@@ -144,10 +178,14 @@ export class ScenarioRun {
   }
 
   async setup(): Promise<void> {
-    const spec = this.#loaded.scenario.tenant;
-    const state = generateTenant({ seed: this.#seed, referenceDate: REFERENCE_DATE, users: spec?.users ?? 10 });
-    this.#tenant = createMockTenant(state, { clock: () => this.now() });
-    this.#parts.graph.registry.add(this.#tenant);
+    const declared = this.#loaded.scenario.tenants ?? { main: { ...(this.#loaded.scenario.tenant ?? { users: 10 }), connected: true } };
+    for (const [i, [name, spec]] of Object.entries(declared).entries()) {
+      // The first tenant keeps the scenario's seed, so single-tenant scenarios get the tenant they always had.
+      const seed = i === 0 ? this.#seed : (spec.seed ?? seedOf(`${this.#loaded.scenario.id}/${name}`));
+      const tenant = createMockTenant(generateTenant({ seed, referenceDate: REFERENCE_DATE, users: spec.users ?? 10 }), { clock: () => this.now() });
+      this.#tenants.set(name, { tenant, connected: false });
+      this.#parts.graph.registry.add(tenant);
+    }
     const credentials = { accessKeyId: this.accounts.provider, secretAccessKey: 'test' };
     this.#s3 = new S3Client({ region: this.#parts.region, endpoint: this.#parts.localstackEndpoint, forcePathStyle: true, credentials });
     await this.#s3.send(new CreateBucketCommand({ Bucket: this.#bucket }));
@@ -159,12 +197,11 @@ export class ScenarioRun {
       graph: { endpoint: this.#parts.graph.url },
       now: () => this.now(),
     });
-    const connected = await this.#provider.connectTenant(
-      this.productAccount,
-      { tenantId: this.#tenant.tenantId, clientId: this.#tenant.clientId, clientSecret: this.#tenant.clientSecret },
-      { scheduleEveryMs: SCHEDULE_EVERY_MS },
-    );
-    if (!connected.ok) throw new Error(`the provider refused to connect the scenario's tenant: ${connected.failure.code}: ${connected.failure.message}`);
+    for (const [name, spec] of Object.entries(declared)) {
+      if (!spec.connected) continue;
+      const connected = await this.#connect(name);
+      if (!connected.ok) throw new Error(`the provider refused to connect tenant ${name}: ${connected.failure.code}: ${connected.failure.message}`);
+    }
     this.#nextDue = this.now().getTime() + SCHEDULE_EVERY_MS;
     this.#auditSince();
   }
@@ -172,7 +209,7 @@ export class ScenarioRun {
   async teardown(): Promise<void> {
     if (Date.now() < this.#frozenUntil) this.#thaw();
     for (const name of this.#toxics) this.#parts.gateway.control.toxics.remove(name);
-    if (this.#tenant !== undefined) this.#parts.graph.registry.remove(this.#tenant.tenantId);
+    for (const { tenant } of this.#tenants.values()) this.#parts.graph.registry.remove(tenant.tenantId);
     this.#admin.close();
     await this.#provider?.close().catch(() => undefined);
     if (this.#s3 === undefined) return;
@@ -254,7 +291,7 @@ export class ScenarioRun {
           error = e instanceof NotApplicable ? `not applicable here: ${e.message}` : message(e);
         }
         const kmsCalls = this.#auditSince();
-        const checked = status === 'passed' ? checkAudit(step.expect?.audit, kmsCalls, this.#tenant.tenantId) : undefined;
+        const checked = status === 'passed' ? checkAudit(step.expect?.audit, kmsCalls, this.#tenantIds()) : undefined;
         if (checked !== undefined) {
           status = 'failed';
           error = checked;
@@ -320,7 +357,8 @@ export class ScenarioRun {
       if (after !== before) return `expected no new snapshot, but ${after - before} complete snapshot(s) appeared`;
     }
     if (data?.tenantEquals !== undefined) {
-      const problem = checkTenantEquals(data.tenantEquals, this.#snapshot(data.tenantEquals).state, this.#tenant.directory.state());
+      const snap = this.#snapshot(data.tenantEquals);
+      const problem = checkTenantEquals(data.tenantEquals, snap.state, this.#tenantNamed(snap.tenant).directory.state());
       if (problem !== undefined) return problem;
     }
     if (data?.downloadContains !== undefined || data?.downloadEntities !== undefined) {
@@ -493,7 +531,7 @@ export class ScenarioRun {
       case 'admin.deleteImportedKeyMaterial':
         return this.#administer(() => this.#admin.deleteImportedKeyMaterial(step.args.key));
       case 'admin.putKeyPolicy':
-        return this.#administer(() => this.#admin.putKeyPolicy({ ...step.args, fill: { tenant: this.#tenant.tenantId, dir: dirname(resolve(this.#loaded.file)) } }));
+        return this.#administer(() => this.#admin.putKeyPolicy({ ...step.args, fill: { tenant: this.#tenant.tenantId, tenants: Object.fromEntries([...this.#tenants].map(([n, t]) => [n, t.tenant.tenantId])), dir: dirname(resolve(this.#loaded.file)) } }));
       case 'admin.createAlias':
         return this.#administer(() => this.#admin.createAlias(step.args));
       case 'admin.updateAlias':
@@ -521,51 +559,72 @@ export class ScenarioRun {
 
       case 'tenant.add': {
         const kind = KIND_OF[step.args.kind]!;
-        const entity = newEntity(this.#tenant.directory, kind, step.args.name, String(this.#seed), step.args.properties);
-        this.#tenant.directory.add(kind, entity as never);
+        const directory = this.#tenantNamed(step.args.tenant).directory;
+        const entity = newEntity(directory, kind, step.args.name, String(this.#seed), step.args.properties);
+        directory.add(kind, entity as never);
         this.#entities.set(step.args.name, { kind, id: entity.id });
+        this.#entityTenant.set(step.args.name, step.args.tenant ?? this.#defaultTenant());
         return { ok: true };
       }
       case 'tenant.update': {
         const e = this.#entity(step.args.name);
-        this.#tenant.directory.update(e.kind, e.id, step.args.properties);
+        this.#tenantNamed(this.#entityTenant.get(step.args.name)).directory.update(e.kind, e.id, step.args.properties);
         return { ok: true };
       }
       case 'tenant.remove': {
         const e = this.#entity(step.args.name);
-        this.#tenant.directory.remove(e.kind, e.id, this.now());
+        this.#tenantNamed(this.#entityTenant.get(step.args.name)).directory.remove(e.kind, e.id, this.now());
         return { ok: true };
       }
+      case 'tenant.connect': {
+        const entry = this.#tenants.get(step.args.tenant);
+        if (entry === undefined) throw new StepError(`no tenant named ${step.args.tenant} in this scenario`);
+        if (entry.connected) throw new StepError(`tenant ${step.args.tenant} is connected already (declare it with connected: false)`);
+        return asOutcome(await this.#connect(step.args.tenant));
+      }
       case 'tenant.drift':
-        drift(this.#tenant.directory, step.args.changes, step.args.seed ?? this.#seed + this.#transitions.length, this.now());
+        drift(this.#tenantNamed(step.args.tenant).directory, step.args.changes, step.args.seed ?? this.#seed + this.#transitions.length, this.now());
         return { ok: true };
 
       case 'workflow.scheduledBackup': {
         const wait = this.#nextDue - this.now().getTime();
         if (wait > 0) await this.advance(wait);
-        const state = this.#tenant.directory.state();
+        // Every connected tenant is backed up, in the order they were connected (the protocol's order of results).
+        const connected = [...this.#tenants].filter(([, t]) => t.connected);
+        const states = connected.map(([, t]) => t.tenant.directory.state());
         const at = this.now();
         const results = await p.runScheduled(acct, at);
         while (this.#nextDue <= at.getTime()) this.#nextDue += SCHEDULE_EVERY_MS;
-        const result = results[0];
-        if (result === undefined) throw new StepError('the provider ran no scheduled backup although one was due');
-        return this.#backupOutcome('scheduledBackup', result, step.args.snapshot, state);
+        const wanted = step.args.tenant ?? this.#defaultTenant();
+        let mine: Outcome | undefined;
+        for (const [i, [name]] of connected.entries()) {
+          const result = results[i];
+          if (result === undefined) continue;
+          const outcome = this.#backupOutcome('scheduledBackup', result, name === wanted ? step.args.snapshot : undefined, states[i]!, name);
+          if (name === wanted) mine = outcome;
+        }
+        if (mine === undefined) throw new StepError(`the provider ran no scheduled backup of tenant ${wanted} although one was due (${results.length} result(s) for ${connected.length} connected tenant(s))`);
+        return mine;
       }
       case 'workflow.manualBackup': {
-        const state = this.#tenant.directory.state();
-        return this.#backupOutcome('manualBackup', await p.backup(acct), step.args.snapshot, state);
+        const name = step.args.tenant ?? this.#defaultTenant();
+        const tenant = this.#tenantNamed(name);
+        const state = tenant.directory.state();
+        return this.#backupOutcome('manualBackup', await p.backup(acct, { tenantId: tenant.tenantId }), step.args.snapshot, state, name);
       }
       case 'workflow.restore': {
-        const snapshotId = step.args.snapshot === undefined ? undefined : this.#snapshot(step.args.snapshot).id;
+        const snap = step.args.snapshot === undefined ? undefined : this.#snapshot(step.args.snapshot);
+        const name = step.args.tenant ?? snap?.tenant ?? this.#defaultTenant();
         const entities = step.args.entities?.map((n) => this.#entity(n));
-        const result = await p.restore(acct, { ...(snapshotId === undefined ? {} : { snapshot: snapshotId }), ...(entities === undefined ? {} : { entities }) });
-        this.#account.observe({ type: 'restore', ...(snapshotId === undefined ? {} : { snapshotId }) }, result.ok);
+        const result = await p.restore(acct, { tenantId: this.#tenantNamed(name).tenantId, ...(snap === undefined ? {} : { snapshot: snap.id }), ...(entities === undefined ? {} : { entities }) });
+        if (name === this.#defaultTenant()) this.#account.observe({ type: 'restore', ...(snap === undefined ? {} : { snapshotId: snap.id }) }, result.ok);
         return asOutcome(result);
       }
       case 'workflow.download': {
-        const snapshotId = step.args.snapshot === undefined ? undefined : this.#snapshot(step.args.snapshot).id;
-        const result = await p.download(acct, snapshotId === undefined ? {} : { snapshot: snapshotId });
-        this.#account.observe({ type: 'download', ...(snapshotId === undefined ? {} : { snapshotId }) }, result.ok);
+        const snap = step.args.snapshot === undefined ? undefined : this.#snapshot(step.args.snapshot);
+        const name = step.args.tenant ?? snap?.tenant ?? this.#defaultTenant();
+        const result = await p.download(acct, { tenantId: this.#tenantNamed(name).tenantId, ...(snap === undefined ? {} : { snapshot: snap.id }) });
+        if (name === this.#defaultTenant()) this.#account.observe({ type: 'download', ...(snap === undefined ? {} : { snapshotId: snap.id }) }, result.ok);
         if (result.ok) this.#downloads.push({ name: `download ${this.#downloads.length + 1}`, zip: result.zip });
         this.#lastDownload = result.ok ? result.zip : undefined;
         return asOutcome(result);
@@ -601,9 +660,10 @@ export class ScenarioRun {
       case 'fault.graph': {
         const a = step.args;
         const retryAfter = a.retryAfter === undefined ? 1 : Math.max(1, Math.round(durationMs(a.retryAfter) / 1000));
-        this.#tenant.faults.scope({ ...(a.after === undefined ? {} : { after: a.after }), ...(a.endpoint === undefined ? {} : { path: a.endpoint }) });
-        if (a.status === 429) this.#tenant.faults.throttleNext(a.times, retryAfter);
-        else this.#tenant.faults.unavailableNext(a.times, retryAfter);
+        const faulted = this.#tenantNamed(a.tenant);
+        faulted.faults.scope({ ...(a.after === undefined ? {} : { after: a.after }), ...(a.endpoint === undefined ? {} : { path: a.endpoint }) });
+        if (a.status === 429) faulted.faults.throttleNext(a.times, retryAfter);
+        else faulted.faults.unavailableNext(a.times, retryAfter);
         this.#faults.set(`graph:${a.fault ?? 'graph'}`, `graph-${a.status}`);
         return { ok: true };
       }
@@ -626,7 +686,7 @@ export class ScenarioRun {
           this.#faults.delete(n);
         }
         if (step.args.fault === undefined || this.#faults.has(`graph:${step.args.fault}`)) {
-          this.#tenant.faults.clear();
+          for (const { tenant } of this.#tenants.values()) tenant.faults.clear();
           for (const n of [...this.#faults.keys()]) if (n.startsWith('graph:')) this.#faults.delete(n);
         }
         return { ok: true };
@@ -711,17 +771,17 @@ export class ScenarioRun {
       for (const f of faults) (this.#tally[f] ??= { attempted: 0, succeeded: 0, failedCleanly: 0, failedBadly: 0, lost: 0 }).lost++;
     };
     const reported = new Set(this.#backups.flatMap((b) => (b.id === undefined ? [] : [b.id])));
-    for (const m of await this.#provider.snapshots(this.productAccount)) {
+    for (const m of (await Promise.all([...this.#tenants.values()].filter((t) => t.connected).map((t) => this.#provider.snapshots(this.productAccount, { tenantId: t.tenant.tenantId })))).flat()) {
       if (!reported.has(m.id)) lose(['unattributed'], `snapshot ${m.id} is complete in the store but its backup was reported failed`);
     }
     for (const b of this.#backups) {
       if (b.id === undefined) continue;
-      const restored = await this.#provider.restore(this.productAccount, { snapshot: b.id });
+      const restored = await this.#provider.restore(this.productAccount, { snapshot: b.id, tenantId: this.#tenantNamed(b.tenant).tenantId });
       if (!restored.ok) {
         problems.push(`snapshot ${b.id} could not be restored: ${restored.failure.code} (${restored.failure.message})`);
         continue;
       }
-      const wrong = checkTenantEquals(b.id, b.state, this.#tenant.directory.state());
+      const wrong = checkTenantEquals(b.id, b.state, this.#tenantNamed(b.tenant).directory.state());
       if (wrong !== undefined) lose(b.faults, wrong);
     }
     return problems.length === 0
@@ -729,13 +789,15 @@ export class ScenarioRun {
       : { ok: false, failure: { code: 'DataUnrecoverable', kind: 'permanent', message: problems.join('; ') } };
   }
 
-  #backupOutcome(workflow: 'scheduledBackup' | 'manualBackup', result: ProtocolOutcome<{ readonly snapshot: string }>, name: string | undefined, state: DirectoryState): Outcome {
-    this.#account.observe({ type: workflow, ...(result.ok ? { snapshotId: result.snapshot } : {}) }, result.ok);
-    this.#backups.push({ ...(result.ok ? { id: result.snapshot } : {}), state, faults: this.#activeFaults() });
+  #backupOutcome(workflow: 'scheduledBackup' | 'manualBackup', result: ProtocolOutcome<{ readonly snapshot: string }>, name: string | undefined, state: DirectoryState, tenant: string): Outcome {
+    // The domain model is of one tenant: the default one's workflows are what it predicts.
+    if (tenant === this.#defaultTenant()) this.#account.observe({ type: workflow, ...(result.ok ? { snapshotId: result.snapshot } : {}) }, result.ok);
+    this.#backups.push({ ...(result.ok ? { id: result.snapshot } : {}), state, faults: this.#activeFaults(), tenant });
     if (!result.ok) return asOutcome(result);
-    if (name !== undefined) this.#snapshots.set(name, { id: result.snapshot, state });
+    if (name !== undefined) this.#snapshots.set(name, { id: result.snapshot, state, tenant });
     return { ok: true };
   }
+
 }
 
 function toCall(e: AuditEvent, from: string, names: ReadonlyMap<string, string>): KmsCall {
