@@ -85,7 +85,7 @@ describe('loadText: located errors', () => {
       'f.yaml:11:37: expected a snapshot created by an earlier step, found "s1"',
     ]);
     const both = `${header()}steps:\n  - console.enable: { key: Alpha, arn: "arn:aws:kms:x" }\n`;
-    expect(errorsOf(both)).toEqual(['f.yaml:7:5: expected either key (a key name) or arn (a literal ARN), found both']);
+    expect(errorsOf(both)).toEqual(['f.yaml:7:5: expected one of key (a key name), alias (an alias name, submitted as its alias ARN) or arn (a literal ARN), found several']);
   });
 
   it('rule ids outside the catalogue are errors when a catalogue is given', () => {
