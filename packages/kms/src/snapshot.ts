@@ -50,14 +50,18 @@ export function snapshotContext(ctx: SnapshotContext): Record<string, string> {
   return { tenant: ctx.tenant, snapshot: ctx.snapshot, purpose: SNAPSHOT_PURPOSE };
 }
 
-// One materials manager (and keyring) per unwrapped TenantKey for its workflow; gone with the TenantKey.
-const managers = new WeakMap<TenantKey, NodeDefaultCryptographicMaterialsManager>();
+interface Materials {
+  readonly ring: RawAesKeyringNode;
+  readonly cmm: NodeDefaultCryptographicMaterialsManager;
+}
+// One keyring (and its materials manager) per unwrapped TenantKey for its workflow; gone with the TenantKey.
+const managers = new WeakMap<TenantKey, Materials>();
 
-function materials(key: TenantKey): NodeDefaultCryptographicMaterialsManager {
-  // reveal() refuses a dropped key even when a manager is cached.
+function materials(key: TenantKey): Materials {
+  // reveal() refuses a dropped key even when a keyring is cached.
   return key.reveal((bytes) => {
-    let cmm = managers.get(key);
-    if (cmm === undefined) {
+    let m = managers.get(key);
+    if (m === undefined) {
       const ring = new RawAesKeyringNode({
         keyNamespace: KEY_NAMESPACE,
         // The key name is authenticated with the data key: another tenant's key cannot match.
@@ -66,10 +70,10 @@ function materials(key: TenantKey): NodeDefaultCryptographicMaterialsManager {
         wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
       });
       if (observingKeyMaterial()) watchDataKeys(ring);
-      cmm = new NodeDefaultCryptographicMaterialsManager(ring);
-      managers.set(key, cmm);
+      m = { ring, cmm: new NodeDefaultCryptographicMaterialsManager(ring) };
+      managers.set(key, m);
     }
-    return cmm;
+    return m;
   });
 }
 
@@ -106,18 +110,18 @@ function tampered(error: unknown, ctx: SnapshotContext): KmsError {
   return new KmsError(classify(error, { snapshot: ctx }), { cause: error });
 }
 
-function sealer(key: TenantKey, ctx: SnapshotContext, plaintextLength?: number): Promise<Sealer> {
+function sealer(key: TenantKey, ctx: SnapshotContext): Promise<Sealer> {
   checkTenant(key, ctx);
-  return Sealer.start(materials(key), SNAPSHOT_SUITE, snapshotContext(ctx), SNAPSHOT_FRAME_LENGTH, plaintextLength);
+  return Sealer.start(materials(key).ring, SNAPSHOT_SUITE, snapshotContext(ctx), SNAPSHOT_FRAME_LENGTH);
 }
 
 function opened(key: TenantKey, ctx: SnapshotContext, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Buffer> {
   checkTenant(key, ctx);
-  return open(source, { cmm: materials(key), suiteId: SNAPSHOT_SUITE, context: snapshotContext(ctx) });
+  return open(source, { cmm: materials(key).cmm, suiteId: SNAPSHOT_SUITE, context: snapshotContext(ctx) });
 }
 
 export async function encryptSnapshot(key: TenantKey, plaintext: Uint8Array, ctx: SnapshotContext): Promise<Uint8Array> {
-  const s = await sealer(key, ctx, plaintext.length);
+  const s = await sealer(key, ctx);
   try {
     return s.seal(plaintext);
   } finally {

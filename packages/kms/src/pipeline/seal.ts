@@ -1,18 +1,20 @@
 /**
  * Writes Encryption SDK messages (format v2, framed, no signature) with the SDK's own materials:
- * its materials manager and keyring make and wrap the data key, its `getEncryptHelper` derives
- * the frame key and the key commitment (HKDF). Only the framing is done here, with node:crypto
+ * its keyring wraps the data key, its `getEncryptHelper` derives the frame key and the key
+ * commitment (HKDF). Only the framing is done here, with node:crypto
  * AES-GCM straight on each frame: the SDK's encrypt streams spend more time in stream plumbing
  * and copies than in AES (see bench/pipeline.ts).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import {
   CommitmentPolicy,
   CommitmentPolicySuites,
   getEncryptHelper,
+  KeyringTraceFlag,
   NodeAlgorithmSuite,
+  NodeEncryptionMaterial,
   type AlgorithmSuiteIdentifier,
-  type NodeMaterialsManager,
+  type KeyringNode,
 } from '@aws-crypto/client-node';
 import { FINAL, FINAL_OVERHEAD, FRAME_OVERHEAD, frameAad, frameIv, HEADER_IV, MESSAGE_ID, serializeContext, serializeHeader, TAG } from './format.ts';
 
@@ -36,16 +38,30 @@ export class Sealer {
     this.#dispose = dispose;
   }
 
-  /** One message's materials and header: one data key, wrapped by the CMM's keyring. */
-  static async start(cmm: NodeMaterialsManager, suiteId: AlgorithmSuiteIdentifier, context: Record<string, string>, frameLength: number, plaintextLength?: number): Promise<Sealer> {
-    const commitmentPolicy = CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT;
+  /**
+   * One message's materials and header: one data key, wrapped by the keyring. The data key is
+   * drawn here, synchronously, from the same CSPRNG the SDK's raw keyrings use: they draw it
+   * through the thread pool (randomBytes with a callback), a hop that cost milliseconds per
+   * message on a busy 2-core machine. Otherwise this is what the SDK's default materials
+   * manager does for a suite without signature.
+   */
+  static async start(keyring: KeyringNode & { readonly keyName: string; readonly keyNamespace: string }, suiteId: AlgorithmSuiteIdentifier, context: Record<string, string>, frameLength: number): Promise<Sealer> {
     const suite = new NodeAlgorithmSuite(suiteId);
-    CommitmentPolicySuites.isEncryptEnabled(commitmentPolicy, suite);
-    const material = await cmm.getEncryptionMaterials({ suite, encryptionContext: context, commitmentPolicy, ...(plaintextLength === undefined ? {} : { plaintextLength }) });
+    CommitmentPolicySuites.isEncryptEnabled(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT, suite);
+    if (suite.signatureHash !== undefined) throw new Error(`suite 0x${suiteId.toString(16)} signs; this writer does not`);
+    const fresh = new NodeEncryptionMaterial(suite, context);
+    fresh.setUnencryptedDataKey(randomFillSync(new Uint8Array(suite.keyLengthBytes)), {
+      keyNamespace: keyring.keyNamespace,
+      keyName: keyring.keyName,
+      flags: KeyringTraceFlag.WRAPPING_KEY_GENERATED_DATA_KEY,
+    });
+    const material = await keyring.onEncrypt(fresh);
+    if (!material.hasValidKey() || material.encryptedDataKeys.length === 0) {
+      material.zeroUnencryptedDataKey();
+      throw new Error('the keyring did not wrap the data key');
+    }
     const { getCipherInfo, dispose } = getEncryptHelper(material);
     try {
-      // The CMM may not change the suite or ask for a signature: this writer has none.
-      if (material.suite.id !== suiteId || material.suite.signatureHash !== undefined) throw new Error(`materials for suite 0x${material.suite.id.toString(16)}, not 0x${suiteId.toString(16)}`);
       const messageId = randomBytes(MESSAGE_ID);
       const { getCipher, keyCommitment } = getCipherInfo(messageId);
       if (keyCommitment === undefined) throw new Error('the suite gave no key commitment');
