@@ -1,6 +1,12 @@
 /**
- * Where the pipeline's decrypt spends its time, stage by stage, against raw AES-256-GCM,
- * interleaved round by round.  tsx bench/stages.ts [--mib 16] [--rounds 9]
+ * Decrypt of one 16 MiB snapshot message, path by path, against raw AES-256-GCM, interleaved
+ * round by round: the pipeline (decryptSnapshot), the same with an empty message (the fixed
+ * cost per message: keyring, key derivation, commitment, header), and the SDK's own public
+ * decrypt paths (one-shot, and its stream fed the message whole, in 64 KiB and 1 MiB chunks),
+ * which the pipeline replaced. With `node --cpu-prof` the SDK's paths showed buffer copies and
+ * garbage collection (the header parser concatenates its first chunk, a 16 MiB copy) and stream
+ * plumbing (three Transforms, setImmediate hops per frame) next to AES itself.
+ *   tsx bench/stages.ts [--mib 16] [--rounds 9]
  */
 import { createDecipheriv, createCipheriv, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
