@@ -38,7 +38,12 @@ export function project(object: object, kind: EntityKind, select: readonly strin
 }
 
 /** Offset paging behind an opaque `$skiptoken`, as Graph pages directory objects (100 by default, `$top` up to 999). */
-export function page(url: URL, ctx: string, items: readonly Record<string, unknown>[], options: { top?: number | undefined; count?: boolean; paged?: boolean } = {}): Response {
+export function page<T = Record<string, unknown>>(
+  url: URL,
+  ctx: string,
+  items: readonly T[],
+  options: { top?: number | undefined; count?: boolean; paged?: boolean; render?: (item: T) => Record<string, unknown> } = {},
+): Response {
   const top = options.top ?? 100;
   const token = url.searchParams.get('$skiptoken');
   const offset = token === null ? 0 : Number(Buffer.from(token, 'base64url').toString());
@@ -47,7 +52,10 @@ export function page(url: URL, ctx: string, items: readonly Record<string, unkno
   const body: Record<string, unknown> = { '@odata.context': ctx };
   // graph-facts.md: @odata.count appears on the first page only.
   if (options.count === true && token === null) body['@odata.count'] = items.length;
-  body['value'] = items.slice(offset, end);
+  // Only the page's own items are rendered (projected, expanded): rendering the whole list for
+  // every page made reading a large tenant quadratic (100,000 users: minutes instead of seconds).
+  const slice = items.slice(offset, end);
+  body['value'] = options.render === undefined ? slice : slice.map(options.render);
   if (end < items.length) body['@odata.nextLink'] = nextLink(url, { $skiptoken: Buffer.from(String(end)).toString('base64url') });
   return HttpResponse.json(body);
 }

@@ -108,7 +108,7 @@ function typedObjects(dir: Directory, ids: readonly string[], cast: EntityKind |
 function listObjects(url: URL, dir: Directory, q: Query, ctx: string, items: readonly { kind: EntityKind; object: Entity }[]): Response {
   const selected = items.filter((x) => q.filter === undefined || q.filter(x.object as unknown as Record<string, unknown>));
   const sorted = ordered(selected, q.orderby === undefined ? undefined : { property: q.orderby.property, desc: q.orderby.desc, of: (x: { object: Entity }) => x.object });
-  return page(url, ctx, sorted.map((x) => withExpand(dir, x.kind, x.object, q)), { top: q.top, count: q.count });
+  return page(url, ctx, sorted, { top: q.top, count: q.count, render: (x) => withExpand(dir, x.kind, x.object, q) });
 }
 
 /** `$expand` of one relation (at most 20 related objects, as Graph returns for directory objects). */
@@ -178,12 +178,12 @@ export async function serveGraph(tenant: ServedTenant, request: Request, url: UR
       const items = dir.list(kind).map((object) => ({ kind, object }));
       const selected = items.filter((x) => q.filter === undefined || q.filter(x.object as unknown as Record<string, unknown>));
       const sorted = ordered(selected, q.orderby === undefined ? undefined : { ...q.orderby, of: (x: { object: Entity }) => x.object });
-      const values = sorted.map((x) => {
+      const render = (x: { object: Entity }) => {
         const o = withExpand(dir, kind, x.object, q);
         delete o['@odata.type'];
         return o;
-      });
-      return page(url, context(info.path.split('/').pop()!, q.select), values, { top: q.top, count: q.count, paged: kind !== 'directoryRole' });
+      };
+      return page(url, context(info.path.split('/').pop()!, q.select), sorted, { top: q.top, count: q.count, paged: kind !== 'directoryRole', render });
     }
     if (method === 'POST' && info.writable) {
       const body = writable(kind, await jsonBody(request), true);
@@ -319,7 +319,7 @@ async function serveDeleted(tenant: ServedTenant, request: Request, url: URL, re
     const items = dir.deletedItems(castKind).map((d) => ({ kind: castKind, object: d.object }));
     const selected = items.filter((x) => q.filter === undefined || q.filter(x.object as unknown as Record<string, unknown>));
     const sorted = ordered(selected, q.orderby === undefined ? undefined : { ...q.orderby, of: (x: { object: Entity }) => x.object });
-    return page(url, context(KINDS[castKind].path.split('/').pop()!, q.select), sorted.map((x) => project(x.object, castKind, q.select, true)), { top: q.top, count: q.count });
+    return page(url, context(KINDS[castKind].path.split('/').pop()!, q.select), sorted, { top: q.top, count: q.count, render: (x) => project(x.object, castKind, q.select, true) });
   }
   if (first.toLowerCase().startsWith('microsoft.graph.')) throw segmentNotFound(first);
   const id = first.toLowerCase();
