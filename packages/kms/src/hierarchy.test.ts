@@ -4,7 +4,7 @@ import { failure } from '@ekm/domain';
 import { ProviderFailure } from './failure-error.ts';
 import { MemoryJournal, TenantKeys, unwrapTenantKey, type TenantKeyEntry, type TenantKeyJournal } from './hierarchy.ts';
 import { MemoryKms } from '../testing/memory-kms.ts';
-import { codeOf } from './testing.ts';
+import { codeOf } from '../testing/index.ts';
 
 const material = async (keys: TenantKeys, tenant: string) => {
   const key = await keys.unwrap(tenant);

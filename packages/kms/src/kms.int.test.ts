@@ -25,7 +25,7 @@ import type { ProviderFailure } from './failure-error.ts';
 import { MemoryJournal, TenantKeys, unwrapTenantKey } from './hierarchy.ts';
 import { decryptSnapshot, decryptSnapshotStream, encryptSnapshotStream } from './snapshot.ts';
 import { refusalOf, validateKey } from './validate.ts';
-import { codeOf } from './testing.ts';
+import { codeOf } from '../testing/index.ts';
 
 const REGION = 'us-east-1';
 const account = () => String(randomInt(100_000, 999_999)) + String(randomInt(100_000, 999_999));

@@ -1,12 +1,5 @@
-/** For this package's tests: the failure code a KMS operation ends with, `none` when it succeeds. */
-import { ProviderFailure } from './failure-error.ts';
-
-export async function codeOf(run: () => Promise<unknown>): Promise<string> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof ProviderFailure) return error.code;
-    throw error;
-  }
-  return 'none';
-}
+/**
+ * @deprecated Test support moved to `@ekm/kms/testing` (testing/code-of.ts). Kept only for the
+ * snapshot tests, whose owner is changing them right now; import from '../testing/index.ts'.
+ */
+export { codeOf } from '../testing/code-of.ts';

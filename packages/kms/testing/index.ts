@@ -1,4 +1,5 @@
 /** Test support for @ekm/kms and its users: never imported by a `src` file. */
+export { codeOf } from './code-of.ts';
 export { MemoryKms } from './memory-kms.ts';
 
 /**
