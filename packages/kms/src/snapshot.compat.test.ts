@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decryptSnapshot, decryptSnapshotStream, encryptSnapshot, encryptSnapshotStream, SNAPSHOT_FRAME_LENGTH, SNAPSHOT_SUITE, snapshotContext } from './snapshot.ts';
 import { TenantKey } from './tenant-key.ts';
-import { codeOf } from './testing.ts';
+import { codeOf } from '../testing/index.ts';
 
 /*
  * The pipeline frames messages itself (src/pipeline/) with the SDK's materials; these prove the

@@ -12,7 +12,7 @@ import {
   SNAPSHOT_FRAME_LENGTH,
   SNAPSHOT_SUITE,
 } from './snapshot.ts';
-import { codeOf } from './testing.ts';
+import { codeOf } from '../testing/index.ts';
 
 const key = (tenant = 't-1', bytes = randomBytes(32)) => new TenantKey(tenant, 1, new Uint8Array(bytes), KEY_ARN);
 const ctx = { tenant: 't-1', snapshot: 's-1' };
