@@ -95,7 +95,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(\\.turbo|reports|\\.ci)/' },
+    exclude: { path: '(^|/)(\\.turbo|reports|\\.ci|dist)/' },
     tsPreCompilationDeps: true,
     combinedDependencies: false,
     enhancedResolveOptions: {
