@@ -4,13 +4,15 @@
 // it runs the TypeScript sources through tsx. Tests keep running the sources.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // The AWS SDK is pinned; its notice about Node 20 concerns later releases and would only bury the run's output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const app = dirname(dirname(fileURLToPath(import.meta.url)));
-const built = join(app, 'dist', '.built');
+// EKM_DIST_DIR: another build to run (the build's own test uses one in a temporary folder).
+const dist = process.env.EKM_DIST_DIR ?? join(app, 'dist');
+const built = join(dist, '.built');
 
 /** Newest modification time of the TypeScript sources in apps/cli/src and packages/<name>/src. */
 function newestSource() {
@@ -32,7 +34,7 @@ function newestSource() {
 
 if (process.env.EKM_FROM_SOURCES !== '1' && existsSync(built) && statSync(built).mtimeMs >= newestSource()) {
   if (process.env.EKM_REPORT_BIN === '1') process.stderr.write('ekm: running apps/cli/dist\n');
-  await import(join(app, 'dist', 'ekm.js'));
+  await import(pathToFileURL(join(dist, 'ekm.js')).href);
 } else {
   if (process.env.EKM_REPORT_BIN === '1') process.stderr.write('ekm: running the sources\n');
   // tsx would keep a compile cache in the system temp folder; a run leaves nothing behind.

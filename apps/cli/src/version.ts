@@ -1,9 +1,13 @@
 /** `ekm --version`: the harness version, the protocol it speaks, and the commit it was run from when known. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PROTOCOL } from '@ekm/protocol';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+// The compiled CLI has this folder written in at build time (build.mjs `define`): it may run from elsewhere.
+const root = process.env.EKM_CLI_ROOT ?? fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
 
 export const HARNESS = { name: 'ekm-conformance', version: pkg.version } as const;
 
@@ -12,7 +16,7 @@ let commit: string | null | undefined;
 export function gitCommit(): string | undefined {
   if (commit === undefined) {
     try {
-      commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: new URL('..', import.meta.url), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).trim() || null;
+      commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).trim() || null;
     } catch {
       commit = null;
     }

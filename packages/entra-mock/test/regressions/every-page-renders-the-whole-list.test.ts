@@ -8,7 +8,10 @@ describe('regression: every page renders the whole list', () => {
   it('renders only the items of the page asked for', async () => {
     const items = Array.from({ length: 1000 }, (_, i) => ({ id: `u${i}` }));
     let rendered = 0;
-    const render = (x: { id: string }) => (rendered++, { id: x.id, seen: true });
+    const render = (x: { id: string }) => {
+      rendered++;
+      return { id: x.id, seen: true };
+    };
     const first = (await page(new URL('https://graph.microsoft.com/v1.0/users?$top=100'), 'ctx', items, { top: 100, render }).json()) as { value: { id: string }[]; '@odata.nextLink'?: string };
     expect(first.value.map((v) => v.id)).toEqual(items.slice(0, 100).map((x) => x.id));
     expect(first['@odata.nextLink']).toContain('$skiptoken=');
