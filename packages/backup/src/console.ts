@@ -1,4 +1,5 @@
 import { failure, type Failure } from '@ekm/domain';
+import type { ConsoleView } from '@ekm/protocol';
 import { refusalOf, TenantKeys, validateKey } from '@ekm/kms';
 import { moved, type AccountRecord, type TenantCredentials } from './account-store.ts';
 import { noCalls, type ProviderContext } from './context.ts';
@@ -14,13 +15,7 @@ export type CommandResult =
 type Refused = Extract<CommandResult, { ok: false }>;
 
 /** The Key Management tab (EKM-01, EKM-02, EKM-10, EKM-16, EKM-21). */
-export interface AccountView {
-  readonly ekmSection: boolean;
-  readonly providerAccountId?: string;
-  readonly keyArn?: string;
-  readonly externalKeyManagement: 'Enabled' | 'Disabled';
-  readonly cloudKeyManagement: 'Enabled' | 'Disabled';
-  readonly updateInProgress: boolean;
+export interface AccountView extends ConsoleView {
   /** Snapshots whose tenant key was lost with a destroyed key. */
   readonly unrecoverableSnapshots: readonly string[];
   readonly phase: Phase;
