@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { failure, parseKeyArn } from '@ekm/domain';
 import type { Failure, FailureCode, KeyArn } from '@ekm/domain';
-import { createKmsClient, ProviderFailure as KmsError, kmsPort, refusalOf, tenantKeyContext, validateKey } from '@ekm/kms';
+import { createKmsClient, ProviderFailure, kmsPort, refusalOf, tenantKeyContext, validateKey } from '@ekm/kms';
 import type { EncryptionContext, KeyDescription, KeyPort } from '@ekm/kms';
 import { account, endpointUrl, noPositionals, UsageError } from './args.ts';
 import type { Io } from './cli.ts';
@@ -176,9 +176,9 @@ async function unanswered(port: KeyPort, arn: KeyArn, endpoint: string): Promise
     await port.describe(arn.arn);
     return undefined;
   } catch (error) {
-    const cause = error instanceof KmsError ? error.cause : error;
+    const cause = error instanceof ProviderFailure ? error.cause : error;
     const status = (cause as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
-    const f = error instanceof KmsError ? error.failure : undefined;
+    const f = error instanceof ProviderFailure ? error.failure : undefined;
     if (f === undefined || f.code !== 'KmsUnavailable' || status !== undefined) return undefined;
     const why = awsErrorCode(cause);
     return failure(
@@ -244,8 +244,8 @@ async function tryOperations(port: KeyPort, arn: KeyArn, context: EncryptionCont
 }
 
 function refused(operation: Operation, error: unknown, account: string, arn: KeyArn, context: EncryptionContext, endpoint: string): OperationCheck {
-  const cause = error instanceof KmsError && error.cause !== undefined ? error.cause : error;
-  const f = error instanceof KmsError ? error.failure : failure('KmsUnavailable', String(error));
+  const cause = error instanceof ProviderFailure && error.cause !== undefined ? error.cause : error;
+  const f = error instanceof ProviderFailure ? error.failure : failure('KmsUnavailable', String(error));
   return {
     operation,
     actions: ACTIONS[operation],

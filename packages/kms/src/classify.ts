@@ -1,15 +1,6 @@
 import { failure, type Failure } from '@ekm/domain';
 import { ProviderFailure } from './failure-error.ts';
 
-/**
- * @deprecated Kept only for `snapshot.ts` (and its tests, which check the name), being changed
- * by another engineer right now: throw and catch `ProviderFailure` instead. It is a
- * ProviderFailure, so `toFailure` and `instanceof ProviderFailure` see it as one.
- */
-export class KmsError extends ProviderFailure {
-  override readonly name: string = 'KmsError';
-}
-
 /** What was being attempted, so the sentence can name the operation, key and account. */
 export interface CallContext {
   /** KMS operation without the `kms:` prefix, e.g. `Decrypt`. */

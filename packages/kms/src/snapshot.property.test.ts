@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KmsError } from './classify.ts';
+import { ProviderFailure } from './failure-error.ts';
 import { decryptSnapshot, decryptSnapshotStream, encryptSnapshot, SNAPSHOT_FRAME_LENGTH, type SnapshotContext } from './snapshot.ts';
 import { TenantKey } from './tenant-key.ts';
 
@@ -63,7 +63,7 @@ async function refusal(key: TenantKey, message: Uint8Array, ctx: SnapshotContext
     const plaintext = await decryptSnapshot(key, message, ctx);
     return `returned ${plaintext.byteLength} bytes`;
   } catch (error) {
-    return error instanceof KmsError ? error.code : `threw ${String(error)}`;
+    return error instanceof ProviderFailure ? error.code : `threw ${String(error)}`;
   }
 }
 
@@ -77,7 +77,7 @@ async function streamRefusal(key: TenantKey, message: Uint8Array, ctx: SnapshotC
   try {
     for await (const chunk of decryptSnapshotStream(key, ctx, Readable.from(split(message, cuts)))) chunks.push(chunk as Buffer);
   } catch (error) {
-    code = error instanceof KmsError ? error.code : `threw ${String(error)}`;
+    code = error instanceof ProviderFailure ? error.code : `threw ${String(error)}`;
   }
   const released = Buffer.concat(chunks);
   return { code, prefix: released.length <= original.length && Buffer.from(original).subarray(0, released.length).equals(released) };

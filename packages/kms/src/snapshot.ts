@@ -7,7 +7,8 @@ import {
   RawAesWrappingSuiteIdentifier,
 } from '@aws-crypto/client-node';
 import { failure } from '@ekm/domain';
-import { classify, KmsError } from './classify.ts';
+import { classify } from './classify.ts';
+import { ProviderFailure } from './failure-error.ts';
 import type { TenantKey } from './tenant-key.ts';
 import { noteKeyMaterial, observingKeyMaterial } from './observe.ts';
 import { open, Refused } from './pipeline/open.ts';
@@ -97,17 +98,17 @@ function watchDataKeys(ring: RawAesKeyringNode): void {
 
 function checkTenant(key: TenantKey, ctx: SnapshotContext): void {
   if (key.tenant !== ctx.tenant) {
-    throw new KmsError(failure('DataTampered', `The tenant key of ${key.tenant} cannot be used for tenant ${ctx.tenant}.`));
+    throw new ProviderFailure(failure('DataTampered', `The tenant key of ${key.tenant} cannot be used for tenant ${ctx.tenant}.`));
   }
 }
 
 /** The sentence for a refused message; failures that are already domain failures (a dropped key) keep theirs. */
-function tampered(error: unknown, ctx: SnapshotContext): KmsError {
-  if (error instanceof KmsError) return error;
+function tampered(error: unknown, ctx: SnapshotContext): ProviderFailure {
+  if (error instanceof ProviderFailure) return error;
   const where = `Snapshot ${ctx.snapshot} of tenant ${ctx.tenant}`;
-  if (error instanceof Refused && error.reason === 'context') return new KmsError(failure('DataTampered', `${where} carries the encryption context of other data.`), { cause: error });
-  if (error instanceof Refused && error.reason === 'trailing') return new KmsError(failure('DataTampered', `${where} has ${error.message}.`), { cause: error });
-  return new KmsError(classify(error, { snapshot: ctx }), { cause: error });
+  if (error instanceof Refused && error.reason === 'context') return new ProviderFailure(failure('DataTampered', `${where} carries the encryption context of other data.`), { cause: error });
+  if (error instanceof Refused && error.reason === 'trailing') return new ProviderFailure(failure('DataTampered', `${where} has ${error.message}.`), { cause: error });
+  return new ProviderFailure(classify(error, { snapshot: ctx }), { cause: error });
 }
 
 function sealer(key: TenantKey, ctx: SnapshotContext): Promise<Sealer> {
@@ -185,7 +186,7 @@ export function encryptSnapshotStream(key: TenantKey, ctx: SnapshotContext, sour
 
 /**
  * Streams decryption. The context is checked on the header, before any frame is
- * released; any failure destroys the output with a KmsError (DataTampered). Frames
+ * released; any failure destroys the output with a ProviderFailure (DataTampered). Frames
  * before a tampered frame may already have been read: commit nothing until the stream ends.
  */
 export function decryptSnapshotStream(key: TenantKey, ctx: SnapshotContext, source: Readable | AsyncIterable<Uint8Array>): Readable {
