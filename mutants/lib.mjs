@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The sources a mutant may patch: the reference provider, its KMS adapter and the KMS gateway. */
-export const MUTABLE_ROOTS = ['packages/backup/src/', 'packages/backup/conformance/', 'packages/kms/src/', 'packages/kms-gateway/src/'];
+const MUTABLE_ROOTS = ['packages/backup/src/', 'packages/backup/conformance/', 'packages/kms/src/', 'packages/kms-gateway/src/'];
 
 /** A rule of the catalogue (EKM-01..EKM-21) or a part of the gateway's authorisation. */
 const RULE = /^(?:EKM-(?:0[1-9]|1\d|2[01])|gateway\.(?:policy|grants))$/;
