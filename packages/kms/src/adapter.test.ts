@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
@@ -165,9 +167,9 @@ describe('kmsPort maps every SDK error to one domain failure, keeping its kind',
  * aws-sdk-client-mock replaces `send`, which skips the retry middleware; a fake HTTP
  * handler keeps the SDK's real standard retry strategy in the loop.
  */
-function clientAnswering(status: number, type: string) {
+function clientAnswering(status: number, type: string, options: { timeScale?: number } = {}) {
   const seen = { requests: 0 };
-  const client = createKmsClient({ region: 'us-east-1', account: PROVIDER, endpoint: 'http://127.0.0.1:9' });
+  const client = createKmsClient({ region: 'us-east-1', account: PROVIDER, endpoint: 'http://127.0.0.1:9', ...options });
   client.config.requestHandler = {
     handle: async () => {
       seen.requests += 1;
@@ -219,5 +221,58 @@ describe('retry: transient errors use the bounded standard retry, revocations ar
     const f = await failureOf(() => kmsPort(client, PROVIDER).decrypt(ARN, new Uint8Array([1]), ctx));
     expect(f.code).toBe(code);
     expect(seen.requests).toBe(1);
+  });
+});
+
+describe('timeScale: every wait of the client shrinks by one factor, the retry decisions stay', () => {
+  const ctx = { tenant: 't-1', purpose: 'tenant-key' };
+
+  it('a throttled call is still tried MAX_ATTEMPTS times, its back-off (AWS base 1 s for throttling) scaled down', async () => {
+    const { client, seen } = clientAnswering(429, 'ThrottlingException', { timeScale: 0.01 });
+    const t0 = performance.now();
+    const f = await failureOf(() => kmsPort(client, PROVIDER).decrypt(ARN, new Uint8Array([1]), ctx));
+    expect(f.code).toBe('KmsThrottled');
+    expect(seen.requests).toBe(MAX_ATTEMPTS);
+    // Unscaled, the two waits are up to 1 s and 2 s; at 0.01 at most 10 + 20 ms.
+    expect(performance.now() - t0).toBeLessThan(500);
+  });
+
+  it('a hung KMS outlasts the scaled request timeout: each attempt times out, and the call fails as KmsUnavailable', async () => {
+    const hung = new Set<ServerResponse>();
+    const server = createServer((_req, res) => void hung.add(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const client = createKmsClient({ region: 'us-east-1', account: PROVIDER, endpoint, requestTimeoutMs: 10_000, timeScale: 0.02 });
+      const t0 = performance.now();
+      const f = await failureOf(() => kmsPort(client, PROVIDER).decrypt(ARN, new Uint8Array([1]), ctx));
+      const took = performance.now() - t0;
+      expect(f).toMatchObject({ code: 'KmsUnavailable', kind: 'transient' });
+      expect(hung.size).toBe(MAX_ATTEMPTS);
+      // 3 attempts of 200 ms each (10 s x 0.02), plus scaled back-offs: not 30 s.
+      expect(took).toBeGreaterThanOrEqual(MAX_ATTEMPTS * 200 - 50);
+      expect(took).toBeLessThan(3_000);
+    } finally {
+      for (const res of hung) res.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('EKM_TIME_SCALE is the default factor; an option wins; a factor outside (0, 1] is refused', async () => {
+    const saved = process.env['EKM_TIME_SCALE'];
+    try {
+      process.env['EKM_TIME_SCALE'] = '0.01';
+      const { client, seen } = clientAnswering(429, 'ThrottlingException');
+      const t0 = performance.now();
+      await failureOf(() => kmsPort(client, PROVIDER).decrypt(ARN, new Uint8Array([1]), ctx));
+      expect(seen.requests).toBe(MAX_ATTEMPTS);
+      expect(performance.now() - t0).toBeLessThan(500);
+      expect(() => createKmsClient({ region: 'us-east-1', timeScale: 0 })).toThrow(RangeError);
+      expect(() => createKmsClient({ region: 'us-east-1', timeScale: 2 })).toThrow(RangeError);
+    } finally {
+      if (saved === undefined) delete process.env['EKM_TIME_SCALE'];
+      else process.env['EKM_TIME_SCALE'] = saved;
+    }
   });
 });

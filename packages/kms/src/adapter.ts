@@ -28,8 +28,26 @@ export interface KmsClientOptions {
    */
   readonly account?: string;
   readonly maxAttempts?: number;
-  /** Per attempt; a KMS that hangs is a transient failure, not a stuck workflow. Default 10 s. */
+  /** Per attempt; a KMS that hangs is a transient failure, not a stuck workflow. Default 10 s (before `timeScale`). */
   readonly requestTimeoutMs?: number;
+  /**
+   * Multiplies every wait of the client: the request and connection timeouts and the retry
+   * back-off delays. 1 (real time) unless given, or unless the environment variable
+   * `EKM_TIME_SCALE` says otherwise. A test harness whose faults run at a fraction of real time
+   * (the KMS gateway's toxics, with the same factor) sets it, so that a hang still outlasts the
+   * client's timeout and a throttle storm still exhausts the retries, in proportion, without
+   * costing real seconds. The decisions (what is retried, how many times) do not change.
+   */
+  readonly timeScale?: number;
+}
+
+/** AWS's standard retry mode: exponential back-off with full jitter, capped at 20 s. */
+const MAX_BACKOFF_MS = 20_000;
+
+/** `EKM_TIME_SCALE` when it is a number in (0, 1]; otherwise 1. */
+function timeScaleFromEnv(env: Record<string, string | undefined> = process.env): number {
+  const scale = Number(env['EKM_TIME_SCALE']);
+  return scale > 0 && scale <= 1 ? scale : 1;
 }
 
 export interface AwsCredentials {
@@ -40,6 +58,9 @@ export interface AwsCredentials {
 
 /** A KMS client with the standard retry mode and a bounded budget. */
 export function createKmsClient(options: KmsClientOptions): KMSClient {
+  const scale = options.timeScale ?? timeScaleFromEnv();
+  if (!(scale > 0 && scale <= 1)) throw new RangeError(`timeScale must be in (0, 1], got ${scale}`);
+  const maxAttempts = options.maxAttempts ?? MAX_ATTEMPTS;
   const client = new KMSClient({
     region: options.region,
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
@@ -49,16 +70,43 @@ export function createKmsClient(options: KmsClientOptions): KMSClient {
         ? { credentials: { accessKeyId: options.account, secretAccessKey: 'test' } }
         : {}),
     retryMode: 'standard',
-    maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
-    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
+    maxAttempts,
+    requestHandler: {
+      requestTimeout: Math.ceil((options.requestTimeoutMs ?? 10_000) * scale),
+      // Without it the SDK's node handler only logs a warning when requestTimeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
+      connectionTimeout: Math.ceil(3_000 * scale),
+    },
   });
   // The SDK counts LimitExceededException as throttling and retries it; for KMS it is a quota
   // (e.g. on-demand rotations), which no retry can help. The standard strategy stays in charge of
   // everything else; for a quota error it is not asked, and the SDK error is thrown as it came.
   const config = client.config as { retryStrategy: () => Promise<unknown> };
   const standard = config.retryStrategy;
-  config.retryStrategy = async () => quotaNotRetried(await standard());
+  let strategy: Promise<unknown> | undefined;
+  config.retryStrategy = () => (strategy ??= standard().then((s) => quotaNotRetried(scale === 1 ? s : scaledBackoff(s, maxAttempts, scale))));
   return client;
+}
+
+/**
+ * The SDK's own standard strategy (same retry decisions, same retry-token bucket), built again
+ * through its constructor with a back-off whose delays are `scale` times AWS's: a random fraction of
+ * min(base x 2^attempt, 20 s), the base being the SDK's own for the error (its throttling base
+ * for throttling). "Retry behavior", AWS SDKs and Tools Reference Guide:
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+ * If the strategy is not one this can rebuild, it is kept unscaled (slower, never wrong).
+ */
+function scaledBackoff(strategy: unknown, maxAttempts: number, scale: number): unknown {
+  const Standard = (strategy as { constructor?: unknown }).constructor;
+  if (typeof Standard !== 'function' || (strategy as { mode?: unknown }).mode !== 'standard') return strategy;
+  let base = 0;
+  const backoff = {
+    setDelayBase: (delay: number) => {
+      base = delay;
+    },
+    computeNextBackoffDelay: (attempt: number) => Math.floor(Math.random() * Math.min(base * 2 ** attempt, MAX_BACKOFF_MS) * scale),
+  };
+  return new (Standard as new (o: { maxAttempts: number; backoff: typeof backoff }) => unknown)({ maxAttempts, backoff });
 }
 
 interface RetryStrategyV2 {
