@@ -43,6 +43,11 @@ export async function handleControl(control: KmsGatewayControl, req: IncomingMes
     }
     if (area === 'audit' && item === 'clear' && m === 'POST') return send(200, { removed: control.audit.clear(input) });
     if (area === 'stats' && m === 'GET') return send(200, control.stats());
+    if (area === 'latency' && item === undefined && m === 'GET') return send(200, control.latency.summary());
+    if (area === 'latency' && item === 'reset' && m === 'POST') {
+      control.latency.reset();
+      return send(204, null);
+    }
     if (area === 'principals' && item === undefined && m === 'GET') return send(200, control.principals.list());
     if (area === 'principals' && item !== undefined && m === 'PUT') {
       control.principals.set(decodeURIComponent(item), String(input['principalArn']));

@@ -10,6 +10,7 @@ import { awsErrorFor, HANDLERS, keyUses, upstreamBody, type Send } from './handl
 import { callerOf, header, identityType, principalProblem, type Caller } from './identity.ts';
 import { ImportBroker } from './imports.ts';
 import { KeyRegistry } from './keys.ts';
+import { AddedLatency, notSampled, type LatencySummary } from './latency.ts';
 import { afterSuccess } from './learn.ts';
 import { factsOf } from './operations.ts';
 import { RotationLog } from './rotations.ts';
@@ -34,6 +35,13 @@ export interface KmsGatewayOptions {
   auditFile?: string;
   /** Region used when a request carries no SigV4 credential scope. */
   region?: string;
+  /**
+   * Multiplies the toxics' times (latency, jitter, hang), so a fault scenario's waits cost a
+   * fraction of real time. Give the provider's KMS client the same factor (`timeScale` of
+   * `createKmsClient` in @ekm/kms) so the ratios hold: a hang still outlasts the client's timeout.
+   * Default: the environment variable `EKM_TIME_SCALE` when it is a number in (0, 1], else 1.
+   */
+  timeScale?: number;
 }
 
 export interface GatewayStats {
@@ -46,6 +54,9 @@ export interface GatewayStats {
   byErrorCode: Record<string, number>;
   toxics: { name: string; hits: number }[];
   auditEvents: number;
+  /** The gateway's own time per KMS call, LocalStack's excluded (see `control.latency`). */
+  addedLatency: LatencySummary;
+  timeScale: number;
 }
 
 export interface KmsGatewayControl {
@@ -71,6 +82,14 @@ export interface KmsGatewayControl {
     clear(q?: { account?: string }): number;
   };
   stats(): GatewayStats;
+  /**
+   * The gateway's added latency per KMS call: its own handling time, the time spent waiting on
+   * LocalStack excluded, calls a toxic acted on left out. `reset` starts a new sample.
+   */
+  latency: {
+    summary(): LatencySummary;
+    reset(): void;
+  };
   /**
    * Which principal ARN stands behind an access key id (a request header `x-ekm-principal-arn`
    * overrides it per call). The principal must belong to the access key's own account:
@@ -101,6 +120,9 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
   const imports = new ImportBroker();
   const rotations = new RotationLog();
   const toxics = new Toxics(options.seed ?? 1);
+  const scale = options.timeScale ?? timeScaleFromEnv();
+  if (!(scale > 0 && scale <= 1)) throw new RangeError(`timeScale must be in (0, 1], got ${scale}`);
+  const latency = new AddedLatency();
   const audit = new AuditTrail(options.auditFile);
   const principals = new Map<string, string>();
   const defaultRegion = options.region ?? 'us-east-1';
@@ -138,7 +160,10 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
       upstreamCalls: upstream.calls,
       toxics: toxics.list().map(({ name, hits }) => ({ name, hits })),
       auditEvents: audit.size,
+      addedLatency: latency.summary(),
+      timeScale: scale,
     }),
+    latency: { summary: () => latency.summary(), reset: () => latency.reset() },
     principals: {
       set: (id, arn) => {
         const problem = principalProblem(id, arn);
@@ -243,7 +268,8 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     }
 
     const roll = toxics.roll({ operation: op, callerAccount: caller.account, keyArn: uses[0]?.ref.arn });
-    if (roll.delayMs > 0) await new Promise((r) => setTimeout(r, roll.delayMs));
+    if (roll.delayMs > 0 || roll.fault !== undefined) notSampled();
+    if (roll.delayMs > 0) await new Promise((r) => setTimeout(r, roll.delayMs * scale));
     const fault = roll.fault;
     if (fault) {
       stats.toxicFaults++;
@@ -262,7 +288,7 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
           recordUnanswered('RequestTimeout', 'the gateway did not answer', fault.name);
           hung.add(res);
           res.on('close', () => hung.delete(res));
-          if ((fault.timeoutMs ?? 0) > 0) setTimeout(() => req.socket.destroy(), fault.timeoutMs).unref();
+          if ((fault.timeoutMs ?? 0) > 0) setTimeout(() => req.socket.destroy(), fault.timeoutMs! * scale).unref();
           return;
         }
       }
@@ -321,7 +347,7 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      const handled = (req.url ?? '/').startsWith(CONTROL_PREFIX) ? handleControl(control, req, res, raw) : handleKms(req, res, raw);
+      const handled = (req.url ?? '/').startsWith(CONTROL_PREFIX) ? handleControl(control, req, res, raw) : latency.track(() => handleKms(req, res, raw));
       handled.catch((error: unknown) => {
         if (res.headersSent || res.destroyed) return;
         const e = toKmsError(error);
@@ -352,4 +378,10 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
       audit.close();
     },
   };
+}
+
+/** `EKM_TIME_SCALE` when it is a number in (0, 1]; otherwise 1 (the same rule as @ekm/kms's client). */
+function timeScaleFromEnv(): number {
+  const scale = Number(process.env['EKM_TIME_SCALE']);
+  return scale > 0 && scale <= 1 ? scale : 1;
 }

@@ -5,6 +5,7 @@ export type { GatewayClock } from './clock.ts';
 export { KMS_ERRORS, KmsError, toKmsError, isKmsErrorCode, messages } from './errors.ts';
 export type { KmsErrorCode } from './errors.ts';
 export type { AuditEvent, AuditQuery } from './audit.ts';
+export type { LatencySummary } from './latency.ts';
 export { TOXIC_TYPES } from './toxics.ts';
 export type { Toxic, ToxicSpec, ToxicType } from './toxics.ts';
 export { evaluatePolicy, parsePolicy, principalMatches, PolicyParseError } from './policy.ts';

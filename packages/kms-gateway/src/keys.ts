@@ -1,4 +1,5 @@
 import { KmsError, messages } from './errors.ts';
+import { waitingUpstream } from './latency.ts';
 import { parsePolicy, type PolicyDocument } from './policy.ts';
 import type { Upstream } from './upstream.ts';
 
@@ -113,7 +114,8 @@ export class KeyRegistry {
       cached.catch(() => this.#metadata.delete(ref.arn));
       this.#metadata.set(ref.arn, cached);
     }
-    return cached;
+    // Another call may be fetching it: the wait is LocalStack's either way.
+    return waitingUpstream(cached);
   }
 
   remember(meta: KeyMetadata): void {
@@ -130,7 +132,7 @@ export class KeyRegistry {
       cached.catch(() => this.#policies.delete(ref.arn));
       this.#policies.set(ref.arn, cached);
     }
-    return cached;
+    return waitingUpstream(cached);
   }
 
   forget(arn: string, what: { policy?: boolean } = {}): void {

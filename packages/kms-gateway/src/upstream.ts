@@ -1,5 +1,6 @@
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { KmsError, isKmsErrorCode, parseAwsError } from './errors.ts';
+import { waitingUpstream } from './latency.ts';
 
 export interface UpstreamResponse {
   status: number;
@@ -19,6 +20,10 @@ export class Upstream {
 
   send(headers: Record<string, string>, body: string): Promise<UpstreamResponse> {
     this.calls++;
+    return waitingUpstream(this.#request(headers, body));
+  }
+
+  #request(headers: Record<string, string>, body: string): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
       const req = httpRequest(
         {
