@@ -51,7 +51,13 @@ function io(): Io & { out: () => string; err: () => string } {
     stderr: { write: (t: string) => (err += t) },
     cwd: dir,
     rules: RULES,
-    openWorld: async (options): Promise<World> => ({ executor, withProvider: () => executor, provider: options.provider, transitions: ['t-a1', 't-b2', 't-c3', 't-d4', 't-none'], close: async () => void closed++ }),
+    openWorld: async (options): Promise<World> => ({
+      executor,
+      withProvider: () => executor,
+      provider: options.provider,
+      transitions: ['t-a1', 't-b2', 't-c3', 't-d4', 't-none'],
+      close: async () => void closed++,
+    }),
     out: () => out,
     err: () => err,
   };
@@ -88,8 +94,14 @@ describe('argument errors exit 2 with one line saying what is wrong', () => {
     [['report', 'merge'], 'ekm report: report merge: expected one or more report directories, found none'],
     [['doctor'], 'ekm doctor: expected --key-arn <arn>, found none'],
     [['doctor', '--key-arn', 'x', '--account', '444455556666'], 'ekm doctor: --account: only used with --endpoint, which is missing'],
-    [['doctor', '--key-arn', 'x', '--endpoint', 'http://127.0.0.1:1'], "ekm doctor: --endpoint: expected --account <the provider's 12-digit account ID> too, found none"],
-    [['doctor', '--key-arn', 'x', '--endpoint', 'http://127.0.0.1:1', '--account', '4444'], 'ekm doctor: --account: expected a 12-digit AWS account ID, found "4444"'],
+    [
+      ['doctor', '--key-arn', 'x', '--endpoint', 'http://127.0.0.1:1'],
+      "ekm doctor: --endpoint: expected --account <the provider's 12-digit account ID> too, found none",
+    ],
+    [
+      ['doctor', '--key-arn', 'x', '--endpoint', 'http://127.0.0.1:1', '--account', '4444'],
+      'ekm doctor: --account: expected a 12-digit AWS account ID, found "4444"',
+    ],
     [['doctor', '--key-arn', 'x', '--region', 'Mars'], 'ekm doctor: --region: expected a Region such as us-east-1, found "Mars"'],
     [['doctor', '--key-arn'], "ekm doctor: option '--key-arn <value>' argument missing"],
     [['gateway', '--port', '70000'], 'ekm gateway: --port: expected a port number from 0 to 65535, found "70000"'],
@@ -156,7 +168,9 @@ describe('ekm run and the gate', () => {
     expect(await cli(['run', 'scenarios', 'wrong.yaml', '--out', 'out/wrong'], o)).toBe(1);
     expect(o.out()).toContain('FAIL e5: step 3 "admin.disableKey key=A" (wrong.yaml:10): expected outcome KeyDisabled, found ok');
     expect(o.err()).toContain('scenario e5 failed at step 3 "admin.disableKey key=A"');
-    expect(await readFile(join(dir, 'out/wrong/junit.xml'), 'utf8')).toContain('failure message="step 3 &quot;admin.disableKey key=A&quot; (wrong.yaml:10) failed');
+    expect(await readFile(join(dir, 'out/wrong/junit.xml'), 'utf8')).toContain(
+      'failure message="step 3 &quot;admin.disableKey key=A&quot; (wrong.yaml:10) failed',
+    );
   });
 
   it('an invalid file fails the gate even when every scenario passes', async () => {
@@ -203,11 +217,15 @@ describe('ekm run and the gate', () => {
     expect(lone.err()).toContain('out/nowhere/results.json: expected a results.json, found nothing readable');
   });
 
-  it('ekm rules shows the catalogue with the last run\'s coverage', async () => {
+  it("ekm rules shows the catalogue with the last run's coverage", async () => {
     const o = io();
     expect(await cli(['rules', '--json', '--out', 'out/partial'], o)).toBe(0);
     const rows = JSON.parse(o.out());
-    expect(rows.map((r: { id: string; status: string }) => [r.id, r.status])).toEqual([['EKM-01', 'passed'], ['EKM-12', 'passed'], ['EKM-20', 'uncovered']]);
+    expect(rows.map((r: { id: string; status: string }) => [r.id, r.status])).toEqual([
+      ['EKM-01', 'passed'],
+      ['EKM-12', 'passed'],
+      ['EKM-20', 'uncovered'],
+    ]);
     expect(rows[0].quote).toBe(RULES[0]!.quote);
     const text = io();
     expect(await cli(['rules', '--out', 'out/none'], text)).toBe(0);
@@ -249,7 +267,7 @@ describe('help and version', () => {
     expect(o.out()).toMatch(/^ekm \d+\.\d+\.\d+ \(ekm\.provider\/v1(, commit [0-9a-f]{12})?\)\n$/);
   });
 
-  it('a bad option points at the command\'s own --help', async () => {
+  it("a bad option points at the command's own --help", async () => {
     const o = io();
     expect(await cli(['run', '--bogus'], o)).toBe(2);
     expect(o.err()).toContain('run "ekm run --help" for usage');
@@ -265,7 +283,7 @@ describe('the light dispatcher', () => {
 });
 
 describe('paths from where the user stands', () => {
-  it('from a subfolder, validate and run find the suite of the checkout, and relative paths are the user\'s', async () => {
+  it("from a subfolder, validate and run find the suite of the checkout, and relative paths are the user's", async () => {
     const o = { ...io(), cwd: join(dir, 'scenarios', 'area') };
     let out = '';
     const sub = { ...o, stdout: { write: (t: string) => (out += t), isTTY: false } };

@@ -96,5 +96,8 @@ function isParseArgsError(err: unknown): err is Error {
 function usageMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   // node:util phrases these for its own audience ("To specify a positional argument ..."); keep the first sentence.
-  return message.split('. To ')[0]!.replace(/^Unknown option/, 'unknown option').replace(/^Option/, 'option');
+  return message
+    .split('. To ')[0]!
+    .replace(/^Unknown option/, 'unknown option')
+    .replace(/^Option/, 'option');
 }

@@ -47,10 +47,21 @@ export const COMMANDS = {
   validate: { summary: 'check scenario files against the schema, run nothing', args: '[paths..]', options: {} },
   rules: {
     summary: 'the rule catalogue, with coverage from the last run',
-    options: { json: { type: 'boolean', default: false, help: 'machine-readable output' }, out: { type: 'string', default: DEFAULT_OUT, value: '<dir>', help: 'where the last run wrote its reports' } },
+    options: {
+      json: { type: 'boolean', default: false, help: 'machine-readable output' },
+      out: { type: 'string', default: DEFAULT_OUT, value: '<dir>', help: 'where the last run wrote its reports' },
+    },
   },
-  report: { summary: 'merge shard reports into one', args: 'merge <dirs..>', options: { out: { type: 'string', default: DEFAULT_OUT, value: '<dir>', help: 'where the merged reports go' } } },
-  verify: { summary: 'check a results bundle: complete, unmodified, matching the scenario files, its verdict recomputed', args: '<results dir> [scenario paths..]', options: {} },
+  report: {
+    summary: 'merge shard reports into one',
+    args: 'merge <dirs..>',
+    options: { out: { type: 'string', default: DEFAULT_OUT, value: '<dir>', help: 'where the merged reports go' } },
+  },
+  verify: {
+    summary: 'check a results bundle: complete, unmodified, matching the scenario files, its verdict recomputed',
+    args: '<results dir> [scenario paths..]',
+    options: {},
+  },
   doctor: {
     summary: 'pre-flight check of a key before enabling EKM; exit 0 when every check passes',
     options: {
@@ -82,7 +93,11 @@ export const COMMANDS = {
       ...PROVIDER,
     },
   },
-  provider: { summary: 'serve the reference provider over ekm.provider/v1 HTTP until Ctrl-C', args: 'serve', options: { port: { type: 'string', value: '<n>', help: 'port on 127.0.0.1 (default: a free one)' } } },
+  provider: {
+    summary: 'serve the reference provider over ekm.provider/v1 HTTP until Ctrl-C',
+    args: 'serve',
+    options: { port: { type: 'string', value: '<n>', help: 'port on 127.0.0.1 (default: a free one)' } },
+  },
   help: { summary: 'this text (also: ekm <command> --help)', options: {} },
 } as const satisfies Record<string, Command>;
 
@@ -95,9 +110,15 @@ export function isCommand(name: string | undefined): name is CommandName {
 type Values<O> = { -readonly [K in keyof O]: O[K] extends { type: 'boolean' } ? boolean : O[K] extends { default: string } ? string : string | undefined };
 
 /** Parses a command's arguments with its options from the table. */
-export function parseCommand<C extends CommandName>(name: C, args: readonly string[]): { values: Values<(typeof COMMANDS)[C]['options']>; positionals: string[] } {
+export function parseCommand<C extends CommandName>(
+  name: C,
+  args: readonly string[],
+): { values: Values<(typeof COMMANDS)[C]['options']>; positionals: string[] } {
   const options = Object.fromEntries(
-    Object.entries(COMMANDS[name].options as Record<string, Option>).map(([k, o]) => [k, o.default === undefined ? { type: o.type } : { type: o.type, default: o.default }]),
+    Object.entries(COMMANDS[name].options as Record<string, Option>).map(([k, o]) => [
+      k,
+      o.default === undefined ? { type: o.type } : { type: o.type, default: o.default },
+    ]),
   ) as NonNullable<Parameters<typeof parseArgs>[0]>['options'];
   const { values, positionals } = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
   return { values: values as Values<(typeof COMMANDS)[C]['options']>, positionals };

@@ -124,7 +124,13 @@ describe('ekm doctor against the gateway', () => {
     // The statements to paste: the AWS console's "other AWS accounts" defaults with the provider's account.
     const principal = { AWS: `arn:aws:iam::${provider}:root` };
     expect(report.policyStatements).toEqual([
-      { Sid: 'Allow use of the key', Effect: 'Allow', Principal: principal, Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'], Resource: '*' },
+      {
+        Sid: 'Allow use of the key',
+        Effect: 'Allow',
+        Principal: principal,
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+        Resource: '*',
+      },
       {
         Sid: 'Allow attachment of persistent resources',
         Effect: 'Allow',
@@ -139,7 +145,9 @@ describe('ekm doctor against the gateway', () => {
     const printed = text.slice(text.indexOf('can use the key:\n') + 'can use the key:\n'.length, text.indexOf('\nresult:'));
     const statements = JSON.parse(`[${printed}]`) as object[];
     const fixed = JSON.parse(policy(owner)) as { Statement: object[] };
-    await admin(owner).send(new PutKeyPolicyCommand({ KeyId: arn, PolicyName: 'default', Policy: JSON.stringify({ ...fixed, Statement: [...fixed.Statement, ...statements] }) }));
+    await admin(owner).send(
+      new PutKeyPolicyCommand({ KeyId: arn, PolicyName: 'default', Policy: JSON.stringify({ ...fixed, Statement: [...fixed.Statement, ...statements] }) }),
+    );
     const after = await doctor('--key-arn', arn, '--account', provider);
     expect(after.code).toBe(0);
     expect(after.report.policyStatements).toBeUndefined();
@@ -147,7 +155,14 @@ describe('ekm doctor against the gateway', () => {
 
   it('[EKM-02][EKM-06] a policy that allows all but kms:Decrypt: only Decrypt is refused, with "add kms:Decrypt for account …"', async () => {
     const { owner, provider } = accounts();
-    const arn = await createKey(owner, policy(owner, provider, PROVIDER_ACTIONS.filter((a) => a !== 'kms:Decrypt')));
+    const arn = await createKey(
+      owner,
+      policy(
+        owner,
+        provider,
+        PROVIDER_ACTIONS.filter((a) => a !== 'kms:Decrypt'),
+      ),
+    );
     const { code, report } = await doctor('--key-arn', arn, '--account', provider);
 
     expect(code).toBe(1);

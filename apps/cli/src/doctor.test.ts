@@ -28,8 +28,18 @@ describe('ekm doctor without an endpoint checks the identifier alone', () => {
     ['an Azure Key Vault key', 'https://contoso.vault.azure.net/keys/backup/0123', 'UnsupportedKeyLocation', /This is an Azure Key Vault key/],
     ['a Google Cloud KMS key', 'projects/p/locations/global/keyRings/r/cryptoKeys/k', 'UnsupportedKeyLocation', /This is a Google Cloud KMS key/],
     ['an ARN of another service', 'arn:aws:s3:::backup-bucket', 'InvalidKeyArn', /field "service": This is an ARN of the s3 service/],
-    ['an 11-digit account', 'arn:aws:kms:us-east-1:11112222333:key/1234abcd-12ab-34cd-56ef-1234567890ab', 'InvalidKeyArn', /field "account": The account "11112222333" is not a 12-digit/],
-    ['a Region of another partition', 'arn:aws:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', 'InvalidKeyArn', /field "region": "cn-north-1" is not a Region of the aws partition/],
+    [
+      'an 11-digit account',
+      'arn:aws:kms:us-east-1:11112222333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      'InvalidKeyArn',
+      /field "account": The account "11112222333" is not a 12-digit/,
+    ],
+    [
+      'a Region of another partition',
+      'arn:aws:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      'InvalidKeyArn',
+      /field "region": "cn-north-1" is not a Region of the aws partition/,
+    ],
   ];
   for (const [what, arn, code, sentence] of refused) {
     it(`[EKM-03] ${what} is refused with ${code}, naming the field`, async () => {
@@ -68,7 +78,14 @@ describe('ekm doctor without an endpoint checks the identifier alone', () => {
       keyArn: GOOD,
       checked: 'identifier',
       region: 'us-east-1',
-      identifier: { ok: true, partition: 'aws', region: 'us-east-1', account: '111122223333', keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', multiRegion: false },
+      identifier: {
+        ok: true,
+        partition: 'aws',
+        region: 'us-east-1',
+        account: '111122223333',
+        keyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
+        multiRegion: false,
+      },
       findings: [],
       operations: [],
     });
@@ -80,7 +97,9 @@ describe('ekm doctor against an endpoint that does not answer', () => {
     const r = await doctor('--key-arn', GOOD, '--endpoint', 'http://127.0.0.1:9', '--account', '444455556666');
     expect(r.code).toBe(1);
     const fails = r.out.split('\n').filter((l) => l.includes('FAIL'));
-    expect(fails).toEqual([expect.stringMatching(/^FAIL endpoint: http:\/\/127\.0\.0\.1:9\/? does not answer \(ECONNREFUSED\); no check could run\. Check the URL/)]);
+    expect(fails).toEqual([
+      expect.stringMatching(/^FAIL endpoint: http:\/\/127\.0\.0\.1:9\/? does not answer \(ECONNREFUSED\); no check could run\. Check the URL/),
+    ]);
     expect(r.out).toContain('result: 1 problem(s)');
     const json = JSON.parse((await doctor('--key-arn', GOOD, '--endpoint', 'http://127.0.0.1:9', '--account', '444455556666', '--json')).out) as DoctorReport;
     expect(json.unreachable).toMatchObject({ code: 'KmsUnavailable', kind: 'transient', field: 'endpoint' });
@@ -88,4 +107,3 @@ describe('ekm doctor against an endpoint that does not answer', () => {
     expect(json.operations.every((o) => o.status === 'not-tried')).toBe(true);
   }, 30_000);
 });
-

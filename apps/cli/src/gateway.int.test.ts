@@ -38,7 +38,12 @@ function localstackUnder(pid: number): number[] {
   const tree = new Set([pid]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const r of rows) if (tree.has(r.ppid) && !tree.has(r.pid)) (tree.add(r.pid), (grew = true));
+    for (const r of rows) {
+      if (tree.has(r.ppid) && !tree.has(r.pid)) {
+        tree.add(r.pid);
+        grew = true;
+      }
+    }
   }
   return rows.filter((r) => r.pid !== pid && tree.has(r.pid) && r.args.includes('localstack')).map((r) => r.pid);
 }
@@ -66,7 +71,9 @@ async function serve(args: string[], env: NodeJS.ProcessEnv = process.env): Prom
   let out = '';
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const endpoint = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -119,7 +126,10 @@ describe('ekm gateway', () => {
 
     const denied = await client(gw.endpoint, stranger)
       .send(new GenerateDataKeyCommand({ KeyId: arn, KeySpec: 'AES_256', EncryptionContext: context }))
-      .then(() => undefined, (e: { name: string; message: string }) => e);
+      .then(
+        () => undefined,
+        (e: { name: string; message: string }) => e,
+      );
     expect(denied?.name).toBe('AccessDeniedException');
     expect(denied?.message).toContain(`kms:GenerateDataKey on resource: ${arn}`);
 
@@ -136,7 +146,10 @@ describe('ekm gateway', () => {
     expect(started.filter(alive)).toEqual([]);
     expect((await fetch(`${localstack}/_localstack/health`)).ok).toBe(true);
     await expect(fetch(`${gw.endpoint}/_ekm/stats`)).rejects.toThrow();
-    const audit = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { eventName: string; errorCode?: string });
+    const audit = readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { eventName: string; errorCode?: string });
     expect(audit.map((e) => `${e.eventName}${e.errorCode === undefined ? '' : `:${e.errorCode}`}`)).toEqual([
       'CreateKey',
       'GenerateDataKey',

@@ -34,9 +34,19 @@ describe('ekm provider serve', () => {
 describe('choosing the provider under test', () => {
   it('defaults to the reference provider in process, and refuses both options at once or a URL that does not answer', async () => {
     const chosen = await chooseProvider({}, process.cwd());
-    expect(chosen.described).toEqual({ name: '@ekm/backup', version: expect.any(String), protocol: PROTOCOL, binding: 'in-process', capabilities: ['store.tamper', 'update.inProgress'] });
-    await expect(chooseProvider({ provider: 'http://127.0.0.1:9', 'provider-module': './x.ts' }, process.cwd())).rejects.toThrow(/one of --provider <url> and --provider-module <path>, found both/);
+    expect(chosen.described).toEqual({
+      name: '@ekm/backup',
+      version: expect.any(String),
+      protocol: PROTOCOL,
+      binding: 'in-process',
+      capabilities: ['store.tamper', 'update.inProgress'],
+    });
+    await expect(chooseProvider({ provider: 'http://127.0.0.1:9', 'provider-module': './x.ts' }, process.cwd())).rejects.toThrow(
+      /one of --provider <url> and --provider-module <path>, found both/,
+    );
     await expect(chooseProvider({ provider: 'http://127.0.0.1:9' }, process.cwd())).rejects.toThrow(/does not answer/);
-    await expect(chooseProvider({ 'provider-module': './no-such-module.ts' }, process.cwd())).rejects.toThrow(/no-such-module.ts: the provider module cannot be loaded/);
+    await expect(chooseProvider({ 'provider-module': './no-such-module.ts' }, process.cwd())).rejects.toThrow(
+      /no-such-module.ts: the provider module cannot be loaded/,
+    );
   });
 });

@@ -15,7 +15,16 @@ export interface ChosenProvider {
   readonly described: ProviderUnderTest;
 }
 
-export async function chooseProvider(values: { provider?: string | undefined; 'provider-module'?: string | undefined }, cwd: string): Promise<ChosenProvider> {
+/**
+ * `onKeyMaterial` is the secret scan's observer: the reference provider, run in process, tells
+ * it every plaintext key it handles. A provider over HTTP or from a module keeps its keys to
+ * itself; the scan then looks for what the harness knows (imported key material).
+ */
+export async function chooseProvider(
+  values: { provider?: string | undefined; 'provider-module'?: string | undefined },
+  cwd: string,
+  onKeyMaterial?: (plaintext: Uint8Array, kind: 'tenant-key' | 'data-key') => void,
+): Promise<ChosenProvider> {
   if (values.provider !== undefined && values['provider-module'] !== undefined) {
     throw new UsageError('expected one of --provider <url> and --provider-module <path>, found both');
   }
@@ -28,13 +37,20 @@ export async function chooseProvider(values: { provider?: string | undefined; 'p
     const binding = await loadProviderModule(values['provider-module'], cwd);
     return { binding, described: describe(binding, 'in-process', values['provider-module']) };
   }
-  const binding = referenceProvider();
+  const binding = referenceProvider(onKeyMaterial === undefined ? {} : { onKeyMaterial });
   return { binding, described: describe(binding, 'in-process') };
 }
 
 function describe(binding: ProviderBinding, kind: ProviderUnderTest['binding'], location?: string): ProviderUnderTest {
   const { info } = binding;
-  return { name: info.name, version: info.version, protocol: info.protocol, binding: kind, ...(location === undefined ? {} : { location }), capabilities: [...info.capabilities] };
+  return {
+    name: info.name,
+    version: info.version,
+    protocol: info.protocol,
+    binding: kind,
+    ...(location === undefined ? {} : { location }),
+    capabilities: [...info.capabilities],
+  };
 }
 
 /** `ekm provider serve [--port n]`: prints `listening on <url>` and serves until interrupted. */

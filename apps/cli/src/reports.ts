@@ -29,9 +29,6 @@ export function catalogue(io: Io): CatalogueRule[] {
   return [...rules];
 }
 
-
-
-
 const resolveIn = (cwd: string, p: string): string => (isAbsolute(p) ? p : join(cwd, p));
 const shown = (cwd: string, p: string): string => relative(cwd, p) || '.';
 
@@ -106,7 +103,9 @@ export async function report(args: readonly string[], io: Io): Promise<number> {
   const first = parts[0]!;
   const merged = withVerdict({
     ...mergeResults(parts),
-    ...(first.selection === undefined ? {} : { selection: { ...first.selection, full: first.shard !== undefined && first.grep === undefined && first.selection.paths.length > 0 } }),
+    ...(first.selection === undefined
+      ? {}
+      : { selection: { ...first.selection, full: first.shard !== undefined && first.grep === undefined && first.selection.paths.length > 0 } }),
     ...(first.provider === undefined ? {} : { provider: first.provider }),
     ...(first.provenance === undefined ? {} : { provenance: first.provenance }),
   });

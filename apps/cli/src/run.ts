@@ -60,10 +60,10 @@ export async function run(args: readonly string[], io: Io, catalogue: CatalogueR
   const suite = resolve(io.cwd, defaultPaths(io.cwd)[0]!);
   const full = values.grep === undefined && shard === undefined && paths.every((p) => resolve(io.cwd, p) === suite);
 
-  const chosen = await chooseProvider(values, io.cwd);
-  await mkdir(out, { recursive: true });
   // Every run scans what it wrote for the keys it handled: a release gate must not leak what it protects.
   const secrets = new SecretScanner();
+  const chosen = await chooseProvider(values, io.cwd, (key, kind) => secrets.add(key, kind));
+  await mkdir(out, { recursive: true });
   const auditFile = join(out, AUDIT_FILE);
   await rm(auditFile, { force: true });
   const world = await (io.openWorld ?? openWorld)({
@@ -101,7 +101,12 @@ export async function run(args: readonly string[], io: Io, catalogue: CatalogueR
     ...results,
     selection: { paths, full, requireAllRules: values['require-all-rules'] },
     ...(signal === undefined ? {} : { interrupted: { signal: signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT' } }),
-    provenance: await provenance({ startedAt, files: files.filter((f) => existsSync(isAbsolute(f) ? f : join(io.cwd, f))), cwd: io.cwd, localstack: world.localstack }),
+    provenance: await provenance({
+      startedAt,
+      files: files.filter((f) => existsSync(isAbsolute(f) ? f : join(io.cwd, f))),
+      cwd: io.cwd,
+      localstack: world.localstack,
+    }),
     secretScan: secrets.summary(),
   };
   results = withVerdict(results);
@@ -120,15 +125,21 @@ function report(results: Results, io: Io, out: string): number {
   const s = results.summary;
   const v = results.verdict!;
   for (const [fault, t] of Object.entries(results.reliability ?? {})) {
-    io.stdout.write(`under ${fault}: ${t.attempted} workflow(s), ${t.succeeded} succeeded, ${t.failedCleanly} failed cleanly, ${t.failedBadly} failed otherwise, ${t.lost} lost\n`);
+    io.stdout.write(
+      `under ${fault}: ${t.attempted} workflow(s), ${t.succeeded} succeeded, ${t.failedCleanly} failed cleanly, ${t.failedBadly} failed otherwise, ${t.lost} lost\n`,
+    );
   }
   if (results.secretScan !== undefined) {
     const x = results.secretScan;
-    io.stdout.write(`secret scan: ${x.keys} key(s) looked for in ${x.places} object(s) and file(s), ${(x.bytes / 1048576).toFixed(1)} MiB: ${x.findings.length === 0 ? 'none found' : `${x.findings.length} FOUND`}\n`);
+    io.stdout.write(
+      `secret scan: ${x.keys} key(s) looked for in ${x.places} object(s) and file(s), ${(x.bytes / 1048576).toFixed(1)} MiB: ${x.findings.length === 0 ? 'none found' : `${x.findings.length} FOUND`}\n`,
+    );
   }
   if (results.provider !== undefined) {
     const p = results.provider;
-    io.stdout.write(`provider under test: ${p.name} ${p.version} (${p.protocol}, ${p.binding}${p.location === undefined ? '' : ` ${p.location}`}); capabilities: ${p.capabilities.join(', ') || 'none'}\n`);
+    io.stdout.write(
+      `provider under test: ${p.name} ${p.version} (${p.protocol}, ${p.binding}${p.location === undefined ? '' : ` ${p.location}`}); capabilities: ${p.capabilities.join(', ') || 'none'}\n`,
+    );
   }
   const slowest = [...results.scenarios].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3);
   if (slowest.length > 0) io.stdout.write(`slowest: ${slowest.map((x) => `${x.id} ${(x.durationMs / 1000).toFixed(1)} s`).join(', ')}\n`);

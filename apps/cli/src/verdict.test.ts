@@ -17,7 +17,8 @@ const scenario = (id: string, rules: string, tags = 'ok') =>
 /** Fails scenarios tagged `wrong`; waits on the signal in scenarios tagged `slow`. */
 const executor: Executor = async (loaded, ctx) => {
   const tags = loaded.scenario.tags ?? [];
-  if (tags.includes('slow')) await new Promise((resolve) => (ctx.signal.aborted ? resolve(undefined) : ctx.signal.addEventListener('abort', resolve, { once: true })));
+  if (tags.includes('slow'))
+    await new Promise((resolve) => (ctx.signal.aborted ? resolve(undefined) : ctx.signal.addEventListener('abort', resolve, { once: true })));
   const wrong = tags.includes('wrong') || (tags.includes('slow') && ctx.signal.aborted);
   return {
     id: loaded.scenario.id,
@@ -27,7 +28,13 @@ const executor: Executor = async (loaded, ctx) => {
     status: wrong ? 'failed' : 'passed',
     rules: loaded.scenario.rules,
     durationMs: 1,
-    steps: loaded.scenario.steps.map((s, i) => ({ title: s.title, status: wrong && i === 1 ? ('failed' as const) : ('passed' as const), kmsCalls: [], line: loaded.stepLines[i]!, ...(wrong && i === 1 ? { error: 'ECONNREFUSED' } : {}) })),
+    steps: loaded.scenario.steps.map((s, i) => ({
+      title: s.title,
+      status: wrong && i === 1 ? ('failed' as const) : ('passed' as const),
+      kmsCalls: [],
+      line: loaded.stepLines[i]!,
+      ...(wrong && i === 1 ? { error: 'ECONNREFUSED' } : {}),
+    })),
   };
 };
 
@@ -41,7 +48,13 @@ const io = (signal?: AbortSignal): Io & { out: () => string; err: () => string }
     cwd: dir,
     rules: RULES,
     ...(signal === undefined ? {} : { signal }),
-    openWorld: async (options): Promise<World> => ({ executor, withProvider: () => executor, provider: options.provider, transitions: [], close: async () => {} }),
+    openWorld: async (options): Promise<World> => ({
+      executor,
+      withProvider: () => executor,
+      provider: options.provider,
+      transitions: [],
+      close: async () => {},
+    }),
     out: () => out,
     err: () => err,
   };
@@ -55,7 +68,10 @@ beforeAll(async () => {
   await mkdir(join(dir, 'failing'), { recursive: true });
   await writeFile(join(dir, 'failing', 'f.yaml'), [scenario('c1', 'EKM-01'), scenario('c2', 'EKM-12', 'wrong')].join('---\n'));
   await mkdir(join(dir, 'slow'), { recursive: true });
-  await writeFile(join(dir, 'slow', 's.yaml'), [scenario('d1', 'EKM-01', 'slow'), scenario('d2', 'EKM-12', 'slow'), scenario('d3', 'EKM-12', 'slow')].join('---\n'));
+  await writeFile(
+    join(dir, 'slow', 's.yaml'),
+    [scenario('d1', 'EKM-01', 'slow'), scenario('d2', 'EKM-12', 'slow'), scenario('d3', 'EKM-12', 'slow')].join('---\n'),
+  );
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -66,7 +82,10 @@ async function reports(out: string) {
   return {
     verdict: results.verdict.status as string,
     junitFailures: Number(/<testsuites [^>]*failures="(\d+)"/.exec(junit)![1]),
-    heading: /<h1[^>]*>([\s\S]*?)<\/h1>/.exec(html)![1]!.replace(/<[^>]+>/g, '').trim(),
+    heading: /<h1[^>]*>([\s\S]*?)<\/h1>/
+      .exec(html)![1]!
+      .replace(/<[^>]+>/g, '')
+      .trim(),
   };
 }
 
@@ -173,7 +192,7 @@ describe('ekm verify', () => {
     await writeFile(join(dir, 'scenarios', 'two.yaml'), scenario('b1', 'EKM-12').replace('title: b1 title', 'title: b1 retitled'));
     const changed = io();
     expect(await cli(['verify', 'o-verify', 'scenarios'], changed)).toBe(1);
-    expect(changed.err()).toContain('the scenario files differ from the run\'s: changed scenarios/two.yaml');
+    expect(changed.err()).toContain("the scenario files differ from the run's: changed scenarios/two.yaml");
     await writeFile(join(dir, 'scenarios', 'two.yaml'), scenario('b1', 'EKM-12'));
 
     const missing = io();

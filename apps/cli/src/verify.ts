@@ -39,7 +39,8 @@ export async function verify(args: readonly string[], io: Io): Promise<number> {
     }
     const body = files.get(m[2]!) ?? (await readFile(join(dir, m[2]!)).catch(() => undefined));
     if (body === undefined) problems.push(`${m[2]} is listed in SHA256SUMS but missing`);
-    else if (createHash('sha256').update(body).digest('hex') !== m[1]) problems.push(`${m[2]} was changed after the run wrote it (its SHA-256 differs from SHA256SUMS)`);
+    else if (createHash('sha256').update(body).digest('hex') !== m[1])
+      problems.push(`${m[2]} was changed after the run wrote it (its SHA-256 differs from SHA256SUMS)`);
   }
   if (sums !== '' && !problems.some((p) => p.includes('SHA256SUMS'))) ok.push('unmodified: every file matches SHA256SUMS');
 
@@ -55,7 +56,9 @@ export async function verify(args: readonly string[], io: Io): Promise<number> {
     const recomputed = withVerdict(bare as Results).verdict!;
     if (recorded === undefined) problems.push('results.json records no verdict');
     else if (recorded.status !== recomputed.status || JSON.stringify(recorded.reasons) !== JSON.stringify(recomputed.reasons)) {
-      problems.push(`results.json records the verdict "${recorded.status}", but its results give "${recomputed.status}"${recomputed.reasons.length > 0 ? ` (${recomputed.reasons.slice(0, 3).join('; ')})` : ''}`);
+      problems.push(
+        `results.json records the verdict "${recorded.status}", but its results give "${recomputed.status}"${recomputed.reasons.length > 0 ? ` (${recomputed.reasons.slice(0, 3).join('; ')})` : ''}`,
+      );
     } else ok.push(`verdict: ${recorded.status} (${recorded.scope}), recomputed from the results`);
     const junit = files.get('junit.xml')?.toString('utf8') ?? '';
     const failures = /<testsuites [^>]*failures="(\d+)"/.exec(junit)?.[1];
@@ -63,22 +66,29 @@ export async function verify(args: readonly string[], io: Io): Promise<number> {
     const counted = /(\d+) failed/.exec(closing)?.[1];
     if (failures !== counted) problems.push(`junit.xml counts ${failures ?? 'no'} failures, the results ${counted}`);
     const heading = /<h1[^>]*>([\s\S]*?)<\/h1>/.exec(files.get('index.html')?.toString('utf8') ?? '')?.[1]?.replace(/<[^>]+>/g, '') ?? '';
-    if (recorded !== undefined && !heading.toLowerCase().includes(recorded.status)) problems.push(`index.html's heading "${heading.trim()}" does not show the verdict "${recorded.status}"`);
+    if (recorded !== undefined && !heading.toLowerCase().includes(recorded.status))
+      problems.push(`index.html's heading "${heading.trim()}" does not show the verdict "${recorded.status}"`);
     if (scenarioPaths.length > 0) {
       const p = results.provenance;
       if (p === undefined) problems.push('results.json records no provenance: cannot match the scenario files');
       else {
         const found = await findScenarioFiles(scenarioPaths, io.cwd);
         for (const e of found.errors) problems.push(`${e.file}: ${e.message}`);
-        const now = await hashFiles(found.files.map((f) => f.display), io.cwd);
-        if (now.scenarioFilesSha256 === p.scenarioFilesSha256) ok.push(`scenarios: ${now.scenarioFiles.length} file(s) match the run (${p.scenarioFilesSha256.slice(0, 16)}…)`);
+        const now = await hashFiles(
+          found.files.map((f) => f.display),
+          io.cwd,
+        );
+        if (now.scenarioFilesSha256 === p.scenarioFilesSha256)
+          ok.push(`scenarios: ${now.scenarioFiles.length} file(s) match the run (${p.scenarioFilesSha256.slice(0, 16)}…)`);
         else {
           const before = new Map(p.scenarioFiles.map((f) => [f.file, f.sha256]));
           const after = new Map(now.scenarioFiles.map((f) => [f.file, f.sha256]));
           const changed = [...after].filter(([f, h]) => before.has(f) && before.get(f) !== h).map(([f]) => f);
           const added = [...after.keys()].filter((f) => !before.has(f));
           const removed = [...before.keys()].filter((f) => !after.has(f));
-          problems.push(`the scenario files differ from the run's: ${[changed.length > 0 ? `changed ${changed.join(', ')}` : '', added.length > 0 ? `not in the run ${added.join(', ')}` : '', removed.length > 0 ? `missing ${removed.join(', ')}` : ''].filter(Boolean).join('; ')}`);
+          problems.push(
+            `the scenario files differ from the run's: ${[changed.length > 0 ? `changed ${changed.join(', ')}` : '', added.length > 0 ? `not in the run ${added.join(', ')}` : '', removed.length > 0 ? `missing ${removed.join(', ')}` : ''].filter(Boolean).join('; ')}`,
+          );
         }
       }
     }

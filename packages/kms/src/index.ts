@@ -29,4 +29,4 @@ export {
   snapshotContext,
   type SnapshotContext,
 } from './snapshot.ts';
-export { observeKeyMaterial, withKeyObserver, type KeyMaterialKind, type KeyMaterialObserver } from './observe.ts';
+export { withKeyObserver, type KeyMaterialKind, type KeyMaterialObserver } from './observe.ts';

@@ -10,28 +10,18 @@ export type KeyMaterialKind = 'tenant-key' | 'data-key';
 export type KeyMaterialObserver = (plaintext: Uint8Array, kind: KeyMaterialKind) => void;
 
 const scope = new AsyncLocalStorage<KeyMaterialObserver>();
-/** The process-wide observer of `observeKeyMaterial`, kept until @ekm/scenario-runner passes `onKeyMaterial` instead. */
-let global: KeyMaterialObserver | undefined;
 
 /** Runs `work` with `observer` learning every plaintext key it handles (none when `observer` is undefined). */
 export function withKeyObserver<T>(observer: KeyMaterialObserver | undefined, work: () => T): T {
   return observer === undefined ? work() : scope.run(observer, work);
 }
 
-/**
- * @deprecated A process-wide observer; pass `onKeyMaterial` to the reference provider (or run the
- * work in `withKeyObserver`) instead. Kept for @ekm/scenario-runner's world.ts until it moves.
- */
-export function observeKeyMaterial(next: KeyMaterialObserver | undefined): void {
-  global = next;
-}
-
 export function observingKeyMaterial(): boolean {
-  return (scope.getStore() ?? global) !== undefined;
+  return scope.getStore() !== undefined;
 }
 
 /** Hands the observer its own copy; the caller keeps (and zeroes) the original. */
 export function noteKeyMaterial(plaintext: Uint8Array, kind: KeyMaterialKind): void {
-  const observer = scope.getStore() ?? global;
+  const observer = scope.getStore();
   observer?.(Uint8Array.from(plaintext), kind);
 }

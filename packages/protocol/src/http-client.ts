@@ -9,7 +9,10 @@ import { decodeResult, WIRE } from './wire.ts';
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
   readonly $fault = 'server';
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
   }
 }
@@ -52,7 +55,10 @@ async function send(id: string, url: string, method: string, body: unknown, obse
       ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
   } catch (error) {
-    throw new ProtocolError(`the provider at ${url} does not answer (${error instanceof Error ? (error.cause as Error | undefined)?.message ?? error.message : String(error)})`, 'Unreachable');
+    throw new ProtocolError(
+      `the provider at ${url} does not answer (${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)})`,
+      'Unreachable',
+    );
   }
   if (response.status === 204) {
     observe?.(id, 204, undefined);

@@ -26,7 +26,10 @@ type HttpErrorCode = keyof typeof HTTP_ERRORS;
 
 class HttpError extends Error {
   override readonly name = 'HttpError';
-  constructor(readonly code: HttpErrorCode, message: string) {
+  constructor(
+    readonly code: HttpErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -127,7 +130,8 @@ async function readJson(req: IncomingMessage): Promise<Body> {
 
 function time(value: unknown, field: string): Date {
   const d = typeof value === 'string' ? new Date(value) : undefined;
-  if (d === undefined || Number.isNaN(d.getTime())) throw new HttpError('BadRequest', `field "${field}" must be an ISO date-time, found ${JSON.stringify(value)}`);
+  if (d === undefined || Number.isNaN(d.getTime()))
+    throw new HttpError('BadRequest', `field "${field}" must be an ISO date-time, found ${JSON.stringify(value)}`);
   return d;
 }
 

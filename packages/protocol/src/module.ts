@@ -13,12 +13,18 @@ export async function loadProviderModule(path: string, cwd = process.cwd()): Pro
   try {
     mod = (await import(pathToFileURL(file).href)) as typeof mod;
   } catch (error) {
-    throw new ProtocolError(`${path}: the provider module cannot be loaded (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`, 'BadModule');
+    throw new ProtocolError(
+      `${path}: the provider module cannot be loaded (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+      'BadModule',
+    );
   }
   const found = (mod.provider ?? mod.default) as ProviderBinding | (() => ProviderBinding | Promise<ProviderBinding>) | undefined;
   const binding = typeof found === 'function' ? await found() : found;
   if (binding?.info?.protocol !== PROTOCOL || typeof binding.open !== 'function') {
-    throw new ProtocolError(`${path}: expected a module exporting an ${PROTOCOL} provider (default or \`provider\`: { info, open }), found ${binding === undefined ? 'no such export' : 'something else'}`, 'BadModule');
+    throw new ProtocolError(
+      `${path}: expected a module exporting an ${PROTOCOL} provider (default or \`provider\`: { info, open }), found ${binding === undefined ? 'no such export' : 'something else'}`,
+      'BadModule',
+    );
   }
   return binding;
 }

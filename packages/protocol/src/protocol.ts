@@ -61,7 +61,9 @@ export interface ProtocolFailure {
   readonly field?: string;
 }
 
-export type Outcome<T extends object = object> = ({ readonly ok: true; readonly message?: string } & T) | { readonly ok: false; readonly failure: ProtocolFailure; readonly findings?: readonly ProtocolFailure[] };
+export type Outcome<T extends object = object> =
+  | ({ readonly ok: true; readonly message?: string } & T)
+  | { readonly ok: false; readonly failure: ProtocolFailure; readonly findings?: readonly ProtocolFailure[] };
 
 /** The Key Management tab as the customer sees it. */
 export interface ConsoleView {
@@ -83,7 +85,16 @@ export interface TenantCredentials {
   readonly clientSecret: string;
 }
 
-export const ENTITY_KINDS = ['users', 'groups', 'applications', 'servicePrincipals', 'devices', 'administrativeUnits', 'directoryRoles', 'conditionalAccessPolicies'] as const;
+export const ENTITY_KINDS = [
+  'users',
+  'groups',
+  'applications',
+  'servicePrincipals',
+  'devices',
+  'administrativeUnits',
+  'directoryRoles',
+  'conditionalAccessPolicies',
+] as const;
 export interface EntityRef {
   readonly kind: string;
   readonly id: string;
@@ -123,9 +134,15 @@ export interface ProviderSession {
   /** Runs every scheduled backup due at `at` (the harness's time). */
   runScheduled(account: string, at: Date): Promise<readonly Outcome<{ readonly snapshot: string }>[]>;
   backup(account: string, options?: { readonly tenantId?: string }): Promise<Outcome<{ readonly snapshot: string }>>;
-  restore(account: string, options?: { readonly snapshot?: string; readonly entities?: readonly EntityRef[]; readonly tenantId?: string }): Promise<Outcome<{ readonly snapshot: string }>>;
+  restore(
+    account: string,
+    options?: { readonly snapshot?: string; readonly entities?: readonly EntityRef[]; readonly tenantId?: string },
+  ): Promise<Outcome<{ readonly snapshot: string }>>;
   /** The download's bytes: a zip the harness reads itself. */
-  download(account: string, options?: { readonly snapshot?: string; readonly tenantId?: string }): Promise<Outcome<{ readonly snapshot: string; readonly zip: Uint8Array }>>;
+  download(
+    account: string,
+    options?: { readonly snapshot?: string; readonly tenantId?: string },
+  ): Promise<Outcome<{ readonly snapshot: string; readonly zip: Uint8Array }>>;
   // snapshots
   /** Complete snapshots, oldest first. */
   snapshots(account: string, options?: { readonly tenantId?: string }): Promise<readonly SnapshotInfo[]>;
@@ -144,7 +161,22 @@ export interface ProviderBinding {
 
 /** The operations of a session that the HTTP binding carries, each `POST /v1/sessions/{id}/{operation}`. */
 export const OPERATIONS = [
-  'activate', 'view', 'submitKey', 'showTerms', 'acceptTerms', 'declineTerms', 'abandon', 'updateKey', 'completeUpdate', 'returnToCloudKms',
-  'connectTenant', 'runScheduled', 'backup', 'restore', 'download', 'snapshots', 'tamper',
+  'activate',
+  'view',
+  'submitKey',
+  'showTerms',
+  'acceptTerms',
+  'declineTerms',
+  'abandon',
+  'updateKey',
+  'completeUpdate',
+  'returnToCloudKms',
+  'connectTenant',
+  'runScheduled',
+  'backup',
+  'restore',
+  'download',
+  'snapshots',
+  'tamper',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];

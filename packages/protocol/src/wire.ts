@@ -48,10 +48,23 @@ export const WIRE: Record<Operation, Wire> = {
 
 /** Required fields of each operation's body, checked by the server before the provider sees it. */
 export const REQUIRED: Record<Operation, readonly string[]> = {
-  activate: ['account'], view: ['account'], submitKey: ['account', 'arn'], showTerms: ['account'], acceptTerms: ['account'],
-  declineTerms: ['account'], abandon: ['account'], updateKey: ['account', 'arn'], completeUpdate: ['account'], returnToCloudKms: ['account'],
-  connectTenant: ['account', 'tenant'], runScheduled: ['account', 'at'], backup: ['account'], restore: ['account'], download: ['account'],
-  snapshots: ['account'], tamper: ['account', 'snapshot', 'mode'],
+  activate: ['account'],
+  view: ['account'],
+  submitKey: ['account', 'arn'],
+  showTerms: ['account'],
+  acceptTerms: ['account'],
+  declineTerms: ['account'],
+  abandon: ['account'],
+  updateKey: ['account', 'arn'],
+  completeUpdate: ['account'],
+  returnToCloudKms: ['account'],
+  connectTenant: ['account', 'tenant'],
+  runScheduled: ['account', 'at'],
+  backup: ['account'],
+  restore: ['account'],
+  download: ['account'],
+  snapshots: ['account'],
+  tamper: ['account', 'snapshot', 'mode'],
 };
 
 /** Results to JSON: the one binary field (a download's zip) as base64. */

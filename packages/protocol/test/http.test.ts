@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { httpProvider, OPERATIONS, PROTOCOL, serveProvider, type Environment, type ProviderBinding, type ProviderSession, type ServedProvider } from '../src/index.ts';
+import {
+  httpProvider,
+  OPERATIONS,
+  PROTOCOL,
+  serveProvider,
+  type Environment,
+  type ProviderBinding,
+  type ProviderSession,
+  type ServedProvider,
+} from '../src/index.ts';
 import { answerChecker, OPENAPI_FILE, openapiDocument } from '../testing.ts';
 
 /** A tiny provider that records what reached it: the binding must carry every argument unchanged. */
@@ -15,10 +24,30 @@ function recorder(capabilities: ProviderBinding['info']['capabilities']): { bind
     async open(env) {
       envs.push(env);
       const session: ProviderSession = {
-        activate: ok, showTerms: ok, acceptTerms: ok, declineTerms: ok, abandon: ok, completeUpdate: ok, connectTenant: ok, updateKey: ok,
+        activate: ok,
+        showTerms: ok,
+        acceptTerms: ok,
+        declineTerms: ok,
+        abandon: ok,
+        completeUpdate: ok,
+        connectTenant: ok,
+        updateKey: ok,
         returnToCloudKms: async (...a) => (calls.push(a), { ok: false, failure: { code: 'CannotReturnToCloudKms', message: 'never', field: 'keyManagement' } }),
-        submitKey: async (...a) => (calls.push(a), { ok: false, failure: { code: 'InvalidKeyArn', message: 'bad', field: 'keyArn.region' }, findings: [{ code: 'InvalidKeyArn', message: 'bad' }, { code: 'KeyRegionMismatch', message: 'elsewhere' }] }),
-        view: async (a) => (calls.push([a, env.now().toISOString()]), { ekmSection: true, providerAccountId: env.accountId, externalKeyManagement: 'Disabled', cloudKeyManagement: 'Enabled', updateInProgress: false }),
+        submitKey: async (...a) => (
+          calls.push(a),
+          {
+            ok: false,
+            failure: { code: 'InvalidKeyArn', message: 'bad', field: 'keyArn.region' },
+            findings: [
+              { code: 'InvalidKeyArn', message: 'bad' },
+              { code: 'KeyRegionMismatch', message: 'elsewhere' },
+            ],
+          }
+        ),
+        view: async (a) => (
+          calls.push([a, env.now().toISOString()]),
+          { ekmSection: true, providerAccountId: env.accountId, externalKeyManagement: 'Disabled', cloudKeyManagement: 'Enabled', updateInProgress: false }
+        ),
         runScheduled: async (...a) => (calls.push(a), [{ ok: true, snapshot: 's-1' }]),
         backup: async (...a) => (calls.push(a), { ok: true, snapshot: 's-2' }),
         restore: async (...a) => (calls.push(a), { ok: false, failure: { code: 'KeyDisabled', message: 'disabled' } }),
@@ -51,7 +80,9 @@ describe('openapi.yaml', () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     expect(validator.version).toBe('3.1');
-    const ids = Object.values(openapiDocument().paths).flatMap((item) => Object.values(item).map((op) => op?.operationId)).filter(Boolean);
+    const ids = Object.values(openapiDocument().paths)
+      .flatMap((item) => Object.values(item).map((op) => op?.operationId))
+      .filter(Boolean);
     expect(ids.sort()).toEqual([...OPERATIONS, 'provider', 'openSession', 'closeSession'].sort());
   });
 });
@@ -73,7 +104,14 @@ describe('the HTTP binding', () => {
     expect(rec.envs[0]).toMatchObject({ accountId: env.accountId, region: 'us-east-1', kms: env.kms, s3: env.s3, graph: env.graph });
     expect(await p.activate('acct')).toEqual({ ok: true, message: 'done' });
     const refused = await p.submitKey('acct', 'arn:aws:kms:x');
-    expect(refused).toEqual({ ok: false, failure: { code: 'InvalidKeyArn', message: 'bad', field: 'keyArn.region' }, findings: [{ code: 'InvalidKeyArn', message: 'bad' }, { code: 'KeyRegionMismatch', message: 'elsewhere' }] });
+    expect(refused).toEqual({
+      ok: false,
+      failure: { code: 'InvalidKeyArn', message: 'bad', field: 'keyArn.region' },
+      findings: [
+        { code: 'InvalidKeyArn', message: 'bad' },
+        { code: 'KeyRegionMismatch', message: 'elsewhere' },
+      ],
+    });
     clock = new Date('2026-03-02T11:00:00.000Z');
     expect((await p.view('acct')).providerAccountId).toBe('111122223333');
     expect(rec.calls.at(-1)).toEqual(['acct', '2026-03-02T11:00:00.000Z']); // the harness's time, not the server's
@@ -83,7 +121,10 @@ describe('the HTTP binding', () => {
     expect(rec.calls.at(-1)).toEqual(['acct', { tenantId: 't', clientId: 'c', clientSecret: 's' }, { scheduleEveryMs: 3600000 }]);
     expect(await p.runScheduled('acct', new Date('2026-03-02T12:00:00.000Z'))).toEqual([{ ok: true, snapshot: 's-1' }]);
     expect(rec.calls.at(-1)).toEqual(['acct', new Date('2026-03-02T12:00:00.000Z')]);
-    expect(await p.restore('acct', { snapshot: 's-2', entities: [{ kind: 'users', id: 'u1' }] })).toEqual({ ok: false, failure: { code: 'KeyDisabled', message: 'disabled' } });
+    expect(await p.restore('acct', { snapshot: 's-2', entities: [{ kind: 'users', id: 'u1' }] })).toEqual({
+      ok: false,
+      failure: { code: 'KeyDisabled', message: 'disabled' },
+    });
     const download = await p.download('acct', { snapshot: 's-2' });
     expect(download.ok && [...download.zip]).toEqual([0, 1, 2, 250, 255]);
     expect(await p.snapshots('acct')).toEqual([{ id: 's-2', tenantId: 't', takenAt: '2026-01-01T00:00:00.000Z' }]);
@@ -99,7 +140,10 @@ describe('the HTTP binding', () => {
       const r = await fetch(`${served.url}${path}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
       return { status: r.status, body: (await r.json()) as { error: { code: string; message: string } } };
     };
-    const open = await post('/v1/sessions', { now: '2026-01-01T00:00:00Z', environment: { accountId: '111122223333', region: 'r', kms: {}, s3: {}, graph: {} } });
+    const open = await post('/v1/sessions', {
+      now: '2026-01-01T00:00:00Z',
+      environment: { accountId: '111122223333', region: 'r', kms: {}, s3: {}, graph: {} },
+    });
     const id = (open.body as unknown as { session: string }).session;
     const cases: [string, unknown, number, string, RegExp][] = [
       ['/v1/sessions/nope/view', { now: '2026-01-01T00:00:00Z', account: 'a' }, 404, 'NoSuchSession', /no session nope/],
@@ -121,8 +165,16 @@ describe('the HTTP binding', () => {
     const bare = recorder([]);
     const s = await serveProvider(bare.binding);
     try {
-      const open = (await (await fetch(`${s.url}/v1/sessions`, { method: 'POST', body: JSON.stringify({ now: '2026-01-01T00:00:00Z', environment: { accountId: '111122223333', region: 'r', kms: {}, s3: {}, graph: {} } }) })).json()) as { session: string };
-      const r = await fetch(`${s.url}/v1/sessions/${open.session}/tamper`, { method: 'POST', body: JSON.stringify({ now: '2026-01-01T00:00:00Z', account: 'a', snapshot: 's', mode: 'flipByte' }) });
+      const open = (await (
+        await fetch(`${s.url}/v1/sessions`, {
+          method: 'POST',
+          body: JSON.stringify({ now: '2026-01-01T00:00:00Z', environment: { accountId: '111122223333', region: 'r', kms: {}, s3: {}, graph: {} } }),
+        })
+      ).json()) as { session: string };
+      const r = await fetch(`${s.url}/v1/sessions/${open.session}/tamper`, {
+        method: 'POST',
+        body: JSON.stringify({ now: '2026-01-01T00:00:00Z', account: 'a', snapshot: 's', mode: 'flipByte' }),
+      });
       expect(r.status).toBe(501);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('NotDeclared');
       const p = await (await httpProvider(s.url)).open(env);

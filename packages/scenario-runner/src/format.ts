@@ -19,23 +19,58 @@ export type AccountRole = (typeof ACCOUNT_ROLES)[number];
 
 /** KMS API operations as they appear in the gateway's audit trail. */
 export const KMS_OPERATIONS = [
-  'Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'DescribeKey',
-  'CreateKey', 'PutKeyPolicy', 'GetKeyPolicy', 'CreateGrant', 'RevokeGrant', 'RetireGrant', 'ListGrants',
-  'EnableKey', 'DisableKey', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'RotateKeyOnDemand',
-  'EnableKeyRotation', 'GetParametersForImport', 'ImportKeyMaterial', 'DeleteImportedKeyMaterial', 'ReplicateKey',
+  'Encrypt',
+  'Decrypt',
+  'ReEncrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'DescribeKey',
+  'CreateKey',
+  'PutKeyPolicy',
+  'GetKeyPolicy',
+  'CreateGrant',
+  'RevokeGrant',
+  'RetireGrant',
+  'ListGrants',
+  'EnableKey',
+  'DisableKey',
+  'ScheduleKeyDeletion',
+  'CancelKeyDeletion',
+  'RotateKeyOnDemand',
+  'EnableKeyRotation',
+  'GetParametersForImport',
+  'ImportKeyMaterial',
+  'DeleteImportedKeyMaterial',
+  'ReplicateKey',
 ] as const;
 export type KmsOperation = (typeof KMS_OPERATIONS)[number];
 
 /** Permissions a key policy statement or grant can give (`kms:` prefix left out). */
 export const KEY_PERMISSIONS = [
-  'Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
-  'DescribeKey', 'CreateGrant',
+  'Encrypt',
+  'Decrypt',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'DescribeKey',
+  'CreateGrant',
 ] as const;
 export type KeyPermission = (typeof KEY_PERMISSIONS)[number];
 
 export const KEY_SPECS = [
-  'SYMMETRIC_DEFAULT', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521',
-  'ECC_SECG_P256K1', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512',
+  'SYMMETRIC_DEFAULT',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+  'HMAC_224',
+  'HMAC_256',
+  'HMAC_384',
+  'HMAC_512',
 ] as const;
 export const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'] as const;
 export const KEY_ORIGINS = ['AWS_KMS', 'EXTERNAL'] as const;
@@ -48,8 +83,7 @@ const SCENARIO_ID = /^[a-z0-9][a-z0-9._-]*$/;
 /** `90s`, `15m`, `1h`, `7d`, `250ms`: what the clock and expiry steps take. */
 export const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 
-const name = (what: string) =>
-  z.string().regex(NAME, { message: `a ${what} name (a letter, then letters, digits, - or _)` });
+const name = (what: string) => z.string().regex(NAME, { message: `a ${what} name (a letter, then letters, digits, - or _)` });
 const keyName = name('key');
 const tenantName = name('tenant');
 const duration = z.string().regex(DURATION, { message: 'a duration such as 250ms, 90s, 15m, 1h or 7d' });
@@ -127,10 +161,7 @@ export const ACTIONS = {
     }),
     'key',
   ),
-  'admin.replicateKey': action(
-    'replicate a multi-Region key into another region',
-    obj({ key: keyName, replica: keyName, region: z.string().min(1) }),
-  ),
+  'admin.replicateKey': action('replicate a multi-Region key into another region', obj({ key: keyName, replica: keyName, region: z.string().min(1) })),
   'admin.importKeyMaterial': action(
     'import key material into an EXTERNAL key; the same `material` name re-imports the same bytes',
     obj({ key: keyName, material: name('material').default('m1'), expiresIn: duration.optional() }),
@@ -150,7 +181,8 @@ export const ACTIONS = {
     }).superRefine((a, ctx) => {
       const given = [a.allow, a.document, a.file, a.preset].filter((x) => x !== undefined).length;
       if (given !== 1) ctx.addIssue({ code: 'custom', message: `expected one of allow, document, file or preset, found ${given === 0 ? 'none' : 'several'}` });
-      if (a.allow === undefined && (a.operations !== undefined || a.context !== undefined)) ctx.addIssue({ code: 'custom', message: 'operations and context go with allow; a document, file or preset says them itself' });
+      if (a.allow === undefined && (a.operations !== undefined || a.context !== undefined))
+        ctx.addIssue({ code: 'custom', message: 'operations and context go with allow; a document, file or preset says them itself' });
     }),
   ),
   'admin.createAlias': action('create an alias pointing at a key', obj({ alias: name('alias'), key: keyName })),
@@ -178,18 +210,10 @@ export const ACTIONS = {
   'admin.revokeGrant': action('revoke a grant', obj({ key: keyName, grant: name('grant') })),
   'admin.disableKey': action('disable the key', keyArgs, 'key'),
   'admin.enableKey': action('enable the key', keyArgs, 'key'),
-  'admin.scheduleKeyDeletion': action(
-    'schedule key deletion',
-    obj({ key: keyName, days: z.int().min(7).max(30).default(7) }),
-    'key',
-  ),
+  'admin.scheduleKeyDeletion': action('schedule key deletion', obj({ key: keyName, days: z.int().min(7).max(30).default(7) }), 'key'),
   'admin.cancelKeyDeletion': action('cancel a scheduled deletion', keyArgs, 'key'),
   'admin.rotateKey': action('rotate key material on demand', keyArgs, 'key'),
-  'admin.enableKeyRotation': action(
-    'turn on automatic rotation',
-    obj({ key: keyName, periodDays: z.int().min(90).max(2560).default(365) }),
-    'key',
-  ),
+  'admin.enableKeyRotation': action('turn on automatic rotation', obj({ key: keyName, periodDays: z.int().min(90).max(2560).default(365) }), 'key'),
 
   // changes in the Entra tenant between backups (`tenant`: which of the scenario's tenants; default the first)
   'tenant.add': action(
@@ -204,18 +228,26 @@ export const ACTIONS = {
     obj({ changes: z.int().min(1).max(10_000).default(5), seed: z.int().optional(), tenant: tenantName.optional() }),
     'changes',
   ),
-  'tenant.connect': action('connect one of the scenario\'s tenants (declared `connected: false`) to the account, e.g. after EKM is enabled', obj({ tenant: tenantName }), 'tenant'),
+  'tenant.connect': action(
+    "connect one of the scenario's tenants (declared `connected: false`) to the account, e.g. after EKM is enabled",
+    obj({ tenant: tenantName }),
+    'tenant',
+  ),
 
   // the provider's workflows (`tenant`: which tenant's; default the first)
-  'workflow.scheduledBackup': action('a scheduled backup runs (every connected tenant; the step checks `tenant`\'s)', obj({ snapshot: snapshotName.optional(), tenant: tenantName.optional() }), 'snapshot'),
+  'workflow.scheduledBackup': action(
+    "a scheduled backup runs (every connected tenant; the step checks `tenant`'s)",
+    obj({ snapshot: snapshotName.optional(), tenant: tenantName.optional() }),
+    'snapshot',
+  ),
   'workflow.manualBackup': action('the administrator starts a backup', obj({ snapshot: snapshotName.optional(), tenant: tenantName.optional() }), 'snapshot'),
   'workflow.restore': action(
-    'restore entities in place from a snapshot (default: the tenant\'s latest)',
+    "restore entities in place from a snapshot (default: the tenant's latest)",
     obj({ snapshot: snapshotName.optional(), entities: z.array(name('entity')).optional(), tenant: tenantName.optional() }),
     'snapshot',
   ),
   'workflow.download': action(
-    'download a snapshot (default: the tenant\'s latest)',
+    "download a snapshot (default: the tenant's latest)",
     obj({ snapshot: snapshotName.optional(), tenant: tenantName.optional() }),
     'snapshot',
   ),
@@ -252,7 +284,10 @@ export const ACTIONS = {
       after: z.int().min(0).optional(),
       tenant: tenantName.optional(),
       /** Only requests to this Graph path (e.g. `/groups`) fail. */
-      endpoint: z.string().regex(/^\/[A-Za-z0-9/._-]*$/, { message: 'a Graph path such as /groups' }).optional(),
+      endpoint: z
+        .string()
+        .regex(/^\/[A-Za-z0-9/._-]*$/, { message: 'a Graph path such as /groups' })
+        .optional(),
     }),
     'status',
   ),
@@ -264,10 +299,7 @@ export const ACTIONS = {
   'fault.clear': action('remove one fault, or all when none is named', obj({ fault: name('fault').optional() }), 'fault'),
 
   // checks over the whole scenario so far
-  'verify.snapshots': action(
-    'every snapshot reported complete restores exactly, and no backup reported failed left a complete-looking snapshot',
-    none,
-  ),
+  'verify.snapshots': action('every snapshot reported complete restores exactly, and no backup reported failed left a complete-looking snapshot', none),
 
   // the clock shared by the gateway and the provider
   'clock.advance': action('move the clock forward', obj({ by: duration }), 'by'),
@@ -398,22 +430,26 @@ const tenantSpec = obj({
   groups: z.int().min(0).max(1_000).default(3),
 });
 
-export const ScenarioSchema = z.strictObject({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(KIND),
-  id: z.string().regex(SCENARIO_ID, { message: 'a scenario id in lower case (letters, digits, ., - or _)' }),
-  title: z.string().min(1),
-  /** The rule ids this scenario proves. */
-  rules: z.array(z.string().regex(RULE_ID, { message: 'a rule id such as EKM-12' })).min(1),
-  description: z.string().optional(),
-  tags: z.array(z.string().min(1)).optional(),
-  tenant: tenantSpec.optional(),
-  /** Several named tenants under the one account; the first is the default of every step and must be connected. */
-  tenants: z.record(tenantName, tenantSpec.extend({ connected: z.boolean().default(true) })).optional(),
-  steps: z.array(StepSchema).min(1),
-}).superRefine((s, ctx) => {
-  if (s.tenant !== undefined && s.tenants !== undefined) ctx.addIssue({ code: 'custom', path: ['tenants'], message: 'expected tenant (one) or tenants (several), found both' });
-  const first = s.tenants === undefined ? undefined : Object.values(s.tenants)[0];
-  if (s.tenants !== undefined && (first === undefined || !first.connected)) ctx.addIssue({ code: 'custom', path: ['tenants'], message: 'expected the first tenant to be connected: it is the default of every step' });
-});
+export const ScenarioSchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(KIND),
+    id: z.string().regex(SCENARIO_ID, { message: 'a scenario id in lower case (letters, digits, ., - or _)' }),
+    title: z.string().min(1),
+    /** The rule ids this scenario proves. */
+    rules: z.array(z.string().regex(RULE_ID, { message: 'a rule id such as EKM-12' })).min(1),
+    description: z.string().optional(),
+    tags: z.array(z.string().min(1)).optional(),
+    tenant: tenantSpec.optional(),
+    /** Several named tenants under the one account; the first is the default of every step and must be connected. */
+    tenants: z.record(tenantName, tenantSpec.extend({ connected: z.boolean().default(true) })).optional(),
+    steps: z.array(StepSchema).min(1),
+  })
+  .superRefine((s, ctx) => {
+    if (s.tenant !== undefined && s.tenants !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['tenants'], message: 'expected tenant (one) or tenants (several), found both' });
+    const first = s.tenants === undefined ? undefined : Object.values(s.tenants)[0];
+    if (s.tenants !== undefined && (first === undefined || !first.connected))
+      ctx.addIssue({ code: 'custom', path: ['tenants'], message: 'expected the first tenant to be connected: it is the default of every step' });
+  });
 export type Scenario = z.output<typeof ScenarioSchema>;

@@ -23,7 +23,11 @@ const seconds = (ms: number): string => (ms / 1000).toFixed(3);
 
 /** `scenarios/revocation/disable.yaml` → `scenarios.revocation.disable`. */
 export function classname(file: string): string {
-  return file.replace(/\.ya?ml$/i, '').replace(/^\.\/+/, '').replace(/[\\/]+/g, '.').replace(/\.{2,}/g, '.');
+  return file
+    .replace(/\.ya?ml$/i, '')
+    .replace(/^\.\/+/, '')
+    .replace(/[\\/]+/g, '.')
+    .replace(/\.{2,}/g, '.');
 }
 
 /** Where a scenario failed, in one line: the step number, its title and what went wrong. */
@@ -72,7 +76,10 @@ function properties(results: Results): string {
     ['harness.commit', p?.harness.commit],
     ['scenarioFiles.sha256', p?.scenarioFilesSha256],
     ['node', p?.node],
-    ['localstack', p?.localstack === undefined ? undefined : `${p.localstack.mode} ${p.localstack.version ?? ''} ${p.localstack.endpoint}`.replace(/\s+/g, ' ')],
+    [
+      'localstack',
+      p?.localstack === undefined ? undefined : `${p.localstack.mode} ${p.localstack.version ?? ''} ${p.localstack.endpoint}`.replace(/\s+/g, ' '),
+    ],
   ];
   const shown = pairs.filter((x): x is [string, string] => x[1] !== undefined && x[1] !== '');
   return `  <properties>\n${shown.map(([k, val]) => `    <property name="${xml(k)}" value="${xml(val)}"/>`).join('\n')}\n  </properties>`;
@@ -106,7 +113,10 @@ export function junitXml(results: Results): string {
   if (gated.length > 0) {
     suites.push(
       `  <testsuite name="conformance gate" tests="${gated.length}" failures="${gated.length}" errors="0" skipped="0" time="0" timestamp="${timestamp}">\n${gated
-        .map((g) => `    <testcase classname="conformance.gate" name="${xml(g.name)}" time="0">\n      <failure message="${xml(g.message)}" type="GateFailed">${xml(g.message)}</failure>\n    </testcase>`)
+        .map(
+          (g) =>
+            `    <testcase classname="conformance.gate" name="${xml(g.name)}" time="0">\n      <failure message="${xml(g.message)}" type="GateFailed">${xml(g.message)}</failure>\n    </testcase>`,
+        )
         .join('\n')}\n  </testsuite>`,
     );
   }

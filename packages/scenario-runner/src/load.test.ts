@@ -24,7 +24,11 @@ describe('loadText: valid files', () => {
     const [first, second] = r.scenarios;
     expect(first!.line).toBe(2);
     expect(first!.stepLines.slice(0, 3)).toEqual([8, 9, 10]);
-    expect(first!.scenario.steps[1]).toEqual({ action: 'admin.createKey', title: 'admin.createKey key=A', args: expect.objectContaining({ key: 'A', spec: 'SYMMETRIC_DEFAULT', origin: 'AWS_KMS', allow: ['provider'] }) });
+    expect(first!.scenario.steps[1]).toEqual({
+      action: 'admin.createKey',
+      title: 'admin.createKey key=A',
+      args: expect.objectContaining({ key: 'A', spec: 'SYMMETRIC_DEFAULT', origin: 'AWS_KMS', allow: ['provider'] }),
+    });
     expect(first!.scenario.steps[0]).toEqual({ action: 'support.activate', title: 'support.activate', args: {} });
     expect(first!.scenario.steps[5]!.title).toBe('the next scheduled backup');
     expect(first!.scenario.steps[5]!.expect?.outcome).toBe('KeyDisabled');
@@ -85,7 +89,9 @@ describe('loadText: located errors', () => {
       'f.yaml:11:37: expected a snapshot created by an earlier step, found "s1"',
     ]);
     const both = `${header()}steps:\n  - console.enable: { key: Alpha, arn: "arn:aws:kms:x" }\n`;
-    expect(errorsOf(both)).toEqual(['f.yaml:7:5: expected one of key (a key name), alias (an alias name, submitted as its alias ARN) or arn (a literal ARN), found several']);
+    expect(errorsOf(both)).toEqual([
+      'f.yaml:7:5: expected one of key (a key name), alias (an alias name, submitted as its alias ARN) or arn (a literal ARN), found several',
+    ]);
   });
 
   it('rule ids outside the catalogue are errors when a catalogue is given', () => {
@@ -101,7 +107,7 @@ describe('loadText: located errors', () => {
   });
 
   it('a misspelt required field is reported once, as did-you-mean', () => {
-    const text = header().replace('kind:', 'kid:') + 'steps:\n  - support.activate:\n';
+    const text = `${header().replace('kind:', 'kid:')}steps:\n  - support.activate:\n`;
     expect(errorsOf(text)).toEqual(['f.yaml:2:1: unknown field "kid"; did you mean "kind"?']);
     expect(errorsOf(text.replace('kid: Scenario\n', ''))).toEqual(['f.yaml:1:1: expected field "kind" ("Scenario"), found nothing']);
   });
@@ -150,7 +156,35 @@ describe('loadText never throws and always locates (fuzz)', { timeout: 120_000 }
   });
 
   it('random YAML-looking text built from YAML tokens', () => {
-    const token = fc.constantFrom('- ', ': ', '\n', '  ', '{', '}', '[', ']', ',', '&a ', '*a', '!!str ', '|', '>', '"', "'", '#', '---\n', '...\n', 'key', 'steps', 'admin.createKey', 'A', '%YAML 1.2\n', '? ', '\t', '<<: *a');
+    const token = fc.constantFrom(
+      '- ',
+      ': ',
+      '\n',
+      '  ',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      '&a ',
+      '*a',
+      '!!str ',
+      '|',
+      '>',
+      '"',
+      "'",
+      '#',
+      '---\n',
+      '...\n',
+      'key',
+      'steps',
+      'admin.createKey',
+      'A',
+      '%YAML 1.2\n',
+      '? ',
+      '\t',
+      '<<: *a',
+    );
     fc.assert(
       fc.property(fc.array(token, { maxLength: 80 }), (parts) => {
         const text = parts.join('');
@@ -166,39 +200,57 @@ describe('loadText never throws and always locates (fuzz)', { timeout: 120_000 }
     const doc = JSON.parse(JSON.stringify(base.scenarios[1]!.scenario)) as Record<string, unknown>;
     const raw = { ...doc, steps: (doc['steps'] as { action: string; args: unknown }[]).map((s) => ({ [s.action]: s.args })) };
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.nat({ max: 30 })), { minLength: 1, maxLength: 5 }), fc.jsonValue({ maxDepth: 4 }), (path, value) => {
-        const copy = structuredClone(raw) as Record<string, unknown>;
-        let node: Record<string, unknown> = copy;
-        for (const seg of path.slice(0, -1)) {
-          // Own properties only: following `__proto__` or `constructor` would write into Object.prototype
-          // and break every later test in this worker.
-          if (!Object.hasOwn(node, String(seg))) break;
-          const next = node[String(seg)];
-          if (next === null || typeof next !== 'object') break;
-          node = next as Record<string, unknown>;
-        }
-        Object.defineProperty(node, String(path[path.length - 1]), { value, enumerable: true, writable: true, configurable: true });
-        const text = stringify(copy);
-        const r = loadText(text, 'f.yaml');
-        wellLocated(r.errors, text);
-        expect(r.errors.length + r.scenarios.length).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.string({ maxLength: 12 }), fc.nat({ max: 30 })), { minLength: 1, maxLength: 5 }),
+        fc.jsonValue({ maxDepth: 4 }),
+        (path, value) => {
+          const copy = structuredClone(raw) as Record<string, unknown>;
+          let node: Record<string, unknown> = copy;
+          for (const seg of path.slice(0, -1)) {
+            // Own properties only: following `__proto__` or `constructor` would write into Object.prototype
+            // and break every later test in this worker.
+            if (!Object.hasOwn(node, String(seg))) break;
+            const next = node[String(seg)];
+            if (next === null || typeof next !== 'object') break;
+            node = next as Record<string, unknown>;
+          }
+          Object.defineProperty(node, String(path[path.length - 1]), { value, enumerable: true, writable: true, configurable: true });
+          const text = stringify(copy);
+          const r = loadText(text, 'f.yaml');
+          wellLocated(r.errors, text);
+          expect(r.errors.length + r.scenarios.length).toBeGreaterThan(0);
+        },
+      ),
       runs(300),
     );
   });
 
   it('random structures of the wrong shape', () => {
     fc.assert(
-      fc.property(fc.anything({ maxDepth: 5, withNullPrototype: false, withMap: false, withSet: false, withObjectString: false, withBoxedValues: false, withTypedArray: false, withSparseArray: false, withBigInt: false, withDate: false }), (value) => {
-        let text: unknown;
-        try {
-          text = stringify(value);
-        } catch {
-          return; // not representable in YAML; nothing to load
-        }
-        if (typeof text !== 'string') return;
-        wellLocated(loadText(text, 'f.yaml').errors, text);
-      }),
+      fc.property(
+        fc.anything({
+          maxDepth: 5,
+          withNullPrototype: false,
+          withMap: false,
+          withSet: false,
+          withObjectString: false,
+          withBoxedValues: false,
+          withTypedArray: false,
+          withSparseArray: false,
+          withBigInt: false,
+          withDate: false,
+        }),
+        (value) => {
+          let text: unknown;
+          try {
+            text = stringify(value);
+          } catch {
+            return; // not representable in YAML; nothing to load
+          }
+          if (typeof text !== 'string') return;
+          wellLocated(loadText(text, 'f.yaml').errors, text);
+        },
+      ),
       runs(300),
     );
   });
@@ -207,7 +259,7 @@ describe('loadText never throws and always locates (fuzz)', { timeout: 120_000 }
     const depth = 50_000;
     const cases = [
       '['.repeat(depth) + ']'.repeat(depth),
-      '{a: '.repeat(depth) + '1' + '}'.repeat(depth),
+      `${'{a: '.repeat(depth)}1${'}'.repeat(depth)}`,
       Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}- `).join('\n'),
       `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n`,
       'x'.repeat(MAX_FILE_BYTES + 1),
@@ -248,7 +300,8 @@ describe('loadText never throws and always locates (fuzz)', { timeout: 120_000 }
   }, 300_000);
 
   it('a large valid file (500 scenarios x 20 steps) loads', () => {
-    const one = (i: number) => `${header(`s${i}`)}steps:\n${'  - admin.createKey: A\n'.slice(0, 0)}  - admin.createKey: A\n${'  - admin.rotateKey: A\n'.repeat(19)}`;
+    const one = (i: number) =>
+      `${header(`s${i}`)}steps:\n${'  - admin.createKey: A\n'.slice(0, 0)}  - admin.createKey: A\n${'  - admin.rotateKey: A\n'.repeat(19)}`;
     const text = Array.from({ length: 500 }, (_, i) => one(i)).join('---\n');
     const r = loadText(text, 'f.yaml');
     expect(r.errors).toEqual([]);

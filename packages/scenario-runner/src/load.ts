@@ -71,7 +71,11 @@ export function loadText(text: string, file: string, options: LoadOptions = {}):
       const before = text.slice(0, deep);
       const line = before.split('\n').length;
       const column = deep - before.lastIndexOf('\n');
-      return { scenarios, errors: [{ file, line, column, message: `expected YAML nested at most ${MAX_DEPTH} levels deep, found nesting too deep to read` }], files: [file] };
+      return {
+        scenarios,
+        errors: [{ file, line, column, message: `expected YAML nested at most ${MAX_DEPTH} levels deep, found nesting too deep to read` }],
+        files: [file],
+      };
     }
     const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
     const list = Array.isArray(docs) ? docs : [];
@@ -170,7 +174,11 @@ function loadDocument(
     Pair(_, pair) {
       if (pair.key !== null && !isScalar(pair.key)) {
         const node = pair.key as YamlNode;
-        complexKeys.push({ file, ...at(node.range?.[0]), message: `expected a plain field name, found ${isSeq(node) ? 'a list' : isMap(node) ? 'a mapping' : 'an alias'} as a key` });
+        complexKeys.push({
+          file,
+          ...at(node.range?.[0]),
+          message: `expected a plain field name, found ${isSeq(node) ? 'a list' : isMap(node) ? 'a mapping' : 'an alias'} as a key`,
+        });
       }
     },
   });
@@ -280,14 +288,22 @@ function issueErrors(issue: z.core.$ZodIssue, located: Locate): LocatedError[] {
     case 'too_big': {
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
       const word = issue.code === 'too_small' ? 'at least' : 'at most';
-      const what = issue.origin === 'array' ? `${word} ${String(bound)} item(s)` : issue.origin === 'string' ? `${word} ${String(bound)} character(s)` : `a number ${word} ${String(bound)}`;
+      const what =
+        issue.origin === 'array'
+          ? `${word} ${String(bound)} item(s)`
+          : issue.origin === 'string'
+            ? `${word} ${String(bound)} character(s)`
+            : `a number ${word} ${String(bound)}`;
       return [located(path, `expected ${what}, found ${describe(input)}`)];
     }
     case 'invalid_union': {
       const options = issue.errors.flat().flatMap((i) => (i.code === 'invalid_value' ? i.values.map(String) : []));
       const near = typeof input === 'string' ? suggest(input, options) : undefined;
       const expected = options.length === 0 ? 'a different value' : options.length <= 14 ? `one of ${quoteList(options)}` : valueFamily(path);
-      const list = issue.errors.some((branch) => branch.some((i) => i.code === 'invalid_type' && i.expected === 'array')) && last(path) === 'outcome' ? ', or a list of them' : '';
+      const list =
+        issue.errors.some((branch) => branch.some((i) => i.code === 'invalid_type' && i.expected === 'array')) && last(path) === 'outcome'
+          ? ', or a list of them'
+          : '';
       return [located(path, `expected ${expected}${list}, found ${describe(input)}${near !== undefined ? `; did you mean "${near}"?` : ''}`)];
     }
     case 'custom':
@@ -369,7 +385,10 @@ function checkReferences(scenario: Scenario, options: LoadOptions): [Path, strin
     scenario.rules.forEach((rule, i) => {
       if (!options.ruleIds!.includes(rule)) {
         const near = suggest(rule, options.ruleIds!);
-        problems.push([['rules', i], `expected a rule id from the catalogue (EKM-01..), found "${rule}"${near !== undefined ? `; did you mean "${near}"?` : ''}`]);
+        problems.push([
+          ['rules', i],
+          `expected a rule id from the catalogue (EKM-01..), found "${rule}"${near !== undefined ? `; did you mean "${near}"?` : ''}`,
+        ]);
       }
     });
   }
@@ -388,7 +407,10 @@ function checkReferences(scenario: Scenario, options: LoadOptions): [Path, strin
     const args = step.args as Record<string, unknown>;
     if (typeof args['tenant'] === 'string' && !tenantNames.includes(args['tenant'])) {
       const near = suggest(args['tenant'], tenantNames);
-      problems.push([[...base, 'tenant'], `expected a tenant declared under tenants, found "${args['tenant']}"${near !== undefined ? `; did you mean "${near}"?` : tenantNames.length > 0 ? ` (declared: ${tenantNames.join(', ')})` : ' (the scenario declares no tenants)'}`]);
+      problems.push([
+        [...base, 'tenant'],
+        `expected a tenant declared under tenants, found "${args['tenant']}"${near !== undefined ? `; did you mean "${near}"?` : tenantNames.length > 0 ? ` (declared: ${tenantNames.join(', ')})` : ' (the scenario declares no tenants)'}`,
+      ]);
     }
     const str = (k: string): string | undefined => (typeof args[k] === 'string' ? (args[k] as string) : undefined);
     if (step.action === 'admin.createKey') {
@@ -405,8 +427,9 @@ function checkReferences(scenario: Scenario, options: LoadOptions): [Path, strin
     if (expect !== undefined) {
       const e: Path = ['steps', i, 'expect'];
       need('key', keys, expect.status?.key, [...e, 'status', 'key']);
-      expect.status?.unrecoverableSnapshots?.forEach((name, j) => need('snapshot', snapshots, name, [...e, 'status', 'unrecoverableSnapshots', j]));
-      expect.audit?.calls?.forEach((c, j) => need('key', keys, c.key, [...e, 'audit', 'calls', j, 'key']));
+      for (const [j, name] of (expect.status?.unrecoverableSnapshots ?? []).entries())
+        need('snapshot', snapshots, name, [...e, 'status', 'unrecoverableSnapshots', j]);
+      for (const [j, c] of (expect.audit?.calls ?? []).entries()) need('key', keys, c.key, [...e, 'audit', 'calls', j, 'key']);
       need('snapshot', snapshots, expect.data?.tenantEquals, [...e, 'data', 'tenantEquals']);
       need('snapshot', snapshots, expect.data?.downloadContains, [...e, 'data', 'downloadContains']);
     }

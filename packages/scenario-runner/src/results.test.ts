@@ -9,7 +9,12 @@ import { parseShard, selectShard } from './schedule.ts';
 
 export const RULES: CatalogueRule[] = [
   { id: 'EKM-01', title: 'Support activates EKM', kind: 'documented', quote: "Without this activation, you won't see the configuration fields" },
-  { id: 'EKM-12', title: 'Revocation fails the next workflow', kind: 'documented', quote: "If you revoke an encryption key's access, then the subsequent backups, restores, or downloads will fail." },
+  {
+    id: 'EKM-12',
+    title: 'Revocation fails the next workflow',
+    kind: 'documented',
+    quote: "If you revoke an encryption key's access, then the subsequent backups, restores, or downloads will fail.",
+  },
   { id: 'EKM-20', title: 'Encryption context & tenants', kind: 'derived', quote: 'Secure backed-up data.' },
 ];
 
@@ -48,7 +53,14 @@ describe('results.json', () => {
     const cannot: ScenarioResult = {
       ...scenarioResult('e-freeze', ['EKM-20']),
       status: 'skipped',
-      steps: [{ title: 'fault.localstack freeze=2s', status: 'skipped', kmsCalls: [], error: 'not applicable here: fault.localstack needs a LocalStack this run started' }],
+      steps: [
+        {
+          title: 'fault.localstack freeze=2s',
+          status: 'skipped',
+          kmsCalls: [],
+          error: 'not applicable here: fault.localstack needs a LocalStack this run started',
+        },
+      ],
     };
     const r = buildResults([...full.slice(0, 2), cannot], { rules: RULES, durationMs: 1 });
     expect(r.summary).toMatchObject({ scenarios: 3, passed: 2, failed: 0, skipped: 1 });
@@ -76,7 +88,11 @@ describe('results.json', () => {
 
   it('a rule is failed when one of its scenarios fails, uncovered when none names it', () => {
     const r = buildResults([scenarioResult('x', ['EKM-12'], 'failed'), scenarioResult('y', ['EKM-12'])], { rules: RULES, durationMs: 1 });
-    expect(r.rules.map((x) => [x.id, x.status])).toEqual([['EKM-01', 'uncovered'], ['EKM-12', 'failed'], ['EKM-20', 'uncovered']]);
+    expect(r.rules.map((x) => [x.id, x.status])).toEqual([
+      ['EKM-01', 'uncovered'],
+      ['EKM-12', 'failed'],
+      ['EKM-20', 'uncovered'],
+    ]);
   });
 
   it('refuses what is not a results.json', () => {
@@ -103,7 +119,10 @@ describe('the gate', () => {
   });
 
   it('fails when a scenario file is invalid', () => {
-    const bad = loadText('apiVersion: ekm.conformance/v1\nkid: Scenario\nid: x\ntitle: t\nrules: [EKM-12]\nsteps:\n  - support.activate:\n', 'scenarios/bad.yaml').errors;
+    const bad = loadText(
+      'apiVersion: ekm.conformance/v1\nkid: Scenario\nid: x\ntitle: t\nrules: [EKM-12]\nsteps:\n  - support.activate:\n',
+      'scenarios/bad.yaml',
+    ).errors;
     const v = gate(buildResults(full, { rules: RULES, durationMs: 1, errors: bad }));
     expect(v.ok).toBe(false);
     expect(v.reasons[0]).toBe('invalid scenario file: scenarios/bad.yaml:2:1: unknown field "kid"; did you mean "kind"?');
@@ -162,8 +181,13 @@ describe('sharding and merge', () => {
 
 describe('junit.xml', () => {
   it('has one testcase per scenario, file and line for annotations, a classname for the last-dot convention, and a failure message naming the step', () => {
-    const bad = loadText('apiVersion: ekm.conformance/v1\nkid: Scenario\nid: x\ntitle: t\nrules: [EKM-12]\nsteps:\n  - support.activate:\n', 'scenarios/bad.yaml').errors;
-    const r = withVerdict(buildResults([scenarioResult('ok-one', ['EKM-01']), scenarioResult('bad<one>', ['EKM-12'], 'failed')], { rules: RULES, durationMs: 1500, errors: bad }));
+    const bad = loadText(
+      'apiVersion: ekm.conformance/v1\nkid: Scenario\nid: x\ntitle: t\nrules: [EKM-12]\nsteps:\n  - support.activate:\n',
+      'scenarios/bad.yaml',
+    ).errors;
+    const r = withVerdict(
+      buildResults([scenarioResult('ok-one', ['EKM-01']), scenarioResult('bad<one>', ['EKM-12'], 'failed')], { rules: RULES, durationMs: 1500, errors: bad }),
+    );
     const x = junitXml(r);
     // 2 scenarios + 1 invalid file + 1 gate testcase (EKM-20 has no scenario): the closing line's count.
     expect(x).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="ekm conformance: failed" tests="4" failures="3" /);
@@ -180,8 +204,18 @@ describe('junit.xml', () => {
   });
 
   it('reads back through a real JUnit consumer (junit2json) with the same counts, files, lines and verdict', async () => {
-    const r = withVerdict(buildResults([scenarioResult('ok-one', ['EKM-01']), scenarioResult('bad', ['EKM-12'], 'failed'), scenarioResult('c', ['EKM-20'])], { rules: RULES, durationMs: 10 }));
-    const parsed = (await parseJunit(junitXml(r))) as { name: string; tests: number; failures: number; testsuite: { name: string; testcase: { classname: string; file?: string; line?: number; failure?: unknown[] }[] }[] };
+    const r = withVerdict(
+      buildResults([scenarioResult('ok-one', ['EKM-01']), scenarioResult('bad', ['EKM-12'], 'failed'), scenarioResult('c', ['EKM-20'])], {
+        rules: RULES,
+        durationMs: 10,
+      }),
+    );
+    const parsed = (await parseJunit(junitXml(r))) as {
+      name: string;
+      tests: number;
+      failures: number;
+      testsuite: { name: string; testcase: { classname: string; file?: string; line?: number; failure?: unknown[] }[] }[];
+    };
     expect(parsed).toMatchObject({ name: 'ekm conformance: failed', tests: 3, failures: 1 });
     const cases = parsed.testsuite.flatMap((s) => s.testcase);
     expect(cases.map((c) => [c.classname, c.file, Number(c.line), c.failure === undefined ? 'ok' : 'failed'])).toEqual([

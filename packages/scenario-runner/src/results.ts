@@ -78,7 +78,8 @@ export interface WorkflowTally {
 
 export function addTallies(into: Record<string, WorkflowTally>, from: Readonly<Record<string, WorkflowTally>>): Record<string, WorkflowTally> {
   for (const [fault, t] of Object.entries(from)) {
-    const sum = (into[fault] ??= { attempted: 0, succeeded: 0, failedCleanly: 0, failedBadly: 0, lost: 0 });
+    into[fault] ??= { attempted: 0, succeeded: 0, failedCleanly: 0, failedBadly: 0, lost: 0 };
+    const sum = into[fault];
     sum.attempted += t.attempted;
     sum.succeeded += t.succeeded;
     sum.failedCleanly += t.failedCleanly;
@@ -107,7 +108,16 @@ export interface ShardInfo {
 
 export interface Results {
   readonly version: 1;
-  readonly summary: { scenarios: number; passed: number; failed: number; skipped?: number; notApplicable?: number; interrupted?: number; invalidFiles: number; durationMs: number };
+  readonly summary: {
+    scenarios: number;
+    passed: number;
+    failed: number;
+    skipped?: number;
+    notApplicable?: number;
+    interrupted?: number;
+    invalidFiles: number;
+    durationMs: number;
+  };
   /** The one verdict of the run: the exit code, the closing line, junit.xml and index.html all show it. */
   readonly verdict?: Verdict;
   /** What was asked for: a subset (paths, --grep, --shard) is gated on coverage only with requireAllRules. */
@@ -293,7 +303,15 @@ export function parseResults(text: string, source: string): Results {
     throw new MergeError(`${source}: expected JSON, found text that does not parse`);
   }
   const r = data as Partial<Results> | null;
-  if (r === null || typeof r !== 'object' || r.version !== 1 || !Array.isArray(r.scenarios) || !Array.isArray(r.rules) || r.summary === undefined || r.transitions === undefined) {
+  if (
+    r === null ||
+    typeof r !== 'object' ||
+    r.version !== 1 ||
+    !Array.isArray(r.scenarios) ||
+    !Array.isArray(r.rules) ||
+    r.summary === undefined ||
+    r.transitions === undefined
+  ) {
     throw new MergeError(`${source}: expected an ekm results.json (version 1), found something else`);
   }
   return { ...(r as Results), errors: Array.isArray(r.errors) ? r.errors : [] };

@@ -8,7 +8,8 @@ import type { Executor } from './schedule.ts';
 const scenarios: LoadedScenario[] = loadText(
   Array.from(
     { length: 7 },
-    (_, i) => `apiVersion: ekm.conformance/v1\nkind: Scenario\nid: s${i}\ntitle: scenario number ${i}\nrules: [EKM-${i % 2 === 0 ? '12' : '20'}]\ntags: [${i === 3 ? 'update' : 'misc'}]\nsteps:\n  - support.activate:\n  - admin.createKey: A\n`,
+    (_, i) =>
+      `apiVersion: ekm.conformance/v1\nkind: Scenario\nid: s${i}\ntitle: scenario number ${i}\nrules: [EKM-${i % 2 === 0 ? '12' : '20'}]\ntags: [${i === 3 ? 'update' : 'misc'}]\nsteps:\n  - support.activate:\n  - admin.createKey: A\n`,
   ).join('---\n'),
   'area/file.yaml',
 ).scenarios as LoadedScenario[];
@@ -23,7 +24,6 @@ const passed = (s: LoadedScenario, durationMs = 1): ScenarioResult => ({
   steps: s.scenario.steps.map((x) => ({ title: x.title, status: 'passed', kmsCalls: [] })),
 });
 
-
 /** An executor whose every step errors, as a broken world would. */
 const BROKEN = 'the world is broken';
 const erroring: Executor = async (loaded) => ({
@@ -33,7 +33,13 @@ const erroring: Executor = async (loaded) => ({
   status: 'failed',
   rules: loaded.scenario.rules,
   durationMs: 0,
-  steps: loaded.scenario.steps.map((step, i) => ({ title: step.title, status: 'error' as const, kmsCalls: [], error: BROKEN, ...(loaded.stepLines[i] === undefined ? {} : { line: loaded.stepLines[i]! }) })),
+  steps: loaded.scenario.steps.map((step, i) => ({
+    title: step.title,
+    status: 'error' as const,
+    kmsCalls: [],
+    error: BROKEN,
+    ...(loaded.stepLines[i] === undefined ? {} : { line: loaded.stepLines[i]! }),
+  })),
 });
 
 describe('runScenarios', () => {
@@ -112,9 +118,7 @@ describe('progress', () => {
   };
 
   it('prints plain lines when not on a terminal, naming the failing step and its line', async () => {
-    expect(await run(false)).toBe(
-      `running 2 scenario(s)\nPASS s0 (3 ms)\nFAIL s1: step 1 "support.activate" (area/file.yaml:18): ${BROKEN}\n`,
-    );
+    expect(await run(false)).toBe(`running 2 scenario(s)\nPASS s0 (3 ms)\nFAIL s1: step 1 "support.activate" (area/file.yaml:18): ${BROKEN}\n`);
   });
 
   it('rewrites a status line in place on a terminal', async () => {

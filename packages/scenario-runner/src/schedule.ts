@@ -31,9 +31,7 @@ export function parseShard(text: string): Shard {
  * depend on file order or the machine and neighbouring (similar) scenarios spread out.
  */
 export function selectShard<T extends { readonly scenario: { readonly id: string } }>(items: readonly T[], shard: Shard): T[] {
-  return [...items]
-    .sort((a, b) => compare(a.scenario.id, b.scenario.id))
-    .filter((_, i) => i % shard.count === shard.index - 1);
+  return [...items].sort((a, b) => compare(a.scenario.id, b.scenario.id)).filter((_, i) => i % shard.count === shard.index - 1);
 }
 
 export function grepPattern(text: string): RegExp {
@@ -46,9 +44,7 @@ export function grepPattern(text: string): RegExp {
 
 /** `--grep` matches the id, the title, the rule ids, the tags or the file. */
 export function selectGrep(items: readonly LoadedScenario[], pattern: RegExp): LoadedScenario[] {
-  return items.filter(({ scenario: s, file }) =>
-    [s.id, s.title, file, ...s.rules, ...(s.tags ?? [])].some((text) => pattern.test(text)),
-  );
+  return items.filter(({ scenario: s, file }) => [s.id, s.title, file, ...s.rules, ...(s.tags ?? [])].some((text) => pattern.test(text)));
 }
 
 export interface ExecutionContext {
@@ -76,11 +72,7 @@ export interface ScheduleOptions {
 }
 
 /** Runs every scenario, at most `concurrency` at once; results keep the input order. */
-export async function runScenarios(
-  scenarios: readonly LoadedScenario[],
-  executor: Executor,
-  options: ScheduleOptions,
-): Promise<ScenarioResult[]> {
+export async function runScenarios(scenarios: readonly LoadedScenario[], executor: Executor, options: ScheduleOptions): Promise<ScenarioResult[]> {
   const progress = options.progress ?? silentProgress;
   const signal = options.signal ?? new AbortController().signal;
   const results: ScenarioResult[] = new Array(scenarios.length);
@@ -195,7 +187,10 @@ export function createProgress(out: ProgressStream): Progress {
       } else {
         failed++;
         const f = failedStep(r);
-        const where = f === undefined ? '' : `: step ${f.index + 1} "${f.step.title}"${f.step.line !== undefined ? ` (${r.file}:${f.step.line})` : ''}: ${f.step.error ?? f.step.status}`;
+        const where =
+          f === undefined
+            ? ''
+            : `: step ${f.index + 1} "${f.step.title}"${f.step.line !== undefined ? ` (${r.file}:${f.step.line})` : ''}: ${f.step.error ?? f.step.status}`;
         out.write(`${tty ? '\x1b[31mFAIL\x1b[0m' : 'FAIL'} ${r.id}${where}\n`);
       }
       status();

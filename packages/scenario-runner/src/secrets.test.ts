@@ -27,7 +27,10 @@ describe('SecretScanner', () => {
                   : Buffer.from(inner.toString(encoding));
           s.scan('file', written);
           const { findings } = s.summary();
-          return findings.length >= 1 && findings.every((f) => f.where === 'file' && f.kind === 'tenant-key' && !JSON.stringify(f).includes(Buffer.from(key).toString('hex')));
+          return (
+            findings.length >= 1 &&
+            findings.every((f) => f.where === 'file' && f.kind === 'tenant-key' && !JSON.stringify(f).includes(Buffer.from(key).toString('hex')))
+          );
         },
       ),
       { numRuns: runs },
@@ -38,7 +41,13 @@ describe('SecretScanner', () => {
     const s = new SecretScanner();
     for (let i = 0; i < 50; i++) s.add(randomBytes(32), 'data-key');
     s.scan('noise', randomBytes(1 << 20));
-    s.scan('text', JSON.stringify({ keyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', ciphertext: randomBytes(200).toString('base64') }));
+    s.scan(
+      'text',
+      JSON.stringify({
+        keyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        ciphertext: randomBytes(200).toString('base64'),
+      }),
+    );
     expect(s.summary()).toMatchObject({ keys: 50, places: 2, findings: [] });
   });
 

@@ -66,7 +66,8 @@ export class SecretScanner {
 
   scan(where: string, data: Uint8Array | string): void {
     this.#places++;
-    const text = typeof data === 'string' ? Buffer.from(data, 'utf8').toString('latin1') : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+    const text =
+      typeof data === 'string' ? Buffer.from(data, 'utf8').toString('latin1') : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
     this.#bytes += text.length;
     if (this.#needles.size === 0) return;
     const seen = new Set<string>();

@@ -19,10 +19,17 @@ export function scopeOf(results: Results): Verdict['scope'] {
 /** Why the run fails the gate; none when it passes. */
 export function gate(results: Results): GateVerdict {
   const reasons: string[] = [];
-  if (results.interrupted !== undefined) reasons.push(`the run was interrupted (${results.interrupted.signal}): ${results.summary.interrupted ?? 0} scenario(s) interrupted or not run`);
+  if (results.interrupted !== undefined)
+    reasons.push(`the run was interrupted (${results.interrupted.signal}): ${results.summary.interrupted ?? 0} scenario(s) interrupted or not run`);
   for (const e of results.errors) reasons.push(`invalid scenario file: ${e}`);
   if (results.scenarios.length === 0 && results.errors.length === 0) {
-    const how = [results.selection?.paths.join(', '), results.grep === undefined ? undefined : `--grep ${results.grep}`, results.shard === undefined ? undefined : `--shard ${results.shard.index}/${results.shard.count}`].filter(Boolean).join(' ');
+    const how = [
+      results.selection?.paths.join(', '),
+      results.grep === undefined ? undefined : `--grep ${results.grep}`,
+      results.shard === undefined ? undefined : `--shard ${results.shard.index}/${results.shard.count}`,
+    ]
+      .filter(Boolean)
+      .join(' ');
     reasons.push(`no scenario was selected${how === '' ? '' : ` (${how})`}: a run that tests nothing proves nothing`);
   }
   for (const s of results.scenarios) {
@@ -81,6 +88,12 @@ export function closingLine(results: Results): string {
 export function gateCases(results: Results): { name: string; message: string }[] {
   const v = verdictOf(results);
   return v.reasons
-    .filter((r) => !r.startsWith('scenario ') && !r.startsWith('invalid scenario file') && !r.startsWith('the run was interrupted') && !/^rule \S+ has a failing scenario$/.test(r))
+    .filter(
+      (r) =>
+        !r.startsWith('scenario ') &&
+        !r.startsWith('invalid scenario file') &&
+        !r.startsWith('the run was interrupted') &&
+        !/^rule \S+ has a failing scenario$/.test(r),
+    )
     .map((r) => ({ name: r.startsWith('rule ') ? r.split(' ').slice(0, 2).join(' ') : r.split(':')[0]!, message: r }));
 }

@@ -13,7 +13,6 @@ import type { ProviderBinding } from '@ekm/protocol';
 import type { Executor } from './schedule.ts';
 import { transitionIds } from './catalogue.ts';
 import { ScenarioRun } from './world/run.ts';
-import { observeKeyMaterial } from '@ekm/kms';
 import type { SecretScanner } from './secrets.ts';
 
 export const LOCALSTACK_MODES = ['auto', 'host', 'docker', 'external'] as const;
@@ -26,7 +25,10 @@ export interface WorldOptions {
   readonly signal?: AbortSignal;
   /** Append the gateway's audit trail to this file as JSON lines. */
   readonly auditFile?: string;
-  /** Learns every plaintext key of the run and searches what the run writes for them. */
+  /**
+   * Searches what the run writes for the run's keys: imported material the harness made, and
+   * what the provider's own `onKeyMaterial` option tells it (the reference provider's, in process).
+   */
   readonly secrets?: SecretScanner;
   /** The provider under test, reached only through `ekm.provider/v1`. */
   readonly provider: ProviderBinding;
@@ -53,7 +55,6 @@ export async function openWorld(options: WorldOptions): Promise<World> {
   const secrets = options.secrets;
   const close = async () => {
     if (secrets !== undefined) {
-      observeKeyMaterial(undefined);
       if (options.auditFile !== undefined) secrets.scanFile(options.auditFile, 'the KMS audit trail');
       if (localstack?.logFile !== undefined) secrets.scanFile(localstack.logFile, "LocalStack's log");
     }
@@ -64,7 +65,6 @@ export async function openWorld(options: WorldOptions): Promise<World> {
     await localstack?.stop();
     localstack = undefined;
   };
-  if (secrets !== undefined) observeKeyMaterial((key, kind) => secrets.add(key, kind));
   try {
     localstack = await startLocalStack({
       mode: options.localstack,
@@ -80,8 +80,18 @@ export async function openWorld(options: WorldOptions): Promise<World> {
     await close();
     throw error;
   }
-  const parts = { localstackEndpoint: localstack.endpoint, gateway, graph, region: REGION, localstackPid: localstack.pid, ...(secrets === undefined ? {} : { secrets }) };
-  const withProvider = (provider: ProviderBinding): Executor => (loaded) => new ScenarioRun({ ...parts, provider }, loaded).run();
+  const parts = {
+    localstackEndpoint: localstack.endpoint,
+    gateway,
+    graph,
+    region: REGION,
+    localstackPid: localstack.pid,
+    ...(secrets === undefined ? {} : { secrets }),
+  };
+  const withProvider =
+    (provider: ProviderBinding): Executor =>
+    (loaded) =>
+      new ScenarioRun({ ...parts, provider }, loaded).run();
   return {
     executor: withProvider(options.provider),
     withProvider,

@@ -12,7 +12,8 @@ import { openWorld } from '../src/world.ts';
 
 // The planted bug lives in the reference provider's options, injected here: the harness never knows it.
 const planted = referenceProvider({ wrapKeyPort: staleTenantKeyCache });
-const NOTE = "Found with the test-only planted bug 'stale-tenant-key-cache' (staleTenantKeyCache from @ekm/backup/testing, wrapping the provider's key port); the real provider passes it.";
+const NOTE =
+  "Found with the test-only planted bug 'stale-tenant-key-cache' (staleTenantKeyCache from @ekm/backup/testing, wrapping the provider's key port); the real provider passes it.";
 
 describe('model-based explorer', () => {
   let world: ExploreWorld;

@@ -38,6 +38,21 @@ describe('the reference provider over the HTTP binding', () => {
     expect(verdicts(over)).toEqual(verdicts(inProcess));
     expect(Object.values(verdicts(over)).every((v) => v === 'passed')).toBe(true);
     expect(problems).toEqual([]);
-    for (const op of ['openSession', 'closeSession', 'activate', 'submitKey', 'acceptTerms', 'updateKey', 'completeUpdate', 'backup', 'restore', 'download', 'snapshots', 'tamper', 'view']) expect(answers).toContain(op);
+    for (const op of [
+      'openSession',
+      'closeSession',
+      'activate',
+      'submitKey',
+      'acceptTerms',
+      'updateKey',
+      'completeUpdate',
+      'backup',
+      'restore',
+      'download',
+      'snapshots',
+      'tamper',
+      'view',
+    ])
+      expect(answers).toContain(op);
   }, 600_000);
 });

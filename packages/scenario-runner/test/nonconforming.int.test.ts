@@ -22,7 +22,9 @@ describe('a provider that breaks rules on purpose, through the protocol', () => 
     const provider = leakyProvider();
     const { results } = await runSuite({ paths: [scenarios], executor: world.withProvider(provider), rules: RULES, concurrency: 2 });
     const failedRules = results.rules.filter((r) => r.status !== 'passed').map((r) => r.id);
-    const failing = results.scenarios.filter((s) => s.status !== 'passed').map((s) => `${s.id} [${s.rules.join(' ')}]: ${s.steps.find((x) => x.status !== 'passed')?.error ?? s.status}`);
+    const failing = results.scenarios
+      .filter((s) => s.status !== 'passed')
+      .map((s) => `${s.id} [${s.rules.join(' ')}]: ${s.steps.find((x) => x.status !== 'passed')?.error ?? s.status}`);
     expect({ failedRules, failing }).toEqual({ failedRules: [...LEAKY_BREAKS], failing: expect.any(Array) });
     expect(results.rules.filter((r) => r.status === 'passed')).toHaveLength(RULES.length - LEAKY_BREAKS.length);
     expect(gate(results).ok).toBe(false);

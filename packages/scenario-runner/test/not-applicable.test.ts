@@ -27,7 +27,13 @@ const bare: ProviderBinding = {
 };
 
 // Nothing here is reached: the capability check comes before the world is touched.
-const parts = { localstackEndpoint: 'http://127.0.0.1:1', gateway: { endpoint: 'http://127.0.0.1:1' }, graph: { url: 'http://127.0.0.1:1', registry: { add() {}, remove() {} } }, region: 'us-east-1', provider: bare } as unknown as WorldParts;
+const parts = {
+  localstackEndpoint: 'http://127.0.0.1:1',
+  gateway: { endpoint: 'http://127.0.0.1:1' },
+  graph: { url: 'http://127.0.0.1:1', registry: { add() {}, remove() {} } },
+  region: 'us-east-1',
+  provider: bare,
+} as unknown as WorldParts;
 
 describe('not-applicable scenarios', () => {
   it('[EKM-20] a scenario using store.tamper against a provider without the capability is not-applicable with its reason everywhere, and fails no gate', async () => {
@@ -38,7 +44,11 @@ describe('not-applicable scenarios', () => {
     expect(result.steps).toEqual([]);
 
     const other = { ...result, id: 'context-proof', status: 'passed' as const, reason: undefined, steps: [] };
-    const results = buildResults([result, other], { rules: [{ id: 'EKM-20', title: 't', kind: 'derived', quote: 'q' }], durationMs: 1, provider: { name: 'bare-provider', version: '9.9.9', protocol: PROTOCOL, binding: 'in-process', capabilities: [] } });
+    const results = buildResults([result, other], {
+      rules: [{ id: 'EKM-20', title: 't', kind: 'derived', quote: 'q' }],
+      durationMs: 1,
+      provider: { name: 'bare-provider', version: '9.9.9', protocol: PROTOCOL, binding: 'in-process', capabilities: [] },
+    });
     expect(results.summary).toMatchObject({ scenarios: 2, passed: 1, failed: 0, notApplicable: 1 });
     expect(results.rules[0]!.status).toBe('passed');
     expect(gate(results)).toEqual({ ok: true, reasons: [] });

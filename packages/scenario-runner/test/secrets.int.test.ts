@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {} from '@ekm/localstack/vitest-setup';
-import { observeKeyMaterial } from '@ekm/kms';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { referenceProvider } from '@ekm/backup/conformance';
 import { loadText } from '../src/load.ts';
@@ -34,13 +33,15 @@ describe('secret scan over a run', () => {
   it('[EKM-19] holds every tenant key, data key and imported material of the run, and finds none of them in what the run wrote', async () => {
     const scanner = new SecretScanner();
     const auditFile = join(dir, 'kms-audit.jsonl');
-    const world = await openWorld({ localstack: 'external', endpoint: inject('localstackEndpoint'), secrets: scanner, auditFile, provider: referenceProvider() });
-    // Hold the keys in the test too, to show the scan would have found them.
+    // The provider's own observer option tells the scan its keys; the test holds them too, to show the scan would have found them.
     const held: { key: Uint8Array; kind: string }[] = [];
-    observeKeyMaterial((key, kind) => {
-      scanner.add(key, kind);
-      held.push({ key, kind });
+    const provider = referenceProvider({
+      onKeyMaterial: (key, kind) => {
+        scanner.add(key, kind);
+        held.push({ key, kind });
+      },
     });
+    const world = await openWorld({ localstack: 'external', endpoint: inject('localstackEndpoint'), secrets: scanner, auditFile, provider });
     let passed: string;
     try {
       const loaded = loadText(SCENARIO, 'probe.yaml');

@@ -93,10 +93,12 @@ class StepCommand implements fc.Command<ExploreModel, Plan> {
 const always = () => true;
 const created = (k: KeyName) => (m: ExploreModel) => m.created.has(k);
 /** Key administration is generated only where KMS accepts it: the explorer tests the provider, not KMS's refusals. */
-const inLifecycle = (k: KeyName, ...states: KeyLifecycle[]) => (m: ExploreModel) => {
-  const l = m.lifecycle(k);
-  return l !== undefined && states.includes(l);
-};
+const inLifecycle =
+  (k: KeyName, ...states: KeyLifecycle[]) =>
+  (m: ExploreModel) => {
+    const l = m.lifecycle(k);
+    return l !== undefined && states.includes(l);
+  };
 
 function step(action: string, args: unknown, outcome: string, rules: readonly string[], extra: Record<string, unknown> = {}): PlannedStep {
   return { action, args, expect: { outcome, ...extra }, rules };
@@ -273,25 +275,37 @@ export function commandArbitraries(): fc.Arbitrary<fc.Command<ExploreModel, Plan
   // deleted whatever the network does (EKM-18), which a gateway answering 500 cannot show.
   const noDeletedKey = (m: ExploreModel) => KEY_NAMES.every((k) => m.lifecycle(k) !== 'Deleted');
   const faultOn = fc.constant(
-    new StepCommand('fault.kms(unavailable)', (m) => !m.faulted && m.account.state.phase === 'ekmEnabled' && noDeletedKey(m), (m) => {
-      for (const k of KEY_NAMES) m.account.apply({ type: 'kmsFault', arn: MODEL_ARN[k], fault: 'unavailable' });
-      m.faulted = true;
-      return step('fault.kms', { fault: 'down', toxic: 'unavailable', from: 'provider' }, 'ok', ['EKM-12']);
-    }),
+    new StepCommand(
+      'fault.kms(unavailable)',
+      (m) => !m.faulted && m.account.state.phase === 'ekmEnabled' && noDeletedKey(m),
+      (m) => {
+        for (const k of KEY_NAMES) m.account.apply({ type: 'kmsFault', arn: MODEL_ARN[k], fault: 'unavailable' });
+        m.faulted = true;
+        return step('fault.kms', { fault: 'down', toxic: 'unavailable', from: 'provider' }, 'ok', ['EKM-12']);
+      },
+    ),
   );
   const faultOff = fc.constant(
-    new StepCommand('fault.clear', (m) => m.faulted, (m) => {
-      for (const k of KEY_NAMES) m.account.apply({ type: 'kmsRecover', arn: MODEL_ARN[k] });
-      m.faulted = false;
-      return step('fault.clear', 'down', 'ok', ['EKM-13']);
-    }),
+    new StepCommand(
+      'fault.clear',
+      (m) => m.faulted,
+      (m) => {
+        for (const k of KEY_NAMES) m.account.apply({ type: 'kmsRecover', arn: MODEL_ARN[k] });
+        m.faulted = false;
+        return step('fault.clear', 'down', 'ok', ['EKM-13']);
+      },
+    ),
   );
   const clock = fc.constant(
     // Deletion waits 7 days and every generated deletion is scheduled before this jump, so 8 days destroys each pending key.
-    new StepCommand('clock.advance(8d)', (m) => !m.faulted, (m) => {
-      for (const k of KEY_NAMES) if (m.lifecycle(k) === 'PendingDeletion') m.account.apply({ type: 'deletionDue', arn: MODEL_ARN[k] });
-      return step('clock.advance', '8d', 'ok', ['EKM-18']);
-    }),
+    new StepCommand(
+      'clock.advance(8d)',
+      (m) => !m.faulted,
+      (m) => {
+        for (const k of KEY_NAMES) if (m.lifecycle(k) === 'PendingDeletion') m.account.apply({ type: 'deletionDue', arn: MODEL_ARN[k] });
+        return step('clock.advance', '8d', 'ok', ['EKM-18']);
+      },
+    ),
   );
   const drift = fc.integer({ min: 1, max: 5 }).map(
     (changes) =>
@@ -302,10 +316,26 @@ export function commandArbitraries(): fc.Arbitrary<fc.Command<ExploreModel, Plan
   );
   const pick = fc.nat({ max: 7 });
   const backups = fc.constantFrom(backup('manualBackup'), backup('scheduledBackup'));
-  const reads = fc.oneof(pick.map((i) => read('restore', i)), pick.map((i) => read('download', i)));
+  const reads = fc.oneof(
+    pick.map((i) => read('restore', i)),
+    pick.map((i) => read('download', i)),
+  );
   const weighted: [fc.Arbitrary<fc.Command<ExploreModel, Plan>>, number][] = [
-    [support, 1], [enable, 4], [submit, 1], [accept, 1], [decline, 1], [update, 2], [back, 1], [status, 1],
-    [admin, 8], [clock, 1], [drift, 1], [faultOn, 1], [faultOff, 1], [backups, 6], [reads, 5],
+    [support, 1],
+    [enable, 4],
+    [submit, 1],
+    [accept, 1],
+    [decline, 1],
+    [update, 2],
+    [back, 1],
+    [status, 1],
+    [admin, 8],
+    [clock, 1],
+    [drift, 1],
+    [faultOn, 1],
+    [faultOff, 1],
+    [backups, 6],
+    [reads, 5],
   ];
   return weighted.flatMap(([arb, weight]) => Array.from({ length: weight }, () => arb));
 }

@@ -151,7 +151,12 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreRepo
     const searchReplay = `ekm explore --runs ${runs} --seed ${seed} --max-commands ${maxCommands}`;
     const base = { seed, maxCommands, sequences, longest, durationMs, sequencesPerMinute };
     if (!details.failed && signal.aborted) {
-      return { status: 'interrupted', ...base, replay: searchReplay, lines: [`explore: interrupted after ${sequences} sequence(s); none disagreed with the model (seed ${seed})`] };
+      return {
+        status: 'interrupted',
+        ...base,
+        replay: searchReplay,
+        lines: [`explore: interrupted after ${sequences} sequence(s); none disagreed with the model (seed ${seed})`],
+      };
     }
     if (!details.failed) {
       const lines = [`explore: ${sequences} sequence(s) of at most ${maxCommands} commands agree with the model (seed ${seed}, ${sequencesPerMinute}/min)`];
@@ -159,12 +164,13 @@ export async function explore(options: ExploreOptions = {}): Promise<ExploreRepo
     }
     const commands = details.counterexample?.[0];
     // The last failing run is the shrunk counterexample; plan it again from the commands to be sure.
-    const planned = commands === undefined ? lastFailing?.steps ?? [] : planSequence(commands);
+    const planned = commands === undefined ? (lastFailing?.steps ?? []) : planSequence(commands);
     const result = lastFailing !== undefined && sameSteps(lastFailing.steps, planned) ? lastFailing.result : await run(planned);
     const failure = firstFailure({ steps: planned, result });
     // Steps after the disagreement never run (the runner skips them); the regression ends at it.
     const steps = failure === undefined ? planned : planned.slice(0, failure.index + 1);
-    if (failure === undefined) throw new Error(`explore: the shrunk counterexample passed when run again (seed ${seed}, path ${details.counterexamplePath ?? '?'}); the world is flaky`);
+    if (failure === undefined)
+      throw new Error(`explore: the shrunk counterexample passed when run again (seed ${seed}, path ${details.counterexamplePath ?? '?'}); the world is flaky`);
     const rules = steps[failure.index]?.rules ?? ['EKM-11'];
     const rule = rules[0] ?? 'EKM-11';
     const path = details.counterexamplePath ?? '';

@@ -28,9 +28,7 @@ describe('explorer planning', () => {
     const model = new ExploreModel();
     model.opening();
     const plan = new Plan();
-    const byLabel = new Map(
-      fc.sample(fc.oneof(...commandArbitraries()), { numRuns: 3000, seed: 1 }).map((c) => [c.toString(), c]),
-    );
+    const byLabel = new Map(fc.sample(fc.oneof(...commandArbitraries()), { numRuns: 3000, seed: 1 }).map((c) => [c.toString(), c]));
     for (const label of ['console.enable(A)', 'workflow.manualBackup', 'admin.disableKey(A)', 'workflow.manualBackup']) {
       const command = byLabel.get(label)!;
       expect(command.check(model)).toBe(true);

@@ -38,7 +38,12 @@ export function runSection(r: View): string {
   const rows: string[] = [];
   const p = r.provider;
   if (p !== undefined) {
-    rows.push(row('provider under test', `<b>${esc(p.name)} ${esc(p.version)}</b> (${esc(p.protocol)}, ${esc(p.binding)}${p.location !== undefined ? ` at ${code(p.location)}` : ''})`));
+    rows.push(
+      row(
+        'provider under test',
+        `<b>${esc(p.name)} ${esc(p.version)}</b> (${esc(p.protocol)}, ${esc(p.binding)}${p.location !== undefined ? ` at ${code(p.location)}` : ''})`,
+      ),
+    );
     rows.push(row('declared capabilities', p.capabilities.length === 0 ? 'none' : p.capabilities.map(code).join(', ')));
   } else {
     rows.push(row('provider under test', 'not recorded'));
@@ -46,11 +51,18 @@ export function runSection(r: View): string {
   const v = r.provenance;
   if (v !== undefined) {
     rows.push(row('started', esc(v.startedAt)));
-    rows.push(row('harness', `${esc(v.harness.name)} ${esc(v.harness.version)}${v.harness.commit !== undefined ? ` at commit ${code(v.harness.commit)}` : ''}`));
+    rows.push(
+      row('harness', `${esc(v.harness.name)} ${esc(v.harness.version)}${v.harness.commit !== undefined ? ` at commit ${code(v.harness.commit)}` : ''}`),
+    );
     rows.push(row('scenario files', `${v.scenarioFiles !== undefined ? `${v.scenarioFiles.length} files, ` : ''}SHA-256 ${code(v.scenarioFilesSha256)}`));
     rows.push(row('Node.js, platform', `${esc(v.node)}, ${esc(v.platform)}`));
     if (v.localstack !== undefined) {
-      rows.push(row('LocalStack', `${esc(v.localstack.mode)}${v.localstack.version !== undefined ? ` ${esc(v.localstack.version)}` : ''} at ${code(v.localstack.endpoint)}`));
+      rows.push(
+        row(
+          'LocalStack',
+          `${esc(v.localstack.mode)}${v.localstack.version !== undefined ? ` ${esc(v.localstack.version)}` : ''} at ${code(v.localstack.endpoint)}`,
+        ),
+      );
     }
     const seeds = Object.entries(v.seeds ?? {});
     if (seeds.length > 0) rows.push(row('seeds', seeds.map(([k, n]) => `${esc(k)}=${n}`).join(', ')));
@@ -58,7 +70,12 @@ export function runSection(r: View): string {
     rows.push(row('provenance', 'not recorded'));
   }
   if (r.selection !== undefined) {
-    rows.push(row('selection', `${r.selection.full ? 'the whole suite' : r.selection.paths.map(code).join(', ')}${r.selection.requireAllRules ? ', every rule required' : ''}`));
+    rows.push(
+      row(
+        'selection',
+        `${r.selection.full ? 'the whole suite' : r.selection.paths.map(code).join(', ')}${r.selection.requireAllRules ? ', every rule required' : ''}`,
+      ),
+    );
   }
   if (r.shard !== undefined) rows.push(row('shard', `${r.shard.index} of ${r.shard.count} (${r.shard.suiteScenarios} scenarios in the suite)`));
   if (r.grep !== undefined) rows.push(row('filter', code(r.grep)));

@@ -63,16 +63,22 @@ export function failuresSection(r: View, v: ViewVerdict & { recorded: boolean })
   const blocks = v.scope === 'full';
   if (blocks) {
     for (const rule of uncovered) {
-      items.push(`<li class="f-rule"><a href="#${ruleAnchor(rule.id)}"><b>${esc(rule.id)}</b></a> ${esc(clip(rule.title, 160))} — no scenario that ran covers it${namingNotRun(r, rule.scenarios)}</li>`);
+      items.push(
+        `<li class="f-rule"><a href="#${ruleAnchor(rule.id)}"><b>${esc(rule.id)}</b></a> ${esc(clip(rule.title, 160))} — no scenario that ran covers it${namingNotRun(r, rule.scenarios)}</li>`,
+      );
     }
   }
   for (const finding of r.secretScan?.findings ?? []) {
-    items.push(`<li class="f-secret"><a href="#secret-scan">plaintext ${esc(finding.kind)} key</a> found in <code>${esc(finding.where)}</code> (${esc(finding.encoding)})</li>`);
+    items.push(
+      `<li class="f-secret"><a href="#secret-scan">plaintext ${esc(finding.kind)} key</a> found in <code>${esc(finding.where)}</code> (${esc(finding.encoding)})</li>`,
+    );
   }
   for (const [fault, t] of Object.entries(r.reliability ?? {})) {
     if (t.lost === 0) continue;
     const where = r.scenarios.filter((s) => (s.reliability?.[fault]?.lost ?? 0) > 0).map((s) => `<a href="#${scenarioAnchor(s.id)}">${esc(s.id)}</a>`);
-    items.push(`<li class="f-lost"><a href="#faults">${t.lost} workflow(s) lost</a> under ${esc(fault)}${where.length > 0 ? `: ${where.join(', ')}` : ''}</li>`);
+    items.push(
+      `<li class="f-lost"><a href="#faults">${t.lost} workflow(s) lost</a> under ${esc(fault)}${where.length > 0 ? `: ${where.join(', ')}` : ''}</li>`,
+    );
   }
   for (const reason of v.reasons) if (!SHOWN.some((x) => x.test(reason))) items.push(`<li class="f-gate">${esc(reason)}</li>`);
   for (const e of r.errors) items.push(`<li class="f-file"><a href="#invalid-files">invalid scenario file</a> <code>${esc(e)}</code></li>`);

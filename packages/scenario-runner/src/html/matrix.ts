@@ -38,7 +38,9 @@ export function matrixSection(r: View): string {
       return `<tr id="${ruleAnchor(rule.id)}" class="${esc(rule.status)} k-${kind}" data-rule="${token(rule.id)}"><th class="rule" scope="row"><b>${esc(rule.id)}</b> <span class="kind ${kind}">${kind}</span> <span class="st ${esc(rule.status)}">${esc(rule.status)}</span><div title="${esc(rule.title)}">${esc(rule.title)}</div><q>${esc(rule.quote)}</q></th>${cells}</tr>`;
     })
     .join('\n');
-  const legend = `<p class="legend"><span class="kind documented">documented</span> the help article says it · <span class="kind derived">derived</span> follows from what it says · marks: ${Object.values(MARK)
+  const legend = `<p class="legend"><span class="kind documented">documented</span> the help article says it · <span class="kind derived">derived</span> follows from what it says · marks: ${Object.values(
+    MARK,
+  )
     .map((m) => `${m.mark} ${m.words}`)
     .join(', ')}</p>`;
   return `<section id="matrix-section"><h2>Traceability: rule × scenario</h2>${legend}

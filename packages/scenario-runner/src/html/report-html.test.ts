@@ -1,7 +1,6 @@
 import { RULES } from '@ekm/domain';
 import { describe, expect, it } from 'vitest';
 import { failingResults, HOSTILE, passingResults } from '../../test/browser/fixtures.ts';
-import type { Results } from '../results.ts';
 import { htmlReport } from './report-html.ts';
 
 const ids = (page: string): string[] => [...page.matchAll(/\sid="([^"]*)"/g)].map((m) => m[1]!);
@@ -39,15 +38,24 @@ describe('htmlReport', () => {
   it('heads the page with results.verdict, whatever the counts say', () => {
     expect(heading(passing)).toBe('EKM conformance: passed');
     expect(heading(failing)).toBe('EKM conformance: failed');
-    const gated = { ...passingResults(), verdict: { ok: false, status: 'failed' as const, scope: 'full' as const, reasons: ['2 rules uncovered by the selection'] } };
+    const gated = {
+      ...passingResults(),
+      verdict: { ok: false, status: 'failed' as const, scope: 'full' as const, reasons: ['2 rules uncovered by the selection'] },
+    };
     const page = htmlReport(gated);
     expect(heading(page)).toBe('EKM conformance: failed');
-    expect(page).toContain('<details class="reasons" open><summary>1 reason(s) from the gate</summary><ul><li>2 rules uncovered by the selection</li></ul></details>');
-    const stopped = { ...passingResults(), interrupted: { signal: 'SIGINT' }, verdict: { ok: false, status: 'interrupted' as const, scope: 'full' as const, reasons: ['interrupted by SIGINT'] } };
+    expect(page).toContain(
+      '<details class="reasons" open><summary>1 reason(s) from the gate</summary><ul><li>2 rules uncovered by the selection</li></ul></details>',
+    );
+    const stopped = {
+      ...passingResults(),
+      interrupted: { signal: 'SIGINT' },
+      verdict: { ok: false, status: 'interrupted' as const, scope: 'full' as const, reasons: ['interrupted by SIGINT'] },
+    };
     expect(heading(htmlReport(stopped))).toBe('EKM conformance: interrupted');
   });
 
-  it('recomputes the gate\'s verdict only when the results carry none', () => {
+  it("recomputes the gate's verdict only when the results carry none", () => {
     const { verdict: _ignored, ...bare } = failingResults();
     const page = htmlReport(bare);
     expect(heading(page)).toBe('EKM conformance: failed');
@@ -57,17 +65,35 @@ describe('htmlReport', () => {
     expect(htmlReport(passingResults())).not.toContain('verdict computed by the report');
   });
 
-  it('shows the gate\'s reasons, folded when there are many, and lists those no item shows as failures', () => {
+  it("shows the gate's reasons, folded when there are many, and lists those no item shows as failures", () => {
     const v = failingResults().verdict!;
     expect(v.reasons.length).toBeGreaterThan(4);
     expect(failing).toMatch(/<details class="reasons"><summary>\d+ reason\(s\) from the gate<\/summary>/);
-    const none = { ...passingResults(), verdict: { ok: false, status: 'failed' as const, scope: 'partial' as const, reasons: ['no scenario was selected (scenarios/x): a run that tests nothing proves nothing'] } };
+    const none = {
+      ...passingResults(),
+      verdict: {
+        ok: false,
+        status: 'failed' as const,
+        scope: 'partial' as const,
+        reasons: ['no scenario was selected (scenarios/x): a run that tests nothing proves nothing'],
+      },
+    };
     const f = section(htmlReport(none), 'failures');
     expect(f).toContain('<li class="f-gate">no scenario was selected (scenarios/x): a run that tests nothing proves nothing</li>');
   });
 
   it('puts the verdict and the failures before everything else', () => {
-    const order = ['id="verdict"', 'id="failures"', 'id="filter"', 'id="matrix-section"', 'id="not-run"', 'id="secret-scan"', 'id="faults"', 'id="run"', 'id="scenarios"'];
+    const order = [
+      'id="verdict"',
+      'id="failures"',
+      'id="filter"',
+      'id="matrix-section"',
+      'id="not-run"',
+      'id="secret-scan"',
+      'id="faults"',
+      'id="run"',
+      'id="scenarios"',
+    ];
     const at = order.map((x) => failing.indexOf(x));
     expect(at.every((i) => i >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -92,7 +118,9 @@ describe('htmlReport', () => {
     const r = passingResults();
     const first = r.scenarios[0]!;
     const page = htmlReport({ ...r, scenarios: [{ ...first, status: 'interrupted', reason: 'SIGINT arrived during step 2' }, ...r.scenarios.slice(1)] });
-    expect(section(page, 'failures')).toContain(`<li class="f-interrupted"><a href="#s-${first.id}"><b>${first.id}</b></a> ${first.title} was interrupted: SIGINT arrived during step 2</li>`);
+    expect(section(page, 'failures')).toContain(
+      `<li class="f-interrupted"><a href="#s-${first.id}"><b>${first.id}</b></a> ${first.title} was interrupted: SIGINT arrived during step 2</li>`,
+    );
     expect(page).toMatch(new RegExp(`<details id="s-${first.id}" class="scn interrupted"[^>]* open>`));
     expect(page).toContain('<p class="reason">interrupted: SIGINT arrived during step 2</p>');
   });
@@ -140,13 +168,23 @@ describe('htmlReport', () => {
     expect(section(passing, 'secret-scan')).toContain('No plaintext key found.');
     expect(section(failing, 'faults')).toMatch(/<th>kms-throttle<\/th><td>5<\/td><td>3<\/td><td>1<\/td><td class="">0<\/td><td class="failed">1<\/td>/);
     const run = section(failing, 'run');
-    for (const text of ['reference 1.0.0', 'in-process', '<code>multi-region</code>', '2026-12-01T10:00:00.000Z', '0123456789abcdef0123456789abcdef01234567', 'a'.repeat(64), 'linux-x64', 'host 4.10.0', 'tenant=7']) {
+    for (const text of [
+      'reference 1.0.0',
+      'in-process',
+      '<code>multi-region</code>',
+      '2026-12-01T10:00:00.000Z',
+      '0123456789abcdef0123456789abcdef01234567',
+      'a'.repeat(64),
+      'linux-x64',
+      'host 4.10.0',
+      'tenant=7',
+    ]) {
       expect(run).toContain(text);
     }
   });
 
   it('offers every rule, status and tag in the filter, hidden until the script shows it', () => {
-    const form = /<form id="filter" hidden[^]*?<\/form>/.exec(failing)![0];
+    const form = /<form id="filter" hidden[\s\S]*?<\/form>/.exec(failing)![0];
     for (const r of RULES) expect(form).toContain(`<option value="${r.id}">`);
     for (const s of ['failed', 'passed', 'not-applicable', 'skipped']) expect(form).toContain(`<option value="${s}">`);
     expect(form).toContain('<option value="revocation">revocation</option>');

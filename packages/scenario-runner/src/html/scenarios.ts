@@ -4,7 +4,12 @@ import type { KmsCall, View, ViewScenario } from './view.ts';
 import { notRunReason } from './view.ts';
 
 function callText(c: KmsCall): string {
-  const ctx = c.encryptionContext === undefined ? '' : ` ${Object.entries(c.encryptionContext).map(([k, v]) => `${k}=${v}`).join(', ')}`;
+  const ctx =
+    c.encryptionContext === undefined
+      ? ''
+      : ` ${Object.entries(c.encryptionContext)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}`;
   return `${c.operation} from ${c.from}${c.key !== undefined ? ` on ${c.key}` : ''}${ctx} → ${c.result}`;
 }
 
@@ -41,9 +46,15 @@ export function scenariosSection(r: View): string {
   const items = r.scenarios
     .map((s) => {
       const tags = (s.tags ?? []).length === 0 ? '' : ` · tags ${s.tags!.map((t) => `<span class="tag">${esc(t)}</span>`).join(' ')}`;
-      const why = s.status === 'not-applicable' || s.status === 'skipped' || s.status === 'interrupted' ? `<p class="reason">${esc(s.status.replace('-', ' '))}: ${esc(notRunReason(s))}</p>` : '';
+      const why =
+        s.status === 'not-applicable' || s.status === 'skipped' || s.status === 'interrupted'
+          ? `<p class="reason">${esc(s.status.replace('-', ' '))}: ${esc(notRunReason(s))}</p>`
+          : '';
       const faults = Object.entries(s.reliability ?? {})
-        .map(([f, t]) => `${esc(f)}: ${t.attempted} attempted, ${t.succeeded} succeeded, ${t.failedCleanly} failed cleanly, ${t.failedBadly} failed otherwise, ${t.lost} lost`)
+        .map(
+          ([f, t]) =>
+            `${esc(f)}: ${t.attempted} attempted, ${t.succeeded} succeeded, ${t.failedCleanly} failed cleanly, ${t.failedBadly} failed otherwise, ${t.lost} lost`,
+        )
         .join('; ');
       const steps = s.steps.map((_, i) => stepItem(s, i + 1)).join('\n');
       const open = s.status === 'failed' || s.status === 'interrupted' ? ' open' : '';

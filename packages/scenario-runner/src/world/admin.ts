@@ -31,9 +31,7 @@ import { readFileSync } from 'node:fs';
 import type { AccountRole, KeyPermission } from '../format.ts';
 
 /** What the provider needs of a customer key (the statement the article's key policy gives it). */
-export const PROVIDER_PERMISSIONS: readonly KeyPermission[] = [
-  'Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'DescribeKey',
-];
+export const PROVIDER_PERMISSIONS: readonly KeyPermission[] = ['Encrypt', 'Decrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'DescribeKey'];
 
 export interface KeyRecord {
   readonly arn: string;
@@ -125,14 +123,22 @@ export class KeyAdministrator {
   }
 
   policy(key: Pick<KeyRecord, 'allow' | 'operations' | 'context'>): string {
-    const owner = { Sid: 'KeyAdministrators', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${this.accounts.customer}:root` }, Action: 'kms:*', Resource: '*' };
+    const owner = {
+      Sid: 'KeyAdministrators',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${this.accounts.customer}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    };
     const users = [...key.allow]
       .filter((role) => role !== 'customer')
       .map((role) => ({
         Sid: `Allow use of the key for ${role}`,
         Effect: 'Allow',
         Principal: { AWS: `arn:aws:iam::${this.accounts[role]}:root` },
-        Action: key.operations.map((op) => `kms:${op === 'ReEncryptFrom' || op === 'ReEncryptTo' ? 'ReEncrypt*' : op}`).filter((a, i, all) => all.indexOf(a) === i),
+        Action: key.operations
+          .map((op) => `kms:${op === 'ReEncryptFrom' || op === 'ReEncryptTo' ? 'ReEncrypt*' : op}`)
+          .filter((a, i, all) => all.indexOf(a) === i),
         Resource: '*',
         ...(key.context === undefined
           ? {}
@@ -141,7 +147,15 @@ export class KeyAdministrator {
     return JSON.stringify({ Version: '2012-10-17', Id: 'key-default', Statement: [owner, ...users] });
   }
 
-  async createKey(args: { key: string; spec: string; usage?: string | undefined; origin: string; multiRegion: boolean; region?: string | undefined; allow: readonly AccountRole[] }): Promise<KeyRecord> {
+  async createKey(args: {
+    key: string;
+    spec: string;
+    usage?: string | undefined;
+    origin: string;
+    multiRegion: boolean;
+    region?: string | undefined;
+    allow: readonly AccountRole[];
+  }): Promise<KeyRecord> {
     const usage = args.usage ?? (args.spec.startsWith('HMAC') ? 'GENERATE_VERIFY_MAC' : args.spec.startsWith('ECC') ? 'SIGN_VERIFY' : 'ENCRYPT_DECRYPT');
     const shape = { allow: new Set(args.allow), operations: PROVIDER_PERMISSIONS };
     const region = args.region ?? this.region;
@@ -177,7 +191,11 @@ export class KeyAdministrator {
     }
     const params = await kms.send(new GetParametersForImportCommand({ KeyId: key.arn, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
     const wrapped = publicEncrypt(
-      { key: createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      {
+        key: createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }),
+        padding: constants.RSA_PKCS1_OAEP_PADDING,
+        oaepHash: 'sha256',
+      },
       material,
     );
     await kms.send(
@@ -212,7 +230,8 @@ export class KeyAdministrator {
       const raw =
         args.preset === 'console-default'
           ? consoleDefaultPolicy(this.accounts.customer, this.accounts.provider)
-          : args.document ?? (JSON.parse(readFileSync(args.fill === undefined ? args.file! : `${args.fill.dir}/${args.file!}`, 'utf8')) as Record<string, unknown>);
+          : (args.document ??
+            (JSON.parse(readFileSync(args.fill === undefined ? args.file! : `${args.fill.dir}/${args.file!}`, 'utf8')) as Record<string, unknown>));
       const values: Record<string, string> = { ...this.accounts, region: key.region, key: key.arn, tenant: args.fill?.tenant ?? '' };
       const named = args.fill?.tenants ?? {};
       const text = JSON.stringify(raw)
@@ -251,7 +270,12 @@ export class KeyAdministrator {
     await this.#kms().send(new DeleteAliasCommand({ AliasName: `alias/${alias}` }));
   }
 
-  async editKeyPolicy(args: { key: string; add?: readonly AccountRole[] | undefined; remove?: readonly AccountRole[] | undefined; operations?: readonly KeyPermission[] | undefined }): Promise<void> {
+  async editKeyPolicy(args: {
+    key: string;
+    add?: readonly AccountRole[] | undefined;
+    remove?: readonly AccountRole[] | undefined;
+    operations?: readonly KeyPermission[] | undefined;
+  }): Promise<void> {
     const key = this.key(args.key);
     const allow = new Set(key.allow);
     for (const r of args.add ?? []) allow.add(r);
@@ -259,7 +283,13 @@ export class KeyAdministrator {
     await this.putKeyPolicy({ key: args.key, allow: [...allow], operations: args.operations ?? key.operations, context: key.context });
   }
 
-  async createGrant(args: { key: string; grant: string; to: AccountRole; operations?: readonly KeyPermission[] | undefined; context?: Readonly<Record<string, string>> | undefined }): Promise<void> {
+  async createGrant(args: {
+    key: string;
+    grant: string;
+    to: AccountRole;
+    operations?: readonly KeyPermission[] | undefined;
+    context?: Readonly<Record<string, string>> | undefined;
+  }): Promise<void> {
     const key = this.key(args.key);
     const out = await this.#kms(key.region).send(
       new CreateGrantCommand({

@@ -66,7 +66,13 @@ function showCall(c: KmsCall): string {
 }
 
 function showFilter(f: CallFilter): string {
-  const parts = [f.op, f.from && `from ${f.from}`, f.key && `on ${f.key}`, f.result && `-> ${f.result}`, f.context && `with context ${JSON.stringify(f.context)}`];
+  const parts = [
+    f.op,
+    f.from && `from ${f.from}`,
+    f.key && `on ${f.key}`,
+    f.result && `-> ${f.result}`,
+    f.context && `with context ${JSON.stringify(f.context)}`,
+  ];
   return parts.filter(Boolean).join(' ');
 }
 
@@ -81,5 +87,7 @@ export function showDifferences(differences: readonly DirectoryDifference[], lim
 
 export function checkTenantEquals(snapshotName: string, expected: DirectoryState, actual: DirectoryState): string | undefined {
   const differences = compareDirectories(expected, actual);
-  return differences.length === 0 ? undefined : `the tenant differs from snapshot ${snapshotName} in ${differences.length} place(s): ${showDifferences(differences)}`;
+  return differences.length === 0
+    ? undefined
+    : `the tenant differs from snapshot ${snapshotName} in ${differences.length} place(s): ${showDifferences(differences)}`;
 }

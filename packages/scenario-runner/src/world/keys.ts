@@ -41,7 +41,13 @@ export class KeyMirror {
       arn,
       shape: {
         // The model knows a few specs by name; any other asymmetric or HMAC spec behaves like them.
-        spec: (SPECS.has(shape.spec) ? shape.spec : shape.spec.startsWith('HMAC') ? 'HMAC_256' : shape.spec.startsWith('ECC') ? 'ECC_NIST_P256' : 'RSA_2048') as KeySpec,
+        spec: (SPECS.has(shape.spec)
+          ? shape.spec
+          : shape.spec.startsWith('HMAC')
+            ? 'HMAC_256'
+            : shape.spec.startsWith('ECC')
+              ? 'ECC_NIST_P256'
+              : 'RSA_2048') as KeySpec,
         usage: shape.usage as KeyUsage,
         origin: shape.origin === 'EXTERNAL' ? 'EXTERNAL' : 'AWS_KMS',
         multiRegion: shape.multiRegion,

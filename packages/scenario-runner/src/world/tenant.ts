@@ -38,7 +38,13 @@ export function newEntity(directory: Directory, kind: EntityKind, name: string, 
   const base: Record<string, unknown> = { id, displayName: name };
   switch (kind) {
     case 'user':
-      Object.assign(base, { userPrincipalName: `${name}@${domainOf(directory)}`, mailNickname: name, accountEnabled: true, givenName: name, surname: 'Conformance' });
+      Object.assign(base, {
+        userPrincipalName: `${name}@${domainOf(directory)}`,
+        mailNickname: name,
+        accountEnabled: true,
+        givenName: name,
+        surname: 'Conformance',
+      });
       break;
     case 'group':
       Object.assign(base, { mailNickname: name, mailEnabled: false, securityEnabled: true, groupTypes: [], description: `group ${name}` });
@@ -50,7 +56,12 @@ export function newEntity(directory: Directory, kind: EntityKind, name: string, 
       Object.assign(base, { appId: guid(seed, 'appId', name), servicePrincipalType: 'Application', accountEnabled: true });
       break;
     case 'device':
-      Object.assign(base, { deviceId: guid(seed, 'deviceId', name), operatingSystem: 'Windows', operatingSystemVersion: '10.0.22631.3880', accountEnabled: true });
+      Object.assign(base, {
+        deviceId: guid(seed, 'deviceId', name),
+        operatingSystem: 'Windows',
+        operatingSystemVersion: '10.0.22631.3880',
+        accountEnabled: true,
+      });
       break;
     default:
       throw new Error(`a ${kind} cannot be created in a tenant; pick user, group, application, servicePrincipal or device`);

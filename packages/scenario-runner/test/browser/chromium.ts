@@ -40,7 +40,9 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env, fixed: readon
 export function requireChromium(env: NodeJS.ProcessEnv = process.env, fixed: readonly string[] = FIXED): string {
   const found = findChromium(env, fixed);
   if (found === undefined) {
-    throw new Error(`expected Chromium for the HTML report's browser test, found none (CHROMIUM_PATH unset, no ${fixed.join(' or ')}, no ${NAMES.join(' or ')} on PATH): ${INSTALL_HINT}`);
+    throw new Error(
+      `expected Chromium for the HTML report's browser test, found none (CHROMIUM_PATH unset, no ${fixed.join(' or ')}, no ${NAMES.join(' or ')} on PATH): ${INSTALL_HINT}`,
+    );
   }
   return found;
 }

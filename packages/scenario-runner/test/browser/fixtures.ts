@@ -21,16 +21,35 @@ type Scenario = ScenarioResult & { readonly tags?: readonly string[] };
 function scenario(id: string, rules: string[], status: string, extra: Partial<Scenario> = {}): Scenario {
   const steps =
     status === 'failed'
-      ? [step('support activates EKM', 'passed', { line: 7 }), step('the next scheduled backup', 'failed', { line: 12, error: `expected outcome KeyDisabled, got ok\n${HOSTILE}` }), step('restore', 'skipped')]
-      : [step('support activates EKM', status === 'passed' ? 'passed' : 'skipped', { line: 7 }), step('enable the key', status === 'passed' ? 'passed' : 'skipped', { line: 9 })];
-  return { id, title: `Scenario ${id}`, file: `scenarios/${id}.yaml`, status: status as ScenarioResult['status'], rules, durationMs: 100, steps, tags: ['smoke'], ...extra };
+      ? [
+          step('support activates EKM', 'passed', { line: 7 }),
+          step('the next scheduled backup', 'failed', { line: 12, error: `expected outcome KeyDisabled, got ok\n${HOSTILE}` }),
+          step('restore', 'skipped'),
+        ]
+      : [
+          step('support activates EKM', status === 'passed' ? 'passed' : 'skipped', { line: 7 }),
+          step('enable the key', status === 'passed' ? 'passed' : 'skipped', { line: 9 }),
+        ];
+  return {
+    id,
+    title: `Scenario ${id}`,
+    file: `scenarios/${id}.yaml`,
+    status: status as ScenarioResult['status'],
+    rules,
+    durationMs: 100,
+    steps,
+    tags: ['smoke'],
+    ...extra,
+  };
 }
 
 /** Every rule covered by `perRule` passing scenarios, `count` scenarios in all. */
 function passingScenarios(count: number): Scenario[] {
   return Array.from({ length: count }, (_, i) => {
     const rule = catalogue[i % catalogue.length]!.id;
-    return scenario(`case-${String(i).padStart(3, '0')}-${rule.toLowerCase()}-happy-path-with-long-name`, [rule], 'passed', { tags: i % 2 === 0 ? ['smoke', 'revocation'] : ['backup'] });
+    return scenario(`case-${String(i).padStart(3, '0')}-${rule.toLowerCase()}-happy-path-with-long-name`, [rule], 'passed', {
+      tags: i % 2 === 0 ? ['smoke', 'revocation'] : ['backup'],
+    });
   });
 }
 
@@ -45,7 +64,13 @@ const provenance = {
   seeds: { tenant: 7 },
 };
 
-const provider = { name: 'reference', version: '1.0.0', protocol: 'ekm.provider/v1', binding: 'in-process' as const, capabilities: ['multi-region', 'imported-material'] };
+const provider = {
+  name: 'reference',
+  version: '1.0.0',
+  protocol: 'ekm.provider/v1',
+  binding: 'in-process' as const,
+  capabilities: ['multi-region', 'imported-material'],
+};
 
 export function passingResults(count = 42): Results {
   const built = buildResults(passingScenarios(count), { rules: catalogue, durationMs: 45_000, provider });
@@ -67,7 +92,12 @@ export function failingResults(count = 42): Results {
       steps: [step('import key material', 'skipped', { error: 'LocalStack 4.10 cannot import key material of this spec' })],
     }),
   ];
-  const built = buildResults(scenarios, { rules: catalogue, durationMs: 50_000, provider, errors: [`scenarios/broken.yaml:3:5: expected a mapping, found ${HOSTILE}`] });
+  const built = buildResults(scenarios, {
+    rules: catalogue,
+    durationMs: 50_000,
+    provider,
+    errors: [`scenarios/broken.yaml:3:5: expected a mapping, found ${HOSTILE}`],
+  });
   return withVerdict({
     ...built,
     provenance,

@@ -32,7 +32,10 @@ beforeAll(async () => {
     return;
   }
   dir = await mkdtemp(join(tmpdir(), 'ekm-report-browser-'));
-  for (const [name, results] of [['passing', passingResults()], ['failing', failing]] as const) {
+  for (const [name, results] of [
+    ['passing', passingResults()],
+    ['failing', failing],
+  ] as const) {
     const file = join(dir, `${name}.html`);
     await writeFile(file, htmlReport(results));
     url[name] = pathToFileURL(file).href;

@@ -13,7 +13,9 @@ describe('regression: deep nesting aborts the process', () => {
     ['indentation', `a:\n${' '.repeat(MAX_DEPTH + 1)}b: 1\n`, 2, MAX_DEPTH + 1],
   ])('%s: refused at the line and column where nesting passes the limit', (_, text, line, column) => {
     const r = loadText(text, 'f.yaml');
-    expect(r.errors.map(formatError)).toEqual([`f.yaml:${line}:${column}: expected YAML nested at most ${MAX_DEPTH} levels deep, found nesting too deep to read`]);
+    expect(r.errors.map(formatError)).toEqual([
+      `f.yaml:${line}:${column}: expected YAML nested at most ${MAX_DEPTH} levels deep, found nesting too deep to read`,
+    ]);
   });
 
   it('brackets in comments and balanced brackets do not count', () => {
