@@ -18,6 +18,8 @@ import { localstackCredentials } from '@ekm/kms/testing';
 import { startKmsGateway } from '@ekm/kms-gateway';
 import { startLocalStack, type LocalStack } from '@ekm/localstack';
 import { accountId, REGION } from '../test/support/test-world.ts';
+import { cliBench } from './cli.ts';
+import { loadTest } from './load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -312,6 +314,10 @@ try {
   } else {
     results.suite = { skipped: '--skip-suite' };
   }
+
+  // Load (bench/load.ts) and the CLI as a person meets it (bench/cli.ts): each adds its own targets.
+  results.load = await section('load test (50 accounts at once)', () => loadTest(localstack.endpoint, targets));
+  results.cli = await section('CLI start-up, one scenario, full suite x3', () => cliBench({ endpoint: localstack.endpoint, pid: localstack.pid }, targets));
 
   // 5. Explorer sequences per minute.
   results.explorer = await section('explorer', async () => {
