@@ -1,12 +1,16 @@
 import type { AwsCredentials } from '@ekm/kms';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 
 /** One stored object as read back: its bytes and the ETag a conditional write can name. */
@@ -34,7 +38,35 @@ export interface Bucket {
   /** Every key under `prefix`, in key order. */
   list(prefix: string): Promise<string[]>;
   delete(keys: readonly string[]): Promise<void>;
+  /**
+   * Writes an object whose bytes arrive as a stream, holding a bounded amount of it at a time;
+   * nothing is visible under `key` until the stream has ended. Without it, the chunks are joined and `put`.
+   */
+  putStream?(key: string, chunks: AsyncIterable<Uint8Array>): Promise<void>;
+  /** Reads an object as a stream of chunks; undefined when there is none. Without it, `get`. */
+  getStream?(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
 }
+
+/** Writes a stream through `putStream`, or joined through `put` for a bucket that has none. */
+export async function putStreamed(bucket: Bucket, key: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  if (bucket.putStream !== undefined) return bucket.putStream(key, chunks);
+  const all: Uint8Array[] = [];
+  for await (const c of chunks) all.push(c);
+  await bucket.put(key, Buffer.concat(all));
+}
+
+/** Reads a stream through `getStream`, or the whole object through `get` for a bucket that has none. */
+export async function getStreamed(bucket: Bucket, key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+  if (bucket.getStream !== undefined) return bucket.getStream(key);
+  const stored = await bucket.get(key);
+  if (stored === undefined) return undefined;
+  return (async function* () {
+    yield stored.body;
+  })();
+}
+
+/** S3's smallest multipart part but the last (5 MiB); 8 MiB keeps the part count of a 1 GB object near 120. */
+const UPLOAD_PART = 8 * 1024 * 1024;
 
 const bytes = (body: Uint8Array | string): Uint8Array => (typeof body === 'string' ? new TextEncoder().encode(body) : body);
 
@@ -55,6 +87,26 @@ export class MemoryBucket implements Bucket {
     const o = this.#objects.get(key);
     return o === undefined ? undefined : { body: Uint8Array.from(o.body), etag: o.etag };
   }
+
+  /** Joined when the stream ends, as S3's multipart upload completes. */
+  async putStream(key: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const all: Uint8Array[] = [];
+    for await (const c of chunks) all.push(Uint8Array.from(c));
+    await this.put(key, Buffer.concat(all));
+  }
+
+  /** In chunks of `readChunk` bytes (64 KiB), as S3 hands a body out, so tests see a part arrive piece by piece. */
+  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const o = this.#objects.get(key);
+    if (o === undefined) return undefined;
+    const body = Uint8Array.from(o.body);
+    const size = this.readChunk;
+    return (async function* () {
+      for (let at = 0; at < body.length; at += size) yield body.subarray(at, at + size);
+    })();
+  }
+
+  readChunk = 64 * 1024;
 
   async list(prefix: string): Promise<string[]> {
     return [...this.#objects.keys()].filter((k) => k.startsWith(prefix)).sort();
@@ -137,6 +189,51 @@ export class S3Bucket implements Bucket {
       const out = await this.#s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
       const body = await out.Body!.transformToByteArray();
       return { body, etag: out.ETag ?? '' };
+    } catch (error) {
+      if (status(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** A multipart upload (parts of 8 MiB, one in flight), completed only once the stream has ended; aborted if it fails. */
+  async putStream(key: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    let pending: Uint8Array[] = [];
+    let held = 0;
+    let uploadId: string | undefined;
+    const done: { ETag: string; PartNumber: number }[] = [];
+    const upload = async (): Promise<void> => {
+      uploadId ??= (await this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.name, Key: key }))).UploadId!;
+      const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending, held);
+      pending = [];
+      held = 0;
+      const PartNumber = done.length + 1;
+      const out = await this.#s3.send(new UploadPartCommand({ Bucket: this.name, Key: key, UploadId: uploadId, PartNumber, Body: body }));
+      done.push({ ETag: out.ETag!, PartNumber });
+    };
+    try {
+      for await (const c of chunks) {
+        pending.push(c);
+        held += c.byteLength;
+        if (held >= UPLOAD_PART) await upload();
+      }
+      if (uploadId === undefined) {
+        // Small enough for one request.
+        await this.put(key, pending.length === 1 ? pending[0]! : Buffer.concat(pending, held));
+        return;
+      }
+      if (held > 0) await upload();
+      await this.#s3.send(new CompleteMultipartUploadCommand({ Bucket: this.name, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }));
+    } catch (error) {
+      if (uploadId !== undefined)
+        await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.name, Key: key, UploadId: uploadId })).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    try {
+      const out = await this.#s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      return out.Body as AsyncIterable<Uint8Array>;
     } catch (error) {
       if (status(error) === 404) return undefined;
       throw error;

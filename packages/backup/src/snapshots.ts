@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DeletedObject, DirectoryState, EntityKind, LinkSet, PartRead } from '@ekm/graph';
 import { ENTITY_KINDS } from '@ekm/graph';
-import { decryptSnapshot, encryptSnapshotStream, ProviderFailure, type TenantKey } from '@ekm/kms';
+import { decryptSnapshotStream, encryptSnapshotStream, ProviderFailure, type TenantKey } from '@ekm/kms';
 import { failure } from '@ekm/domain';
+import { getStreamed, putStreamed, type Bucket } from './bucket.ts';
+import { parseJsonArray, stringifyJsonArray } from './json-stream.ts';
 
 export type BackupWorkflow = 'scheduledBackup' | 'manualBackup';
-import type { Bucket } from './bucket.ts';
 
 /** A snapshot is stored as one encrypted object per part: each entity kind, the links, the recycle bin. */
 export const PARTS = [...ENTITY_KINDS, 'links', 'deleted'] as const;
@@ -48,10 +49,7 @@ export interface BackupHooks {
   readonly afterCommit?: (manifest: Manifest) => void | Promise<void>;
 }
 
-const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 const MANIFEST = 'manifest.json';
-/** Characters of JSON gathered before they go to the cipher: whole frames, not one call per object. */
-const JSON_CHUNK = 64 * 1024;
 
 /** A tenant state already in memory, handed out part by part in the stored order. */
 async function* partsOf(state: DirectoryState): AsyncGenerator<PartRead> {
@@ -64,21 +62,6 @@ async function* partsOf(state: DirectoryState): AsyncGenerator<PartRead> {
       })(),
     };
   }
-}
-
-/** Exactly `JSON.stringify([...items])`, produced as the items arrive; `counted.items` ends as their number. */
-async function* jsonArray(items: AsyncIterable<unknown>, counted: { items: number }): AsyncGenerator<Uint8Array> {
-  const encoder = new TextEncoder();
-  let text = '[';
-  for await (const item of items) {
-    if (counted.items++ > 0) text += ',';
-    text += JSON.stringify(item);
-    if (text.length >= JSON_CHUNK) {
-      yield encoder.encode(text);
-      text = '';
-    }
-  }
-  yield encoder.encode(`${text}]`);
 }
 
 /** Sortable by time, unique across processes. */
@@ -104,7 +87,8 @@ export class SnapshotStore {
   /**
    * Encrypts and stores every part, then the manifest; returns the manifest once committed.
    * `source` may be read as it is written (readTenantParts): each part is serialised,
-   * encrypted and hashed as its items arrive, so only one part's ciphertext is held at a time.
+   * encrypted, hashed and uploaded as its items arrive (a multipart upload on S3), so a
+   * bounded piece of one part is held at a time whatever the tenant's size.
    */
   async write(
     key: TenantKey,
@@ -120,18 +104,19 @@ export class SnapshotStore {
       if (part !== PARTS[parts.length]) throw new Error(`snapshot part ${part} out of order, expected ${PARTS[parts.length]}`);
       const counted = { items: 0 };
       const hash = createHash('sha256');
-      const chunks: Buffer[] = [];
       let bytes = 0;
-      for await (const chunk of encryptSnapshotStream(key, { tenant: meta.tenantId, snapshot: meta.id }, jsonArray(items, counted))) {
-        const c = chunk as Buffer;
-        hash.update(c);
-        chunks.push(c);
-        bytes += c.byteLength;
+      const sealed = encryptSnapshotStream(key, { tenant: meta.tenantId, snapshot: meta.id }, stringifyJsonArray(items, { counted }));
+      async function* hashed(): AsyncGenerator<Uint8Array> {
+        for await (const chunk of sealed) {
+          const c = chunk as Buffer;
+          hash.update(c);
+          bytes += c.byteLength;
+          yield c;
+        }
       }
-      const sealed = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
-      chunks.length = 0;
       const object = `${base}${part}.enc`;
-      await this.#bucket.put(object, sealed);
+      // A source that fails fails the upload: the object is not written (S3 aborts the multipart upload).
+      await putStreamed(this.#bucket, object, hashed());
       parts.push({ part, object, sha256: hash.digest('hex'), bytes, items: counted.items });
     }
     if (parts.length !== PARTS.length) throw new Error(`snapshot ${meta.id} has ${parts.length} of ${PARTS.length} parts`);
@@ -171,23 +156,67 @@ export class SnapshotStore {
     if (keys.length > 0) await this.#bucket.delete(keys);
   }
 
-  /** Reads and decrypts the chosen parts (all by default) into a tenant state. */
-  async read(key: TenantKey, manifest: Manifest, only?: ReadonlySet<Part>): Promise<DirectoryState> {
-    const objects = Object.fromEntries(ENTITY_KINDS.map((k) => [k, []])) as unknown as Record<EntityKind, unknown[]>;
-    let links: LinkSet[] = [];
-    let deleted: DeletedObject[] = [];
+  /**
+   * The chosen parts (all by default), in the stored order, each decrypted and parsed as it is
+   * read from storage: one part is open at a time, and of it only a frame and the item being
+   * parsed are held. Each part must be consumed before the next is asked for (what is left of
+   * it is read through then, so its hash is always checked). A part whose stored bytes do not
+   * match the manifest's hash, or that fails decryption, throws DataTampered; items already
+   * handed out came from frames that were authenticated, but the part as a whole is only
+   * vouched for once its last item is out: act on nothing until the stream has ended.
+   */
+  async *parts(key: TenantKey, manifest: Manifest, only?: ReadonlySet<Part>): AsyncGenerator<{ readonly part: Part; readonly items: AsyncIterable<unknown> }> {
     for (const p of manifest.parts) {
       if (only !== undefined && !only.has(p.part)) continue;
-      const stored = await this.#bucket.get(p.object);
-      if (stored === undefined || sha256(stored.body) !== p.sha256) {
-        throw new ProviderFailure(failure('DataTampered', `Part ${p.part} of snapshot ${manifest.id} is missing or altered in storage.`));
-      }
-      const plain = await decryptSnapshot(key, stored.body, { tenant: manifest.tenantId, snapshot: manifest.id });
-      const items = JSON.parse(new TextDecoder().decode(plain)) as unknown[];
-      plain.fill(0);
-      if (p.part === 'links') links = items as LinkSet[];
-      else if (p.part === 'deleted') deleted = items as DeletedObject[];
-      else objects[p.part] = items;
+      const altered = () => new ProviderFailure(failure('DataTampered', `Part ${p.part} of snapshot ${manifest.id} is missing or altered in storage.`));
+      const source = await getStreamed(this.#bucket, p.object);
+      if (source === undefined) throw altered();
+      const raw = source[Symbol.asyncIterator]();
+      const hash = createHash('sha256');
+      // Pulled by hand, not with for-await, so a decryption that gives up does not close the stream: the rest is still hashed.
+      const hashed: AsyncIterable<Uint8Array> = {
+        [Symbol.asyncIterator]: () => ({
+          async next() {
+            const r = await raw.next();
+            if (!r.done) hash.update(r.value);
+            return r;
+          },
+        }),
+      };
+      const drainAndCheck = async () => {
+        for (let r = await raw.next(); !r.done; r = await raw.next()) hash.update(r.value);
+        if (hash.digest('hex') !== p.sha256) throw altered();
+      };
+      let finished = false;
+      const parsed = parseJsonArray(decryptSnapshotStream(key, { tenant: manifest.tenantId, snapshot: manifest.id }, hashed));
+      const items = (async function* () {
+        try {
+          yield* parsed;
+        } catch (error) {
+          // What storage altered is said as such; an authenticated message that fails otherwise keeps its own failure.
+          await drainAndCheck();
+          throw error;
+        }
+        await drainAndCheck();
+        finished = true;
+      })();
+      // A consumer that stops early does not close the part: what it left is read through below, so the hash is still checked.
+      const handed: AsyncIterable<unknown> = {
+        [Symbol.asyncIterator]: () => ({ next: () => items.next(), return: async () => ({ done: true, value: undefined }) }),
+      };
+      yield { part: p.part, items: handed };
+      if (!finished) for await (const _ of items);
+    }
+  }
+
+  /** Reads and decrypts the chosen parts (all by default) into a tenant state, keeping only the items `keep` accepts (all by default). */
+  async read(key: TenantKey, manifest: Manifest, only?: ReadonlySet<Part>, keep?: (part: Part, item: unknown) => boolean): Promise<DirectoryState> {
+    const objects = Object.fromEntries(ENTITY_KINDS.map((k) => [k, []])) as unknown as Record<EntityKind, unknown[]>;
+    const links: LinkSet[] = [];
+    const deleted: DeletedObject[] = [];
+    for await (const { part, items } of this.parts(key, manifest, only)) {
+      const into: unknown[] = part === 'links' ? links : part === 'deleted' ? deleted : objects[part];
+      for await (const item of items) if (keep === undefined || keep(part, item)) into.push(item);
     }
     return { tenantId: manifest.tenantId, objects: objects as unknown as DirectoryState['objects'], links, deleted };
   }

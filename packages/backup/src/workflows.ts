@@ -1,6 +1,16 @@
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { failure, type Failure } from '@ekm/domain';
-import { ENTITY_KINDS, executeRestorePlan, GraphClient, planRestore, readTenant, readTenantParts, type Unrestorable } from '@ekm/graph';
+import {
+  ENTITY_KINDS,
+  executeRestorePlan,
+  GraphClient,
+  planRestore,
+  planRestoreInPages,
+  readTenant,
+  readTenantParts,
+  type LinkSet,
+  type Unrestorable,
+} from '@ekm/graph';
 import { ProviderFailure, TenantKeys, unwrapTenantKey, type TenantKey } from '@ekm/kms';
 import { tenantOf, type AccountRecord, type TenantCredentials } from './account-store.ts';
 import { noCalls, type ProviderContext } from './context.ts';
@@ -8,10 +18,23 @@ import { countingPort, type KmsCalls } from './counting.ts';
 import { keyVerdict, toFailure } from './failure.ts';
 import { transitionId } from './phases.ts';
 import { only, partsFor, withEntities, type EntityRef } from './selection.ts';
-import { newSnapshotId, type BackupWorkflow, type Manifest } from './snapshots.ts';
+import { stringifyJsonArray } from './json-stream.ts';
+import { newSnapshotId, type BackupWorkflow, type Manifest, type Part } from './snapshots.ts';
+import { writeZipFile, type ZipStreamEntry } from './zip.ts';
 
 export type { BackupWorkflow } from './snapshots.ts';
-import { writeZip, type ZipEntry } from './zip.ts';
+
+/** Of a snapshot part, only what a read of chosen entities can need: the entities themselves and the link sets that name one. */
+function chosenItems(entities: readonly EntityRef[]): (part: Part, item: unknown) => boolean {
+  const ids = new Set(entities.map((e) => e.id));
+  return (part, item) => {
+    if (part === 'links') {
+      const l = item as LinkSet;
+      return ids.has(l.id) || l.targets.some((t) => ids.has(t));
+    }
+    return ids.has((item as { id: string }).id);
+  };
+}
 
 export type Workflow = 'scheduledBackup' | 'manualBackup' | 'restore' | 'download';
 
@@ -186,11 +209,20 @@ export class Workflows {
       const manifest = await this.#readable(record, tenant, 'restore', options.snapshotId);
       if ('ok' in manifest) return manifest;
       return this.#withTenantKey(record, tenant, 'restore', async (key) => {
-        const snapshot = await this.#c.store.read(key, manifest, partsFor(options.entities));
-        key.drop();
+        const store = this.#c.store;
         const graph = this.#graphClient(tenant);
+        if (options.entities === undefined) {
+          // The whole snapshot: planned in passes over the stored parts and the tenant's Graph pages, neither
+          // held whole (planRestoreInPages). Every part is read through, its hash checked, before any Graph write.
+          const plan = await planRestoreInPages(() => store.parts(key, manifest), readTenantParts(graph));
+          key.drop();
+          const outcome = await executeRestorePlan(graph, plan);
+          return { snapshotId: manifest.id, executed: outcome.executed, unrestorable: plan.unrestorable };
+        }
+        const snapshot = await store.read(key, manifest, partsFor(options.entities), chosenItems(options.entities));
+        key.drop();
         const current = await readTenant(graph);
-        const target = options.entities === undefined ? { ...snapshot, deleted: current.deleted } : withEntities(current, snapshot, options.entities);
+        const target = withEntities(current, snapshot, options.entities);
         if ('code' in target) throw new ProviderFailure(target);
         const plan = planRestore(target, current);
         const outcome = await executeRestorePlan(graph, plan);
@@ -206,38 +238,60 @@ export class Workflows {
       const manifest = await this.#readable(record, tenant, 'download', options.snapshotId);
       if ('ok' in manifest) return manifest;
       return this.#withTenantKey(record, tenant, 'download', async (key) => {
-        const snapshot = await this.#c.store.read(key, manifest, partsFor(options.entities));
-        key.drop();
-        const chosen = options.entities === undefined ? snapshot : only(snapshot, options.entities);
-        if ('code' in chosen) throw new ProviderFailure(chosen);
+        const store = this.#c.store;
         const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2));
-        const entries: ZipEntry[] = [
-          {
-            name: 'snapshot.json',
-            data: json({
-              snapshotId: manifest.id,
-              tenantId: manifest.tenantId,
-              createdAt: manifest.createdAt,
-              workflow: manifest.workflow,
-              entities: options.entities ?? 'all',
-            }),
-          },
-          ...ENTITY_KINDS.filter((k) => options.entities === undefined || chosen.objects[k].length > 0).map((k) => ({
-            name: `${k}.json`,
-            data: json(chosen.objects[k]),
-          })),
-          { name: 'links.json', data: json(chosen.links) },
-          ...(options.entities === undefined ? [{ name: 'deleted.json', data: json(chosen.deleted) }] : []),
-        ];
+        const about = {
+          name: 'snapshot.json',
+          data: json({
+            snapshotId: manifest.id,
+            tenantId: manifest.tenantId,
+            createdAt: manifest.createdAt,
+            workflow: manifest.workflow,
+            entities: options.entities ?? 'all',
+          }),
+        };
+        let entries: AsyncIterable<ZipStreamEntry> | ZipStreamEntry[];
+        if (options.entities === undefined) {
+          // The whole snapshot: each part decrypted, pretty-printed and deflated into the file as it is read.
+          // The first part's header and first frame are checked before the file is created, as when the snapshot was read whole first.
+          const parts = store.parts(key, manifest)[Symbol.asyncIterator]();
+          const first = await parts.next();
+          const head = first.done === true ? undefined : { part: first.value.part, items: first.value.items[Symbol.asyncIterator]() };
+          const peeked = head === undefined ? undefined : await head.items.next();
+          entries = (async function* () {
+            yield about;
+            if (head === undefined || peeked === undefined) return;
+            const rest = head.items;
+            const items = (async function* () {
+              if (peeked.done === true) return;
+              yield peeked.value;
+              for (let r = await rest.next(); r.done !== true; r = await rest.next()) yield r.value;
+            })();
+            yield { name: `${head.part}.json`, data: stringifyJsonArray(items, { indent: 2 }) };
+            for (let r = await parts.next(); r.done !== true; r = await parts.next())
+              yield { name: `${r.value.part}.json`, data: stringifyJsonArray(r.value.items, { indent: 2 }) };
+          })();
+        } else {
+          const snapshot = await store.read(key, manifest, partsFor(options.entities), chosenItems(options.entities));
+          key.drop();
+          const chosen = only(snapshot, options.entities);
+          if ('code' in chosen) throw new ProviderFailure(chosen);
+          entries = [
+            about,
+            ...ENTITY_KINDS.filter((k) => chosen.objects[k].length > 0).map((k) => ({ name: `${k}.json`, data: json(chosen.objects[k]) })),
+            { name: 'links.json', data: json(chosen.links) },
+          ];
+        }
         const partial = `${options.file}.partial`;
+        let files: string[];
         try {
-          await writeFile(partial, writeZip(entries));
+          files = await writeZipFile(partial, entries);
           await rename(partial, options.file);
         } catch (error) {
           await rm(partial, { force: true });
           throw error;
         }
-        return { snapshotId: manifest.id, file: options.file, files: entries.map((e) => e.name) };
+        return { snapshotId: manifest.id, file: options.file, files };
       });
     });
   }

@@ -57,11 +57,13 @@ export class Directory {
   private readonly changes = new Map<string, { kind: EntityKind; seq: number; removed: boolean }>();
   private seq = 0;
 
-  constructor(state: DirectoryState) {
+  /** `adopt`: take the state's objects themselves (see createMockTenant), not copies. */
+  constructor(state: DirectoryState, options: { adopt?: boolean } = {}) {
     this.tenantId = state.tenantId;
-    for (const kind of ENTITY_KINDS) for (const o of state.objects[kind]) this.add(kind, structuredClone(o));
+    const copy = options.adopt === true ? <T>(o: T) => o : structuredClone;
+    for (const kind of ENTITY_KINDS) for (const o of state.objects[kind]) this.add(kind, copy(o));
     for (const l of state.links) this.links.set(linkKey(l.kind, l.id, l.relation), new Set(l.targets));
-    for (const d of state.deleted) this.deleted.set(d.object.id, structuredClone(d));
+    for (const d of state.deleted) this.deleted.set(d.object.id, copy(d));
   }
 
   kindOf(id: string): EntityKind | undefined {

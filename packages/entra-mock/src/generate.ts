@@ -209,9 +209,10 @@ export function generateTenant(spec: TenantSpec): DirectoryState {
   const appOwners: LinkSet[] = applications.map((a): LinkSet => ({ kind: 'application', id: a.id, relation: 'owners', targets: ids(sample(users, 1, 2)) })).filter((l) => l.targets.length > 0);
   const deviceOwners: LinkSet[] = [];
   for (const d of devices) if (f.number.int(9) < 7) deviceOwners.push({ kind: 'device', id: d.id, relation: 'registeredOwners', targets: [users[f.number.int(users.length - 1)]!.id] });
-  const roleAt = links.findIndex((l) => l.kind === 'directoryRole');
-  links.splice(roleAt, 0, ...appOwners, ...deviceOwners);
-  links.unshift(...managers);
+  // Built as one array, not splice/unshift with spread arguments: a million-user tenant has more link sets than a call takes arguments.
+  const found = links.findIndex((l) => l.kind === 'directoryRole');
+  const roleAt = found < 0 ? Math.max(links.length - 1, 0) : found;
+  const ordered = [...managers, ...links.slice(0, roleAt), ...appOwners, ...deviceOwners, ...links.slice(roleAt)];
 
   return {
     tenantId,
@@ -225,7 +226,7 @@ export function generateTenant(spec: TenantSpec): DirectoryState {
       administrativeUnit: administrativeUnits,
       conditionalAccessPolicy: conditionalAccessPolicies,
     },
-    links,
+    links: ordered,
     deleted: [],
   };
 }

@@ -79,7 +79,7 @@ export async function startGraphHttp(tenants: readonly MockTenant[] = []): Promi
     if (path[0] !== 'tenants') return json(res, 404, { error: `no control ${path.join('/')}` });
     if (path.length === 1 && method === 'POST') {
       const spec = JSON.parse((await body(req)).toString()) as Omit<TenantSpec, 'referenceDate'> & { referenceDate: string };
-      const tenant = createMockTenant(generateTenant({ ...spec, referenceDate: new Date(spec.referenceDate) }));
+      const tenant = createMockTenant(generateTenant({ ...spec, referenceDate: new Date(spec.referenceDate) }), { adopt: true });
       registry.add(tenant);
       return json(res, 201, summary(tenant));
     }

@@ -10,3 +10,5 @@ export { executeRestorePlan, planRestore } from './restore-plan.ts';
 export type { GraphOperation, RestoreOutcome, RestorePlan, Unrestorable } from './restore-plan.ts';
 export { missingEntity, onlyEntities, withEntities } from './entity-selection.ts';
 export type { EntityRef } from './entity-selection.ts';
+export { planRestoreInPages } from './restore-stream.ts';
+export type { PartStream, PlanStats, SnapshotReader } from './restore-stream.ts';

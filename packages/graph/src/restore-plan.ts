@@ -27,7 +27,7 @@ export interface Unrestorable {
   readonly reason: string;
 }
 
-const nameOf = (o: object | undefined, id: string): string => {
+export const nameOf = (o: object | undefined, id: string): string => {
   const r = (o ?? {}) as Record<string, unknown>;
   return String(r['displayName'] ?? r['userPrincipalName'] ?? id);
 };
@@ -38,7 +38,7 @@ export interface RestorePlan {
   readonly unrestorable: readonly Unrestorable[];
 }
 
-const ORDER: Record<GraphOperation['op'], number> = { restore: 0, create: 1, update: 2, unlink: 3, link: 4, delete: 5 };
+export const ORDER: Record<GraphOperation['op'], number> = { restore: 0, create: 1, update: 2, unlink: 3, link: 4, delete: 5 };
 
 function writableChanges(kind: EntityKind, expected: object, actual: object): { changes: Record<string, unknown>; readOnly: string[] } {
   const e = expected as Record<string, unknown>;
@@ -87,24 +87,9 @@ export function planRestore(snapshot: DirectoryState, current: DirectoryState): 
     const live = new Map<string, Entity>(current.objects[kind].map((o) => [o.id, o]));
     const wanted = new Set(snapshot.objects[kind].map((o) => o.id));
     for (const expected of snapshot.objects[kind]) {
-      const actual = live.get(expected.id);
-      const binned = deletedNow.get(expected.id);
-      if (actual !== undefined || (binned !== undefined && binned.kind === kind)) {
-        if (actual === undefined) operations.push({ op: 'restore', kind, id: expected.id });
-        const { changes, readOnly } = writableChanges(kind, expected, actual ?? binned!.object);
-        if (Object.keys(changes).length > 0) operations.push({ op: 'update', kind, id: expected.id, changes });
-        for (const p of readOnly) report(kind, expected.id, `read-only property ${p} differs`);
-      } else if (info.writable) {
-        const body = Object.fromEntries(
-          Object.entries(expected).filter(([k, v]) => v !== null && !info.readOnly.includes(k) && !k.startsWith('@odata.')),
-        );
-        operations.push({ op: 'create', kind, id: expected.id, body });
-        recreated.add(expected.id);
-        report(kind, expected.id, kind === 'user' ? 'deleted permanently; recreated with a new id, creation date and a one-time password to change at sign-in' : 'deleted permanently; recreated with a new id and creation date');
-      } else {
-        unreachable.add(expected.id);
-        report(kind, expected.id, `a ${kind} cannot be created through Graph`);
-      }
+      const outcome = planObject(kind, expected, live.get(expected.id), deletedNow.get(expected.id), operations, report);
+      if (outcome === 'recreated') recreated.add(expected.id);
+      else if (outcome === 'unreachable') unreachable.add(expected.id);
     }
     for (const id of live.keys()) {
       if (wanted.has(id)) continue;
@@ -122,11 +107,7 @@ export function planRestore(snapshot: DirectoryState, current: DirectoryState): 
     for (const kind of ENTITY_KINDS.filter((k) => KINDS[k].writable)) {
       for (const o of snapshot.objects[kind]) {
         if (recreated.has(o.id) || unreachable.has(o.id)) continue;
-        const changes: Record<string, unknown> = {};
-        for (const [p, v] of Object.entries(o)) {
-          if (KINDS[kind].readOnly.includes(p) || KINDS[kind].immutable.includes(p) || v === null || typeof v !== 'object') continue;
-          if ([...recreated].some((id) => JSON.stringify(v).includes(`"${id}"`))) changes[p] = v;
-        }
+        const changes = recreatedReferences(kind, o, recreated);
         if (Object.keys(changes).length === 0) continue;
         const existing = operations.find((op): op is Extract<GraphOperation, { op: 'update' }> => op.op === 'update' && op.id === o.id);
         if (existing !== undefined) operations[operations.indexOf(existing)] = { ...existing, changes: { ...existing.changes, ...changes } };
@@ -155,6 +136,47 @@ export function planRestore(snapshot: DirectoryState, current: DirectoryState): 
   }
   operations.sort((a, b) => ORDER[a.op] - ORDER[b.op]);
   return { operations, unrestorable };
+}
+
+/**
+ * The operations for one snapshot object against the same object now (live, or in the recycle bin,
+ * or neither), pushed onto `operations`; what cannot be made equal is reported. Shared by
+ * `planRestore` and the paged planner, so both say the same thing of every object.
+ */
+export function planObject(
+  kind: EntityKind,
+  expected: Entity,
+  actual: Entity | undefined,
+  binned: { readonly kind: EntityKind; readonly object: Entity } | undefined,
+  operations: GraphOperation[],
+  report: (kind: EntityKind, id: string, reason: string) => void,
+): 'kept' | 'recreated' | 'unreachable' {
+  const info = KINDS[kind];
+  if (actual !== undefined || (binned !== undefined && binned.kind === kind)) {
+    if (actual === undefined) operations.push({ op: 'restore', kind, id: expected.id });
+    const { changes, readOnly } = writableChanges(kind, expected, actual ?? binned!.object);
+    if (Object.keys(changes).length > 0) operations.push({ op: 'update', kind, id: expected.id, changes });
+    for (const p of readOnly) report(kind, expected.id, `read-only property ${p} differs`);
+    return 'kept';
+  }
+  if (info.writable) {
+    const body = Object.fromEntries(Object.entries(expected).filter(([k, v]) => v !== null && !info.readOnly.includes(k) && !k.startsWith('@odata.')));
+    operations.push({ op: 'create', kind, id: expected.id, body });
+    report(kind, expected.id, kind === 'user' ? 'deleted permanently; recreated with a new id, creation date and a one-time password to change at sign-in' : 'deleted permanently; recreated with a new id and creation date');
+    return 'recreated';
+  }
+  report(kind, expected.id, `a ${kind} cannot be created through Graph`);
+  return 'unreachable';
+}
+
+/** The properties of a snapshot object that name an object recreated under a new id: patched with the snapshot's value, which execution maps onto the new id. */
+export function recreatedReferences(kind: EntityKind, o: Entity, recreated: ReadonlySet<string>): Record<string, unknown> {
+  const changes: Record<string, unknown> = {};
+  for (const [p, v] of Object.entries(o)) {
+    if (KINDS[kind].readOnly.includes(p) || KINDS[kind].immutable.includes(p) || v === null || typeof v !== 'object') continue;
+    if ([...recreated].some((id) => JSON.stringify(v).includes(`"${id}"`))) changes[p] = v;
+  }
+  return changes;
 }
 
 export interface RestoreOutcome {
