@@ -1,9 +1,14 @@
 /**
- * Time and peak memory (RSS) of a backup and an in-place restore of a 10,000-user tenant,
- * with EKM enabled, through the gateway, LocalStack S3 and MSW Graph.
+ * Time and peak memory (RSS) of a backup, an in-place restore and a download of a 10,000-user
+ * tenant (or `users`), with EKM enabled, through the gateway, LocalStack S3 and MSW Graph, the
+ * mock tenant in this process. `pnpm bench` at the root measures the same with the tenant in a
+ * process of its own (bench/workflow.ts), up to 1,000,000 users.
  *   LOCALSTACK_ENDPOINT=http://127.0.0.1:4566 tsx bench/big-tenant.ts [users]
  * Without LOCALSTACK_ENDPOINT, @ekm/localstack starts one for the run.
  */
+import { rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startLocalStack } from '@ekm/localstack';
 import { compareDirectories } from '@ekm/entra-mock';
 import { startWorld } from '../test/support/test-world.ts';
@@ -55,6 +60,14 @@ try {
   console.log(
     JSON.stringify({ executed: restore.executed, kmsCalls: restore.kmsCalls, differencesAfter: compareDirectories(state, a.tenant.directory.state()).length }),
   );
+  const file = join(tmpdir(), `ekm-big-tenant-${process.pid}.zip`);
+  try {
+    const download = await measure('download', () => p.download(a.accountId, { file }));
+    if (!download.ok) throw new Error(download.failure.code);
+    console.log(JSON.stringify({ zipBytes: statSync(file).size, kmsCalls: download.kmsCalls }));
+  } finally {
+    rmSync(file, { force: true });
+  }
 } finally {
   await world.close();
   await localstack.stop();
