@@ -26,7 +26,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '100,1000,10000,100000' },
     'skip-cold': { type: 'boolean', default: false },
     'skip-suite': { type: 'boolean', default: false },
-    /** The 1,000,000-user tenant (backup, restore, download in one provider process): on by default, ~10 minutes on 2 cores. */
+    /** The 1,000,000-user tenant (backup, restore, download in one provider process): on by default; the longest part of the run (tens of minutes on 2 shared cores). */
     'skip-million': { type: 'boolean', default: false },
     'million-users': { type: 'string', default: '1000000' },
   },
