@@ -2,7 +2,16 @@
  * The harness's side of the HTTP/JSON binding: a provider at a URL, used exactly like an
  * in-process one. Every call carries the harness's time as `now`.
  */
-import { OPERATIONS, PROTOCOL, type Environment, type Operation, type ProviderBinding, type ProviderInfo, type ProviderSession } from './protocol.ts';
+import {
+  OPERATION_CAPABILITY,
+  OPERATIONS,
+  PROTOCOL,
+  type Environment,
+  type Operation,
+  type ProviderBinding,
+  type ProviderInfo,
+  type ProviderSession,
+} from './protocol.ts';
 import { decodeResult, WIRE } from './wire.ts';
 
 /** A provider answering outside the protocol: not a conformance failure of a rule, a broken binding. */
@@ -35,7 +44,8 @@ export async function httpProvider(url: string, options: { readonly observe?: An
         close: async () => void (await call('closeSession', at, 'DELETE')),
       };
       for (const op of OPERATIONS) {
-        if (op === 'tamper' && !info.capabilities.includes('store.tamper')) continue;
+        const needs = OPERATION_CAPABILITY[op];
+        if (needs !== undefined && !info.capabilities.includes(needs)) continue;
         session[op] = async (...args: unknown[]) => {
           const body = { ...WIRE[op].encode(args), now: now().toISOString() };
           const answer = (await call(op, `${at}/${op}`, 'POST', body)) as { result: unknown };

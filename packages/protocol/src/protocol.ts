@@ -16,9 +16,28 @@ export const PROTOCOL = 'ekm.provider/v1';
 export const CAPABILITIES = {
   'store.tamper': 'changes a stored snapshot as an attacker with write access to the store would (EKM-20 scenarios)',
   'update.inProgress': 'leaves a key update in progress (updateKey with complete: false), finished later by completeUpdate',
+  'workflow.pause': 'holds a workflow or a key update at a pause point until the harness resumes it, so other steps run in between',
+  'provider.crash': 'dies at a pause point (nothing after it runs, the call in flight never answers) and restarts on the same storage',
 } as const;
 export type Capability = keyof typeof CAPABILITIES;
 export const CAPABILITY_NAMES = Object.keys(CAPABILITIES) as Capability[];
+
+/**
+ * Where a running workflow or key update can be held (`workflow.pause`) or killed
+ * (`provider.crash`). Each is a moment every provider has, whatever its design: after the
+ * tenant key is unwrapped, after the data is written, after the snapshot is committed; before
+ * and after a tenant key is wrapped under the new customer key, and after the switch.
+ */
+export const PAUSE_POINTS = {
+  'backup.keyUnwrapped': 'a backup has its tenant key in plaintext and has written nothing',
+  'backup.dataWritten': 'a backup has written every part of its snapshot and not committed it',
+  'backup.committed': 'a backup has committed its snapshot and not answered yet',
+  'update.beforeRewrap': 'a key update (or enabling) has moved no tenant key yet',
+  'update.rewrapped': 'a key update has wrapped a tenant key under the new key; the old wrapping is still in force',
+  'update.committed': 'a key update has put the new wrapping in force and not answered yet',
+} as const;
+export type PausePoint = keyof typeof PAUSE_POINTS;
+export const PAUSE_POINT_NAMES = Object.keys(PAUSE_POINTS) as PausePoint[];
 
 export interface ProviderInfo {
   readonly protocol: typeof PROTOCOL;
@@ -148,6 +167,19 @@ export interface ProviderSession {
   snapshots(account: string, options?: { readonly tenantId?: string }): Promise<readonly SnapshotInfo[]>;
   // capabilities
   tamper?(account: string, snapshot: string, mode: TamperMode): Promise<Outcome>;
+  /** `workflow.pause`: the next time the account's work reaches `point`, it waits there until `resume`. */
+  pause?(account: string, point: PausePoint): Promise<Outcome>;
+  /** `workflow.pause`: answers once the account's work is held at `point` (a failure after `timeoutMs` if it is not). */
+  paused?(account: string, point: PausePoint, timeoutMs: number): Promise<Outcome>;
+  resume?(account: string, point: PausePoint): Promise<Outcome>;
+  /**
+   * `provider.crash`: the next time the account's work reaches `point`, the provider dies there.
+   * Nothing after the point runs; the call in flight rejects (over HTTP: answers 500
+   * `ProviderError`). Until `restart` the session answers nothing.
+   */
+  crash?(account: string, point: PausePoint): Promise<Outcome>;
+  /** `provider.crash`: starts the provider again on the same storage (the bucket, the KMS keys); the session stays open. */
+  restart?(): Promise<Outcome>;
   close(): Promise<void>;
 }
 
@@ -178,5 +210,20 @@ export const OPERATIONS = [
   'download',
   'snapshots',
   'tamper',
+  'pause',
+  'paused',
+  'resume',
+  'crash',
+  'restart',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
+
+/** Operations only a provider declaring the capability offers. */
+export const OPERATION_CAPABILITY: Partial<Record<Operation, Capability>> = {
+  tamper: 'store.tamper',
+  pause: 'workflow.pause',
+  paused: 'workflow.pause',
+  resume: 'workflow.pause',
+  crash: 'provider.crash',
+  restart: 'provider.crash',
+};

@@ -15,6 +15,7 @@ interface Wire {
 
 const account = (args: readonly unknown[]): Body => ({ account: args[0] });
 const accountOnly: Wire = { encode: account, decode: (b) => [b['account']] };
+const atPoint: Wire = { encode: (a) => ({ account: a[0], point: a[1] }), decode: (b) => [b['account'], b['point']] };
 const withOptions: Wire = {
   encode: (a) => ({ account: a[0], ...(a[1] === undefined ? {} : { options: a[1] }) }),
   decode: (b) => [b['account'], b['options']],
@@ -44,6 +45,11 @@ export const WIRE: Record<Operation, Wire> = {
   download: withOptions,
   snapshots: withOptions,
   tamper: { encode: (a) => ({ account: a[0], snapshot: a[1], mode: a[2] }), decode: (b) => [b['account'], b['snapshot'], b['mode']] },
+  pause: atPoint,
+  paused: { encode: (a) => ({ account: a[0], point: a[1], timeoutMs: a[2] }), decode: (b) => [b['account'], b['point'], b['timeoutMs']] },
+  resume: atPoint,
+  crash: atPoint,
+  restart: { encode: () => ({}), decode: () => [] },
 };
 
 /** Required fields of each operation's body, checked by the server before the provider sees it. */
@@ -65,6 +71,11 @@ export const REQUIRED: Record<Operation, readonly string[]> = {
   download: ['account'],
   snapshots: ['account'],
   tamper: ['account', 'snapshot', 'mode'],
+  pause: ['account', 'point'],
+  paused: ['account', 'point', 'timeoutMs'],
+  resume: ['account', 'point'],
+  crash: ['account', 'point'],
+  restart: [],
 };
 
 /** Results to JSON: the one binary field (a download's zip) as base64. */

@@ -56,6 +56,8 @@ function recorder(capabilities: ProviderBinding['info']['capabilities']): { bind
         close: async () => void calls.push(['close']),
       };
       if (capabilities.includes('store.tamper')) session.tamper = ok;
+      if (capabilities.includes('workflow.pause')) Object.assign(session, { pause: ok, paused: ok, resume: ok });
+      if (capabilities.includes('provider.crash')) Object.assign(session, { crash: ok, restart: ok });
       return session;
     },
   };
@@ -88,7 +90,7 @@ describe('openapi.yaml', () => {
 });
 
 describe('the HTTP binding', () => {
-  const rec = recorder(['store.tamper']);
+  const rec = recorder(['store.tamper', 'workflow.pause', 'provider.crash']);
   const check = answerChecker();
   const problems: string[] = [];
   let served: ServedProvider;
@@ -129,6 +131,15 @@ describe('the HTTP binding', () => {
     expect(download.ok && [...download.zip]).toEqual([0, 1, 2, 250, 255]);
     expect(await p.snapshots('acct')).toEqual([{ id: 's-2', tenantId: 't', takenAt: '2026-01-01T00:00:00.000Z' }]);
     expect(await p.tamper!('acct', 's-2', 'flipByte')).toEqual({ ok: true, message: 'done' });
+    expect(await p.pause!('acct', 'backup.dataWritten')).toEqual({ ok: true, message: 'done' });
+    expect(rec.calls.at(-1)).toEqual(['acct', 'backup.dataWritten']);
+    expect(await p.paused!('acct', 'backup.dataWritten', 5000)).toEqual({ ok: true, message: 'done' });
+    expect(rec.calls.at(-1)).toEqual(['acct', 'backup.dataWritten', 5000]);
+    await p.resume!('acct', 'backup.dataWritten');
+    await p.crash!('acct', 'update.rewrapped');
+    expect(rec.calls.at(-1)).toEqual(['acct', 'update.rewrapped']);
+    expect(await p.restart!()).toEqual({ ok: true, message: 'done' });
+    expect(rec.calls.at(-1)).toEqual([]);
     expect(await p.returnToCloudKms('acct')).toMatchObject({ ok: false, failure: { code: 'CannotReturnToCloudKms' } });
     await p.close();
     expect(rec.calls.at(-1)).toEqual(['close']);

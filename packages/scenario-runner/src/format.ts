@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { FAILURE_CODES } from '@ekm/domain';
+import { PAUSE_POINT_NAMES, type PausePoint } from '@ekm/protocol';
 
 export const API_VERSION = 'ekm.conformance/v1';
 export const KIND = 'Scenario';
@@ -296,6 +297,11 @@ export const ACTIONS = {
     obj({ freeze: duration }),
     'freeze',
   ),
+  'fault.provider': action(
+    'the provider crashes the next time its work reaches a pause point, and the harness restarts it on the same storage; needs capability provider.crash',
+    obj({ crash: z.enum(PAUSE_POINT_NAMES) }),
+    'crash',
+  ),
   'fault.clear': action('remove one fault, or all when none is named', obj({ fault: name('fault').optional() }), 'fault'),
 
   // checks over the whole scenario so far
@@ -309,7 +315,8 @@ export type ActionName = keyof typeof ACTIONS;
 export const ACTION_NAMES = Object.keys(ACTIONS) as ActionName[];
 export type ActionArgs<A extends ActionName> = z.output<(typeof ACTIONS)[A]['args']>;
 
-const outcome = z.enum(['ok', ...FAILURE_CODES] as [string, ...string[]]);
+/** `crashed`: the provider died in the step (`fault.provider`), so it answered nothing. */
+const outcome = z.enum(['ok', 'crashed', ...FAILURE_CODES] as [string, ...string[]]);
 
 const kmsCallExpectation = obj({
   op: z.enum(KMS_OPERATIONS),
@@ -368,9 +375,20 @@ export const Expect = obj({
 });
 export type Expect = z.output<typeof Expect>;
 
+/** Actions a `during` may hold, by the pause points' family. */
+export const PAUSABLE: Readonly<Record<string, readonly ActionName[]>> = {
+  backup: ['workflow.manualBackup', 'workflow.scheduledBackup'],
+  update: ['console.updateKey', 'console.enable', 'console.acceptTerms', 'console.completeUpdate'],
+};
+
 const stepShape: Record<string, z.ZodType> = {
   title: z.string().min(1).optional(),
   expect: Expect.optional(),
+  /**
+   * Steps that run while this step's work is held at a pause point (capability workflow.pause),
+   * after which it goes on: a key disabled while a backup runs, an update while one writes.
+   */
+  during: z.lazy(() => obj({ at: z.enum(PAUSE_POINT_NAMES), steps: z.array(StepSchema).min(1) })).optional(),
 };
 for (const [key, def] of Object.entries(ACTIONS) as [ActionName, ActionDef][]) {
   const shorthand = def.shorthand;
@@ -384,8 +402,13 @@ for (const [key, def] of Object.entries(ACTIONS) as [ActionName, ActionDef][]) {
     .optional();
 }
 
+export interface During {
+  readonly at: PausePoint;
+  readonly steps: readonly Step[];
+}
+
 export type Step = {
-  [A in ActionName]: { readonly action: A; readonly args: ActionArgs<A>; readonly title: string; readonly expect?: Expect };
+  [A in ActionName]: { readonly action: A; readonly args: ActionArgs<A>; readonly title: string; readonly expect?: Expect; readonly during?: During };
 }[ActionName];
 
 export const StepSchema = z
@@ -405,17 +428,43 @@ export const StepSchema = z
         path: [actions[1]!],
       });
     }
+    const during = step['during'] as { at: string; steps: Step[] } | undefined;
+    if (during !== undefined && actions.length === 1) {
+      const family = during.at.split('.')[0]!;
+      const allowed = PAUSABLE[family] ?? [];
+      if (!allowed.includes(actions[0] as ActionName)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['during', 'at'],
+          message: `expected a pause point of ${actions[0]} (${pointsOf(actions[0] as ActionName).join(', ') || 'it has none'}), found ${during.at}`,
+        });
+      }
+      for (const [j, inner] of during.steps.entries()) {
+        if (inner.action.startsWith('workflow.') || inner.during !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['during', 'steps', j],
+            message: `expected a step of the customer, support, Microsoft's side or a fault while ${actions[0]} is held, found ${inner.during !== undefined ? 'another during' : inner.action} (the provider runs an account's workflows one at a time)`,
+          });
+        }
+      }
+    }
   })
   .transform((raw): Step => {
     const action = Object.keys(raw).find((k) => k in ACTIONS && raw[k] !== undefined) as ActionName;
     const args = raw[action] as Record<string, unknown>;
     const expect = raw['expect'] as Expect | undefined;
+    const during = raw['during'] as During | undefined;
     const title = (raw['title'] as string | undefined) ?? defaultTitle(action, args);
-    return (expect === undefined ? { action, args, title } : { action, args, title, expect }) as Step;
+    return { action, args, title, ...(expect === undefined ? {} : { expect }), ...(during === undefined ? {} : { during }) } as Step;
   });
 
+function pointsOf(action: ActionName): string[] {
+  return PAUSE_POINT_NAMES.filter((p) => PAUSABLE[p.split('.')[0]!]?.includes(action));
+}
+
 /** Fields that say which thing a step acts on; defaults and options stay out of the title. */
-const TITLE_FIELDS = ['key', 'arn', 'replica', 'grant', 'snapshot', 'name', 'kind', 'toxic', 'fault', 'by', 'changes', 'status'];
+const TITLE_FIELDS = ['key', 'arn', 'replica', 'grant', 'snapshot', 'name', 'kind', 'toxic', 'fault', 'by', 'changes', 'status', 'crash'];
 
 function defaultTitle(action: ActionName, args: Record<string, unknown>): string {
   const shown = TITLE_FIELDS.filter((k) => typeof args[k] === 'string' || (k === 'changes' && typeof args[k] === 'number')).map(

@@ -402,8 +402,8 @@ function checkReferences(scenario: Scenario, options: LoadOptions): [Path, strin
     problems.push([path, `expected a ${kind} created by an earlier step, found "${name}"${hint}`]);
   };
   const tenantNames = Object.keys(scenario.tenants ?? {});
-  scenario.steps.forEach((step: Step, i) => {
-    const base: Path = ['steps', i, step.action];
+  const visit = (step: Step, at: Path): void => {
+    const base: Path = [...at, step.action];
     const args = step.args as Record<string, unknown>;
     if (typeof args['tenant'] === 'string' && !tenantNames.includes(args['tenant'])) {
       const near = suggest(args['tenant'], tenantNames);
@@ -425,7 +425,7 @@ function checkReferences(scenario: Scenario, options: LoadOptions): [Path, strin
     if (step.action === 'admin.revokeGrant') need('grant', grants, step.args.grant, [...base, 'grant']);
     const expect = step.expect;
     if (expect !== undefined) {
-      const e: Path = ['steps', i, 'expect'];
+      const e: Path = [...at, 'expect'];
       need('key', keys, expect.status?.key, [...e, 'status', 'key']);
       for (const [j, name] of (expect.status?.unrecoverableSnapshots ?? []).entries())
         need('snapshot', snapshots, name, [...e, 'status', 'unrecoverableSnapshots', j]);
@@ -433,6 +433,8 @@ function checkReferences(scenario: Scenario, options: LoadOptions): [Path, strin
       need('snapshot', snapshots, expect.data?.tenantEquals, [...e, 'data', 'tenantEquals']);
       need('snapshot', snapshots, expect.data?.downloadContains, [...e, 'data', 'downloadContains']);
     }
+    // Steps held inside this one run before it ends: they know what came before, not its snapshot.
+    for (const [j, inner] of (step.during?.steps ?? []).entries()) visit(inner, [...at, 'during', 'steps', j]);
     if (step.action === 'workflow.restore' || step.action === 'workflow.download') {
       need('snapshot', snapshots, step.args.snapshot, [...base, 'snapshot']);
     }
@@ -440,7 +442,8 @@ function checkReferences(scenario: Scenario, options: LoadOptions): [Path, strin
     if ((step.action === 'workflow.scheduledBackup' || step.action === 'workflow.manualBackup') && step.args.snapshot !== undefined) {
       snapshots.push(step.args.snapshot);
     }
-  });
+  };
+  for (const [i, step] of scenario.steps.entries()) visit(step, ['steps', i]);
   return problems;
 }
 

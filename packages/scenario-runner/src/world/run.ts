@@ -16,13 +16,15 @@ import type { SecretScanner } from '../secrets.ts';
 import { act } from './actions/index.ts';
 import { gradeAwsError } from './aws-errors.ts';
 import { checkDownload, checkStatus } from './checks.ts';
-import { checkAudit, checkOutcome, checkTenantEquals } from './expect.ts';
+import { checkAudit, checkOutcome, checkTenantEquals, type Outcome } from './expect.ts';
 import { NotApplicable, Scene, SCHEDULE_EVERY_MS, seedOf, type WorldParts } from './scene.ts';
 
 export type { WorldParts } from './scene.ts';
 export { durationMs } from './scene.ts';
 
 const REFERENCE_DATE = new Date('2026-01-01T00:00:00Z');
+/** How long held work may take to reach its pause point (real time: the work is running, not waiting on the clock). */
+const HOLD_TIMEOUT_MS = 30_000;
 
 export class ScenarioRun {
   readonly #scene: Scene;
@@ -55,10 +57,14 @@ export class ScenarioRun {
   /** Capabilities the scenario needs that the provider under test does not declare. */
   missingCapabilities(): Capability[] {
     const needed = new Set<Capability>();
-    for (const step of this.#scene.loaded.scenario.steps) {
+    const visit = (step: Step): void => {
       if (step.action === 'store.tamper') needed.add('store.tamper');
       if (step.action === 'console.updateKey' && step.args.complete === false) needed.add('update.inProgress');
-    }
+      if (step.action === 'fault.provider') needed.add('provider.crash');
+      if (step.during !== undefined) needed.add('workflow.pause');
+      for (const inner of step.during?.steps ?? []) visit(inner);
+    };
+    for (const step of this.#scene.loaded.scenario.steps) visit(step);
     const declared = new Set(this.#scene.parts.provider.info.capabilities);
     return [...needed].filter((c) => !declared.has(c)).sort();
   }
@@ -149,7 +155,7 @@ export class ScenarioRun {
 
   async run(): Promise<ScenarioResult> {
     const started = performance.now();
-    const { scenario, file } = this.#scene.loaded;
+    const { scenario } = this.#scene.loaded;
     const steps: StepResult[] = [];
     let failed = false;
     let skippedWhy: string | undefined;
@@ -181,37 +187,99 @@ export class ScenarioRun {
           });
           continue;
         }
-        const t = performance.now();
-        let status: StepResult['status'] = 'passed';
-        let error: string | undefined;
-        try {
-          error = await this.#step(step);
-          if (error !== undefined) status = 'failed';
-        } catch (e) {
-          status = e instanceof NotApplicable ? 'skipped' : 'error';
-          error = e instanceof NotApplicable ? `not applicable here: ${e.message}` : message(e);
-        }
-        const kmsCalls = this.#auditSince();
-        const checked = status === 'passed' ? checkAudit(step.expect?.audit, kmsCalls, this.#scene.tenantIds()) : undefined;
-        if (checked !== undefined) {
-          status = 'failed';
-          error = checked;
-        }
-        failed = status !== 'passed';
-        if (status === 'skipped') skippedWhy = error;
-        steps.push({
-          title: step.title,
-          status,
-          kmsCalls,
-          durationMs: Math.round(performance.now() - t),
-          ...(error === undefined ? {} : { error: `${file}:${line ?? '?'}: ${error}` }),
-          ...at,
-        });
+        const results = await this.#execute(step, line);
+        steps.push(...results);
+        const last = results.find((r) => r.status !== 'passed');
+        failed = last !== undefined;
+        if (last?.status === 'skipped') skippedWhy = last.error;
       }
     } finally {
       await this.teardown();
     }
     return this.#result(started, steps, skippedWhy !== undefined);
+  }
+
+  /** One step, with the steps held inside it (`during`) reported before it; each with its KMS calls and expectations. */
+  async #execute(step: Step, line: number | undefined): Promise<StepResult[]> {
+    const file = this.#scene.loaded.file;
+    const at = line === undefined ? {} : { line };
+    const t = performance.now();
+    const inner: StepResult[] = [];
+    let status: StepResult['status'] = 'passed';
+    let error: string | undefined;
+    try {
+      error = await this.#step(step, inner, line);
+      if (error !== undefined) status = 'failed';
+    } catch (e) {
+      status = e instanceof NotApplicable ? 'skipped' : 'error';
+      error = e instanceof NotApplicable ? `not applicable here: ${e.message}` : message(e);
+    }
+    const kmsCalls = this.#auditSince();
+    const checked = status === 'passed' ? checkAudit(step.expect?.audit, kmsCalls, this.#scene.tenantIds()) : undefined;
+    if (checked !== undefined) {
+      status = 'failed';
+      error = checked;
+    }
+    const title = step.during === undefined ? step.title : `${step.title} (held at ${step.during.at} for ${step.during.steps.length} step(s))`;
+    const own: StepResult = {
+      title,
+      status,
+      kmsCalls,
+      durationMs: Math.round(performance.now() - t),
+      ...(error === undefined ? {} : { error: `${file}:${line ?? '?'}: ${error}` }),
+      ...at,
+    };
+    return [...inner, own];
+  }
+
+  /**
+   * Runs `step` held at its pause point: arms the pause, starts the work, waits until it is held,
+   * runs the inner steps, resumes it and waits for its end. The model takes the held work's move
+   * first and the inner steps' after it (see Scene.deferred).
+   */
+  async #held(step: Step, inner: StepResult[], line: number | undefined): Promise<Outcome> {
+    const s = this.#scene;
+    const during = step.during!;
+    const p = s.provider;
+    if (p.pause === undefined || p.paused === undefined || p.resume === undefined)
+      throw new NotApplicable('the provider under test does not declare capability workflow.pause');
+    const armed = await p.pause(s.account, during.at);
+    if (!armed.ok) throw new Error(`the provider could not hold work at ${during.at}: ${armed.failure.message}`);
+    const work = act(s, step).then(
+      (outcome) => ({ outcome }),
+      (error: unknown) => ({ error }),
+    );
+    const held = p.paused(s.account, during.at, HOLD_TIMEOUT_MS).then(
+      () => true,
+      () => false,
+    );
+    if (!(await Promise.race([work.then(() => false), held]))) {
+      const ended = await work;
+      if ('error' in ended) throw ended.error;
+      return {
+        ok: false,
+        failure: {
+          code: 'NotHeld' as never,
+          kind: 'permanent',
+          message: `the work ended (${ended.outcome.ok ? 'ok' : ended.outcome.failure.code}) without reaching pause point ${during.at}`,
+        },
+      };
+    }
+    const queue: (() => void)[] = [];
+    s.deferred = queue;
+    try {
+      // Held steps are reported at their step's line: the loader keeps lines of top-level steps only.
+      for (const innerStep of during.steps)
+        inner.push(...(await this.#execute({ ...innerStep, title: `during ${during.at}: ${innerStep.title}` } as Step, line)));
+    } finally {
+      s.deferred = undefined;
+      const resumed = await p.resume(s.account, during.at);
+      if (!resumed.ok) inner.push({ title: `resume at ${during.at}`, status: 'error', kmsCalls: [], error: resumed.failure.message });
+    }
+    const ended = await work;
+    for (const move of queue) move();
+    if ('error' in ended) throw ended.error;
+    return ended.outcome;
   }
 
   #result(started: number, steps: StepResult[], skipped = false): ScenarioResult {
@@ -238,13 +306,13 @@ export class ScenarioRun {
   }
 
   /** Carries out one step; returns why its expectations failed, if they did. */
-  async #step(step: Step): Promise<string | undefined> {
+  async #step(step: Step, inner: StepResult[], line: number | undefined): Promise<string | undefined> {
     const s = this.#scene;
     s.lastDownload = undefined;
     const faults = s.activeFaults();
     const counting = step.action.startsWith('workflow.') && faults.length > 0;
     const before = step.expect?.data?.noNewSnapshot === true || counting ? (await s.provider.snapshots(s.account)).length : 0;
-    const outcome = await act(s, step);
+    const outcome = step.during === undefined ? await act(s, step) : await this.#held(step, inner, line);
     if (counting) {
       const committed = (await s.provider.snapshots(s.account)).length - before;
       const partial = !outcome.ok && committed > 0;

@@ -119,6 +119,12 @@ export class Scene {
   frozenUntil = 0;
   /** A crash armed by `fault.provider` that the next workflow or update runs into. */
   crashArmed: string | undefined;
+  /**
+   * The model's moves of steps run while another step's work is held (`during`), kept until
+   * that work ends. The rules' position (EKM-19): held work goes on with the tenant key it
+   * already unwrapped, so it comes first in the model, and the held steps after it.
+   */
+  deferred: (() => void)[] | undefined;
 
   constructor(parts: WorldParts, loaded: LoadedScenario) {
     this.parts = parts;
@@ -205,10 +211,40 @@ export class Scene {
     return result;
   }
 
+  /** A move of the model (account or key lifecycle): now, or after the held work it ran during. */
+  mirror(move: () => void): void {
+    if (this.deferred === undefined) move();
+    else this.deferred.push(move);
+  }
+
   /** A console or support command: its outcome in the harness's terms, observed by the model. */
-  command(command: AccountCommand, result: ProtocolOutcome): Outcome {
-    this.model.observe(command, result.ok);
+  command(command: AccountCommand, result: ProtocolOutcome | typeof CRASHED): Outcome {
+    if (result === CRASHED) return crashedOutcome(this.crashedAt);
+    this.mirror(() => this.model.observe(command, result.ok));
     return asOutcome(result);
+  }
+
+  /** Where the last crash happened. */
+  crashedAt = '';
+
+  /**
+   * Calls the provider; when a crash is armed and the call dies with the provider, restarts it
+   * on the same storage and answers CRASHED. Without an armed crash, a throw is a broken step.
+   */
+  async call<T>(work: () => Promise<T>): Promise<T | typeof CRASHED> {
+    if (this.crashArmed === undefined) return work();
+    try {
+      return await work();
+    } catch (error) {
+      const at = this.crashArmed;
+      this.crashArmed = undefined;
+      const restart = this.provider.restart;
+      if (restart === undefined) throw error;
+      const restarted = await restart.call(this.provider);
+      if (!restarted.ok) throw new Error(`the provider crashed at ${at} and did not restart: ${restarted.failure.message}`);
+      this.crashedAt = at;
+      return CRASHED;
+    }
   }
 
   /** Key administration refusals as the customer would read them. */
@@ -225,13 +261,19 @@ export class Scene {
   /** Records a backup's result: the model observes the default tenant's, and a named snapshot remembers the tenant it read. */
   backupOutcome(
     workflow: 'scheduledBackup' | 'manualBackup',
-    result: ProtocolOutcome<{ readonly snapshot: string }>,
+    result: ProtocolOutcome<{ readonly snapshot: string }> | typeof CRASHED,
     name: string | undefined,
     state: DirectoryState,
     tenant: string,
   ): Outcome {
+    if (result === CRASHED) {
+      // It may have committed or not: the model learns nothing, `verify.snapshots` checks it is whole if it is there.
+      this.backups.push({ state, faults: this.activeFaults(), tenant, crashed: true });
+      return crashedOutcome(this.crashedAt);
+    }
     // The domain model is of one tenant: the default one's workflows are what it predicts.
-    if (tenant === this.defaultTenant()) this.model.observe({ type: workflow, ...(result.ok ? { snapshotId: result.snapshot } : {}) }, result.ok);
+    if (tenant === this.defaultTenant())
+      this.mirror(() => this.model.observe({ type: workflow, ...(result.ok ? { snapshotId: result.snapshot } : {}) }, result.ok));
     this.backups.push({ ...(result.ok ? { id: result.snapshot } : {}), state, faults: this.activeFaults(), tenant });
     if (!result.ok) return asOutcome(result);
     if (name !== undefined) this.snapshots.set(name, { id: result.snapshot, state, tenant });
@@ -259,6 +301,16 @@ export class Scene {
       /* LocalStack already gone */
     }
   }
+}
+
+/** A provider call that died with the provider (`fault.provider`). */
+export const CRASHED = Symbol('crashed');
+
+function crashedOutcome(at: string): Outcome {
+  return {
+    ok: false,
+    failure: { code: 'crashed' as Failure['code'], kind: 'transient', message: `the provider crashed at ${at} and was restarted on the same storage` },
+  };
 }
 
 /** A protocol result in the harness's terms: the failure's kind comes from the domain's table, not the provider. */

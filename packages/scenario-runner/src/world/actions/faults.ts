@@ -1,7 +1,7 @@
 /** Faults the harness injects: KMS toxics at the gateway, Graph faults at Microsoft's side, a frozen LocalStack. */
 import type { ToxicType } from '@ekm/kms-gateway';
 import type { ActionName } from '../../format.ts';
-import { durationMs, NotApplicable } from '../scene.ts';
+import { durationMs, NotApplicable, StepError } from '../scene.ts';
 import type { Handlers } from './handler.ts';
 
 const TOXIC: Record<string, ToxicType> = { latency: 'latency', timeout: 'timeout', throttle: 'throttle', unavailable: 'internal', reset: 'reset' };
@@ -45,6 +45,14 @@ export const FAULTS: Handlers<Extract<ActionName, `fault.${string}`>> = {
     process.kill(-pid, 'SIGSTOP');
     s.frozenUntil = Date.now() + ms;
     setTimeout(() => s.thaw(), ms);
+    return { ok: true };
+  },
+  'fault.provider': async (s, a) => {
+    const crash = s.provider.crash;
+    if (crash === undefined) throw new NotApplicable('the provider under test does not declare capability provider.crash');
+    const armed = await crash.call(s.provider, s.account, a.crash);
+    if (!armed.ok) throw new StepError(`the provider could not arm a crash at ${a.crash}: ${armed.failure.message}`);
+    s.crashArmed = a.crash;
     return { ok: true };
   },
   'fault.clear': async (s, a) => {

@@ -16,7 +16,7 @@ type AdminAction = Extract<ActionName, `admin.${string}`>;
 async function mirrored(s: Scene, key: string, work: () => Promise<void>, move: (keys: KeyMirror, arn: string) => void): Promise<Outcome> {
   const outcome = await s.administer(work);
   const arn = s.admin.keys.get(key)?.arn;
-  if (arn !== undefined) move(s.keys, arn);
+  if (arn !== undefined) s.mirror(() => move(s.keys, arn));
   return outcome;
 }
 
@@ -24,7 +24,8 @@ async function mirrored(s: Scene, key: string, work: () => Promise<void>, move: 
 async function access(s: Scene, key: string, work: () => Promise<void>): Promise<Outcome> {
   const outcome = await s.administer(work);
   const arn = s.admin.keys.get(key)?.arn;
-  if (arn !== undefined && outcome.ok) s.keys.access(arn, s.admin.providerAllowed(key));
+  const allowed = s.admin.providerAllowed(key);
+  if (arn !== undefined && outcome.ok) s.mirror(() => s.keys.access(arn, allowed));
   return outcome;
 }
 
@@ -97,13 +98,15 @@ export const KEY_ADMIN: Handlers<AdminAction> = {
       () => s.admin.enableKey(a.key),
       (keys, arn) => keys.enabled(arn),
     ),
-  'admin.scheduleKeyDeletion': (s, a) =>
-    mirrored(
+  'admin.scheduleKeyDeletion': (s, a) => {
+    const scheduledAt = s.now().getTime();
+    return mirrored(
       s,
       a.key,
       () => s.admin.scheduleKeyDeletion(a),
-      (keys, arn) => keys.deletionScheduled(arn, s.now().getTime() + a.days * 86_400_000),
-    ),
+      (keys, arn) => keys.deletionScheduled(arn, scheduledAt + a.days * 86_400_000),
+    );
+  },
   'admin.cancelKeyDeletion': (s, a) =>
     mirrored(
       s,

@@ -14,7 +14,8 @@ export const STORE: Handlers<'store.tamper' | 'verify.snapshots' | 'clock.advanc
   'verify.snapshots': (s) => verifySnapshots(s),
   'clock.advance': async (s, a) => {
     await s.advance(durationMs(a.by));
-    s.keys.clock(s.now().getTime());
+    const now = s.now().getTime();
+    s.mirror(() => s.keys.clock(now));
     return { ok: true };
   },
 };

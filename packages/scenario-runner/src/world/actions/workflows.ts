@@ -1,7 +1,7 @@
 /** The provider's workflows as the scheduler and the customer start them. */
 import type { ActionName } from '../../format.ts';
 import type { Outcome } from '../expect.ts';
-import { asOutcome, SCHEDULE_EVERY_MS, StepError } from '../scene.ts';
+import { asOutcome, CRASHED, SCHEDULE_EVERY_MS, StepError } from '../scene.ts';
 import type { Handlers } from './handler.ts';
 
 export const WORKFLOWS: Handlers<Extract<ActionName, `workflow.${string}`>> = {
@@ -12,10 +12,12 @@ export const WORKFLOWS: Handlers<Extract<ActionName, `workflow.${string}`>> = {
     const connected = [...s.tenants].filter(([, t]) => t.connected);
     const states = connected.map(([, t]) => t.tenant.directory.state());
     const at = s.now();
-    const results = await s.provider.runScheduled(s.account, at);
+    const results = await s.call(() => s.provider.runScheduled(s.account, at));
     while (s.nextDue <= at.getTime()) s.nextDue += SCHEDULE_EVERY_MS;
-    s.keys.clock(s.now().getTime());
+    const now = s.now().getTime();
+    s.mirror(() => s.keys.clock(now));
     const wanted = a.tenant ?? s.defaultTenant();
+    if (results === CRASHED) return s.backupOutcome('scheduledBackup', CRASHED, undefined, states[0]!, connected[0]![0]);
     let mine: Outcome | undefined;
     for (const [i, [name]] of connected.entries()) {
       const result = results[i];
@@ -33,7 +35,7 @@ export const WORKFLOWS: Handlers<Extract<ActionName, `workflow.${string}`>> = {
     const name = a.tenant ?? s.defaultTenant();
     const tenant = s.tenantNamed(name);
     const state = tenant.directory.state();
-    return s.backupOutcome('manualBackup', await s.provider.backup(s.account, { tenantId: tenant.tenantId }), a.snapshot, state, name);
+    return s.backupOutcome('manualBackup', await s.call(() => s.provider.backup(s.account, { tenantId: tenant.tenantId })), a.snapshot, state, name);
   },
   'workflow.restore': async (s, a) => {
     const snap = a.snapshot === undefined ? undefined : s.snapshot(a.snapshot);
@@ -44,14 +46,16 @@ export const WORKFLOWS: Handlers<Extract<ActionName, `workflow.${string}`>> = {
       ...(snap === undefined ? {} : { snapshot: snap.id }),
       ...(entities === undefined ? {} : { entities }),
     });
-    if (name === s.defaultTenant()) s.model.observe({ type: 'restore', ...(snap === undefined ? {} : { snapshotId: snap.id }) }, result.ok);
+    const ok = result.ok;
+    if (name === s.defaultTenant()) s.mirror(() => s.model.observe({ type: 'restore', ...(snap === undefined ? {} : { snapshotId: snap.id }) }, ok));
     return asOutcome(result);
   },
   'workflow.download': async (s, a) => {
     const snap = a.snapshot === undefined ? undefined : s.snapshot(a.snapshot);
     const name = a.tenant ?? snap?.tenant ?? s.defaultTenant();
     const result = await s.provider.download(s.account, { tenantId: s.tenantNamed(name).tenantId, ...(snap === undefined ? {} : { snapshot: snap.id }) });
-    if (name === s.defaultTenant()) s.model.observe({ type: 'download', ...(snap === undefined ? {} : { snapshotId: snap.id }) }, result.ok);
+    const ok = result.ok;
+    if (name === s.defaultTenant()) s.mirror(() => s.model.observe({ type: 'download', ...(snap === undefined ? {} : { snapshotId: snap.id }) }, ok));
     if (result.ok) s.downloads.push({ name: `download ${s.downloads.length + 1}`, zip: result.zip });
     s.lastDownload = result.ok ? result.zip : undefined;
     return asOutcome(result);
