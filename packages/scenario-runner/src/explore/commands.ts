@@ -26,7 +26,12 @@ export interface PlannedStep {
   readonly args: unknown;
   readonly expect?: Record<string, unknown>;
   readonly rules: readonly string[];
+  /** Steps run while this step's work is held at a pause point (capability workflow.pause). */
+  readonly during?: { readonly at: string; readonly steps: readonly PlannedStep[] };
 }
+
+/** The tenants of every explored scenario: the model's keys govern both alike. */
+export const TENANTS = ['main', 'second'] as const;
 
 /** The model side of a sequence: the account state machine plus what the scenario has named so far. */
 export class ExploreModel {
@@ -77,13 +82,13 @@ class StepCommand implements fc.Command<ExploreModel, Plan> {
   constructor(
     readonly label: string,
     readonly precondition: (m: ExploreModel) => boolean,
-    readonly plan: (m: ExploreModel) => PlannedStep,
+    readonly plan: (m: ExploreModel) => PlannedStep | PlannedStep[],
   ) {}
   check(m: Readonly<ExploreModel>): boolean {
     return this.precondition(m as ExploreModel);
   }
   run(m: ExploreModel, p: Plan): void {
-    p.steps.push(this.plan(m));
+    p.steps.push(...[this.plan(m)].flat());
   }
   toString(): string {
     return this.label;
@@ -125,21 +130,52 @@ function workflowRules(m: ExploreModel, outcome: string, used: string | undefine
   return [...specific, 'EKM-11'];
 }
 
-function backup(type: 'manualBackup' | 'scheduledBackup') {
-  return new StepCommand(`workflow.${type}`, always, (m) => {
-    const name = `s${++m.backups}`;
-    const used = keyInForce(m.account.state);
-    const d = m.account.apply({ type, snapshotId: name });
-    const outcome = outcomeOf(d);
-    const rules = workflowRules(m, outcome, used);
-    if (outcome === 'ok') {
-      m.snapshots.push(name);
-      m.unwrappedWith.add(used);
-    }
-    // A failed backup commits nothing (EKM-12).
-    return step(`workflow.${type}`, name, outcome, rules, outcome === 'ok' ? {} : { data: { noNewSnapshot: true } });
+/** A backup as the model plans it; `tenant` names the second tenant (the default one is left out). */
+function planBackup(m: ExploreModel, type: 'manualBackup' | 'scheduledBackup', tenant?: string): PlannedStep {
+  const name = `s${++m.backups}`;
+  const used = keyInForce(m.account.state);
+  const d = m.account.apply({ type, snapshotId: name });
+  const outcome = outcomeOf(d);
+  const rules = workflowRules(m, outcome, used);
+  if (outcome === 'ok') {
+    m.snapshots.push(name);
+    m.unwrappedWith.add(used);
+  }
+  const args = tenant === undefined ? name : { snapshot: name, tenant };
+  // A failed backup commits nothing (EKM-12).
+  return step(`workflow.${type}`, args, outcome, rules, outcome === 'ok' ? {} : { data: { noNewSnapshot: true } });
+}
+
+export const HELD_AT = ['backup.keyUnwrapped', 'backup.dataWritten', 'backup.committed'] as const;
+
+/**
+ * A backup held at a pause point while the customer revokes a key. The model takes the backup
+ * first and the revocation after it: under EKM-19 a running workflow finishes with the tenant key
+ * it already unwrapped, and the next one fails. A backup the model says fails never reaches its
+ * pause point, so then the revocation is simply the next step.
+ */
+function heldBackup(at: (typeof HELD_AT)[number], k: KeyName, revoke: 'disableKey' | 'denyAccess') {
+  return new StepCommand(`workflow.manualBackup held at ${at} (${revoke}(${k}))`, inLifecycle(k, 'Enabled', 'Disabled'), (m) => {
+    const planned = planBackup(m, 'manualBackup');
+    keyCommand(k, revoke)(m);
+    const inner =
+      revoke === 'disableKey'
+        ? step('admin.disableKey', k, 'ok', ['EKM-19', 'EKM-12'])
+        : step('admin.editKeyPolicy', { key: k, remove: ['provider'] }, 'ok', ['EKM-19', 'EKM-12']);
+    if (planned.expect?.['outcome'] !== 'ok') return [planned, inner];
+    return { ...planned, rules: ['EKM-19', ...planned.rules], during: { at, steps: [inner] } };
   });
 }
+
+function backup(type: 'manualBackup' | 'scheduledBackup') {
+  return new StepCommand(`workflow.${type}`, always, (m) => planBackup(m, type));
+}
+
+/** A manual backup of the second tenant: the same key decides it (EKM-11), its snapshots are its own (EKM-20). */
+const secondBackup = new StepCommand('workflow.manualBackup(second)', always, (m) => {
+  const planned = planBackup(m, 'manualBackup', TENANTS[1]);
+  return { ...planned, rules: [...planned.rules, 'EKM-20'] };
+});
 
 function read(type: 'restore' | 'download', pick: number) {
   return new StepCommand(`workflow.${type}(${pick})`, always, (m) => {
@@ -315,7 +351,10 @@ export function commandArbitraries(): fc.Arbitrary<fc.Command<ExploreModel, Plan
       }),
   );
   const pick = fc.nat({ max: 7 });
-  const backups = fc.constantFrom(backup('manualBackup'), backup('scheduledBackup'));
+  const backups = fc.constantFrom(backup('manualBackup'), backup('scheduledBackup'), secondBackup);
+  const held = fc
+    .tuple(fc.constantFrom(...HELD_AT), keyName, fc.constantFrom<'disableKey' | 'denyAccess'>('disableKey', 'denyAccess'))
+    .map(([at, k, revoke]) => heldBackup(at, k, revoke));
   const reads = fc.oneof(
     pick.map((i) => read('restore', i)),
     pick.map((i) => read('download', i)),
@@ -335,6 +374,7 @@ export function commandArbitraries(): fc.Arbitrary<fc.Command<ExploreModel, Plan
     [faultOn, 1],
     [faultOff, 1],
     [backups, 6],
+    [held, 2],
     [reads, 5],
   ];
   return weighted.flatMap(([arb, weight]) => Array.from({ length: weight }, () => arb));

@@ -1,7 +1,7 @@
 /** A planned sequence as a scenario file: what runs during exploration is exactly what a regression file says. */
 import { API_VERSION, KIND } from '../format.ts';
 import { loadText, formatError, type LoadedScenario } from '../load.ts';
-import type { PlannedStep } from './commands.ts';
+import { TENANTS, type PlannedStep } from './commands.ts';
 
 const PLAIN = /^[A-Za-z][A-Za-z0-9_-]*$|^\d+[a-z]+$/;
 const YAML_WORDS = /^(true|false|null|yes|no|on|off|y|n|~)$/i;
@@ -33,13 +33,19 @@ export function scenarioText(s: ScenarioText): string {
     `title: ${JSON.stringify(s.title)}`,
     `rules: ${flow([...s.rules])}`,
     'tags: [explorer]',
+    `tenants: { ${TENANTS.map((t) => `${t}: {}`).join(', ')} }`,
     'steps:',
   ];
-  for (const step of s.steps) {
+  const write = (step: PlannedStep, indent: string): void => {
     const args = flow(step.args);
-    lines.push(`  - ${step.action}:${args === '' ? '' : ` ${args}`}`);
-    if (step.expect !== undefined) lines.push(`    expect: ${flow(step.expect)}`);
-  }
+    lines.push(`${indent}- ${step.action}:${args === '' ? '' : ` ${args}`}`);
+    if (step.during !== undefined) {
+      lines.push(`${indent}  during:`, `${indent}    at: ${step.during.at}`, `${indent}    steps:`);
+      for (const inner of step.during.steps) write(inner, `${indent}      `);
+    }
+    if (step.expect !== undefined) lines.push(`${indent}  expect: ${flow(step.expect)}`);
+  };
+  for (const step of s.steps) write(step, '  ');
   return `${lines.join('\n')}\n`;
 }
 
