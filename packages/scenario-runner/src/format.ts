@@ -134,7 +134,10 @@ export const ACTIONS = {
   // console (the customer's backup administrator)
   'console.submitKey': action('submit a key ARN for validation', keyTarget, 'key'),
   'console.showTerms': action('go on to the legal terms for the validated key', none),
-  'console.acceptTerms': action('accept the legal terms (Yes, I Agree)', none),
+  'console.acceptTerms': action(
+    'accept the legal terms (Yes, I Agree); the console shows them first unless `showTerms: false` (a client skipping the dialog)',
+    obj({ showTerms: z.boolean().default(true) }),
+  ),
   'console.declineTerms': action('decline the legal terms', none),
   'console.abandon': action('leave the enable dialog without answering', none),
   'console.enable': action('submit the key, show and accept the terms in one go', keyTarget, 'key'),

@@ -12,9 +12,9 @@ export const CONSOLE: Handlers<ConsoleAction> = {
     return s.command({ type: 'submitArn', input }, await s.call(() => s.provider.submitKey(s.account, input)));
   },
   'console.showTerms': async (s) => s.command({ type: 'showTerms' }, await s.call(() => s.provider.showTerms(s.account))),
-  'console.acceptTerms': async (s) => {
+  'console.acceptTerms': async (s, args) => {
     // The console shows the terms (Continue) before the customer can agree (Yes, I Agree).
-    if (s.model.phase === 'arnValidated') {
+    if (args.showTerms && s.model.phase === 'arnValidated') {
       const shown = s.command({ type: 'showTerms' }, await s.call(() => s.provider.showTerms(s.account)));
       if (!shown.ok) return shown;
     }
