@@ -17,6 +17,12 @@ describe('rule catalogue', () => {
     expect(RULES.filter((r) => r.kind === 'derived').map((r) => r.id)).toEqual(['EKM-13', 'EKM-18', 'EKM-19', 'EKM-20', 'EKM-21']);
   });
 
+  it('[EKM-19] states the position on running work: it finishes with the tenant key it unwrapped, the next workflow fails', () => {
+    const position = ruleById('EKM-19').position ?? '';
+    expect(position).toContain('finishes with the tenant key it already unwrapped');
+    expect(position).toContain('the next workflow fails');
+  });
+
   it('looks rules up by id and rejects unknown ids', () => {
     expect(ruleById('EKM-09').quote).toContain("can't return");
     expect(ruleById('EKM-21').title).toContain('not the account');

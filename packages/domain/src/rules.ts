@@ -17,6 +17,8 @@ export interface Rule {
   /** `documented`: the article says it; `derived`: the article implies it and a careful provider must do it. */
   readonly kind: 'documented' | 'derived';
   readonly quote: string;
+  /** The project's written position where the article is silent: what a test holds the provider to. */
+  readonly position?: string;
 }
 
 export const RULES: readonly Rule[] = [
@@ -133,6 +135,8 @@ export const RULES: readonly Rule[] = [
     kind: 'derived',
     title: 'Revocation bites at the next workflow: no plaintext key outlives the workflow that unwrapped it (or a stated, tested cache bound).',
     quote: 'the subsequent backups, restores, or downloads will fail',
+    position:
+      'Work already running when access is revoked or the key is updated finishes with the tenant key it already unwrapped; the next workflow fails. The model takes held work first and the steps run during it after (scenarios/running, the explorer\'s held backups). A key update held mid-rewrap with the old key revoked is bounded by EKM-15: it either completes with what it already read or fails leaving the old key in force, never data readable by neither.',
   },
   {
     id: 'EKM-20',

@@ -94,6 +94,25 @@ describe('loadText: located errors', () => {
     ]);
   });
 
+  it('steps held during another are checked where they are: the pause point, what may run, and names', () => {
+    const ok = `${header()}steps:\n  - admin.createKey: A\n  - workflow.manualBackup: s1\n    during:\n      at: backup.keyUnwrapped\n      steps:\n        - admin.disableKey: A\n`;
+    expect(errorsOf(ok)).toEqual([]);
+    expect(loadText(ok, 'f.yaml').scenarios[0]!.scenario.steps[1]!.during).toMatchObject({
+      at: 'backup.keyUnwrapped',
+      steps: [{ action: 'admin.disableKey' }],
+    });
+    const wrong = `${header()}steps:\n  - admin.createKey: A\n  - workflow.restore:\n    during:\n      at: backup.keyUnwrapped\n      steps:\n        - admin.disableKey: B\n        - workflow.manualBackup:\n`;
+    expect(errorsOf(wrong)).toEqual([
+      'f.yaml:10:7: expected a pause point of workflow.restore (it has none), found backup.keyUnwrapped',
+      "f.yaml:13:11: expected a step of the customer, support, Microsoft's side or a fault while workflow.restore is held, found workflow.manualBackup (the provider runs an account's workflows one at a time)",
+    ]);
+    const unknown = `${header()}steps:\n  - admin.createKey: A\n  - workflow.manualBackup: s1\n    during:\n      at: backup.dataWritten\n      steps:\n        - admin.disableKey: B\n`;
+    expect(errorsOf(unknown)).toEqual(['f.yaml:12:29: expected a key created by an earlier step, found "B"; did you mean "A"?']);
+    expect(errorsOf(`${header()}steps:\n  - workflow.manualBackup:\n    during: { at: backup.lunch, steps: [clock.advance: 1m] }\n`)[0]).toMatch(
+      /^f\.yaml:8:19: .*backup\.keyUnwrapped/,
+    );
+  });
+
   it('rule ids outside the catalogue are errors when a catalogue is given', () => {
     const text = `${header()}steps:\n  - support.activate:\n`.replace('[EKM-12]', '[EKM-12, EKM-21]');
     const r = loadText(text, 'f.yaml', { ruleIds: ['EKM-12', 'EKM-20'] });

@@ -13,6 +13,8 @@ export interface CatalogueRule {
   readonly kind: string;
   /** The help article's words the rule rests on. */
   readonly quote: string;
+  /** The project's position where the article is silent. */
+  readonly position?: string;
 }
 
 export interface KmsCall {
@@ -127,7 +129,7 @@ export interface Results {
   readonly provenance?: Provenance;
   /** The provider under test, as it declared itself through `ekm.provider/v1`, and how it was reached. */
   readonly provider?: ProviderUnderTest;
-  readonly rules: readonly { id: string; title: string; kind: string; quote: string; status: RuleStatus; scenarios: string[] }[];
+  readonly rules: readonly { id: string; title: string; kind: string; quote: string; position?: string; status: RuleStatus; scenarios: string[] }[];
   readonly scenarios: readonly ScenarioResult[];
   readonly transitions: { total: number; covered: number; coveredIds: string[] };
   /** Invalid scenario files, as `file:line:column: message`. */
@@ -199,7 +201,15 @@ export function buildResults(scenarios: readonly ScenarioResult[], options: Buil
     // A scenario skipped here, or not applicable to the provider, proves nothing: a rule only it names stays uncovered.
     const ran = naming.filter((s) => s.status === 'passed' || s.status === 'failed');
     const status: RuleStatus = ran.length === 0 ? 'uncovered' : ran.some((s) => s.status === 'failed') ? 'failed' : 'passed';
-    return { id: rule.id, title: rule.title, kind: rule.kind, quote: rule.quote, status, scenarios: naming.map((s) => s.id) };
+    return {
+      id: rule.id,
+      title: rule.title,
+      kind: rule.kind,
+      quote: rule.quote,
+      ...(rule.position === undefined ? {} : { position: rule.position }),
+      status,
+      scenarios: naming.map((s) => s.id),
+    };
   });
   const all = options.transitions ?? [];
   const seen = new Set(sorted.flatMap((s) => s.transitions ?? []));

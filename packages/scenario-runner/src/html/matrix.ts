@@ -35,7 +35,7 @@ export function matrixSection(r: View): string {
         })
         .join('');
       const kind = rule.kind === 'derived' ? 'derived' : rule.kind === 'documented' ? 'documented' : esc(rule.kind);
-      return `<tr id="${ruleAnchor(rule.id)}" class="${esc(rule.status)} k-${kind}" data-rule="${token(rule.id)}"><th class="rule" scope="row"><b>${esc(rule.id)}</b> <span class="kind ${kind}">${kind}</span> <span class="st ${esc(rule.status)}">${esc(rule.status)}</span><div title="${esc(rule.title)}">${esc(rule.title)}</div><q>${esc(rule.quote)}</q></th>${cells}</tr>`;
+      return `<tr id="${ruleAnchor(rule.id)}" class="${esc(rule.status)} k-${kind}" data-rule="${token(rule.id)}"><th class="rule" scope="row"><b>${esc(rule.id)}</b> <span class="kind ${kind}">${kind}</span> <span class="st ${esc(rule.status)}">${esc(rule.status)}</span><div title="${esc(rule.title)}">${esc(rule.title)}</div><q>${esc(rule.quote)}</q>${rule.position === undefined ? '' : `<p class="position"><b>Position:</b> ${esc(rule.position)}</p>`}</th>${cells}</tr>`;
     })
     .join('\n');
   const legend = `<p class="legend"><span class="kind documented">documented</span> the help article says it · <span class="kind derived">derived</span> follows from what it says · marks: ${Object.values(
