@@ -356,6 +356,12 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
       });
     });
   });
+  // Node closes an idle keep-alive connection after 5 s; a client that sends on it as it closes gets
+  // ECONNRESET, which a harness client without retries (the key administrator's) reports as a
+  // refusal. AWS endpoints keep idle connections far longer, so the gateway does too.
+  // Regression: scenarios/running/update-during-backup.yaml over HTTP (a step after a long hold).
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
