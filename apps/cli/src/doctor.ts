@@ -148,7 +148,9 @@ export async function examine(options: DoctorOptions): Promise<DoctorReport> {
     // An endpoint that does not answer is one root cause, not a failure of every check: ask once.
     const down = await unanswered(port, arn, options.endpoint);
     if (down !== undefined) {
-      const operations = OPERATIONS.map((operation): OperationCheck => ({ operation, actions: ACTIONS[operation], status: 'not-tried', fix: 'Not tried: the endpoint does not answer.' }));
+      const operations = OPERATIONS.map(
+        (operation): OperationCheck => ({ operation, actions: ACTIONS[operation], status: 'not-tried', fix: 'Not tried: the endpoint does not answer.' }),
+      );
       return { ...common, ok: false, unreachable: down, findings: [down], operations };
     }
     const validation = await validateKey(port, arn.arn, { regions: [region] });
@@ -264,15 +266,7 @@ function awsErrorCode(cause: unknown): string {
   return 'UnknownError';
 }
 
-function fixFor(
-  f: Failure,
-  actions: readonly string[],
-  account: string,
-  arn: KeyArn,
-  context: EncryptionContext,
-  endpoint: string,
-  awsError: string,
-): string {
+function fixFor(f: Failure, actions: readonly string[], account: string, arn: KeyArn, context: EncryptionContext, endpoint: string, awsError: string): string {
   const verbs = actions.join(' and ');
   switch (f.code) {
     case 'KeyAccessDenied':
@@ -342,8 +336,7 @@ export function render(r: DoctorReport): string {
   const id = r.identifier;
   if (id.ok) {
     lines.push(
-      `${OK} identifier: partition ${id.partition}, Region ${id.region}, account ${id.account}, ` +
-        `key ${id.keyId}${id.multiRegion ? ' (multi-Region)' : ''}`,
+      `${OK} identifier: partition ${id.partition}, Region ${id.region}, account ${id.account}, ` + `key ${id.keyId}${id.multiRegion ? ' (multi-Region)' : ''}`,
     );
   } else {
     lines.push(`${FAIL} identifier: ${id.code}${id.field === undefined ? '' : ` in field "${id.field}"`}: ${id.message}`);
