@@ -9,7 +9,7 @@ import type { Outcome, PausePoint } from '@ekm/protocol';
 import type { ProviderOptions } from '../src/provider.ts';
 
 /** What a crash looks like to the caller of the call in flight. */
-export class ProviderCrashed extends Error {
+class ProviderCrashed extends Error {
   override readonly name = 'ProviderCrashed';
   readonly $fault = 'server';
 }

@@ -146,7 +146,7 @@ function planBackup(m: ExploreModel, type: 'manualBackup' | 'scheduledBackup', t
   return step(`workflow.${type}`, args, outcome, rules, outcome === 'ok' ? {} : { data: { noNewSnapshot: true } });
 }
 
-export const HELD_AT = ['backup.keyUnwrapped', 'backup.dataWritten', 'backup.committed'] as const;
+const HELD_AT = ['backup.keyUnwrapped', 'backup.dataWritten', 'backup.committed'] as const;
 
 /**
  * A backup held at a pause point while the customer revokes a key. The model takes the backup
