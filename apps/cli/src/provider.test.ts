@@ -21,7 +21,7 @@ describe('ekm provider serve', () => {
       child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
     });
     const info = (await (await fetch(`${url}/v1/provider`)).json()) as { protocol: string; name: string; capabilities: string[] };
-    expect(info).toEqual({ protocol: PROTOCOL, name: '@ekm/backup', version: expect.any(String), capabilities: ['store.tamper', 'update.inProgress'] });
+    expect(info).toEqual({ protocol: PROTOCOL, name: '@ekm/backup', version: expect.any(String), capabilities: ['store.tamper', 'update.inProgress', 'workflow.pause', 'provider.crash'] });
     const code = await new Promise<number | null>((resolve) => {
       child.on('exit', resolve);
       child.kill('SIGINT');
@@ -39,7 +39,7 @@ describe('choosing the provider under test', () => {
       version: expect.any(String),
       protocol: PROTOCOL,
       binding: 'in-process',
-      capabilities: ['store.tamper', 'update.inProgress'],
+      capabilities: ['store.tamper', 'update.inProgress', 'workflow.pause', 'provider.crash'],
     });
     await expect(chooseProvider({ provider: 'http://127.0.0.1:9', 'provider-module': './x.ts' }, process.cwd())).rejects.toThrow(
       /one of --provider <url> and --provider-module <path>, found both/,
