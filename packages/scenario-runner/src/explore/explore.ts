@@ -97,7 +97,21 @@ interface Attempt {
 
 function firstFailure(a: Attempt): { index: number; error: string } | undefined {
   const f = failedStep(a.result);
-  return f === undefined ? undefined : { index: f.index, error: f.step.error ?? f.step.status };
+  return f === undefined ? undefined : { index: plannedIndex(a.steps, f.index), error: f.step.error ?? f.step.status };
+}
+
+/**
+ * The planned step a result belongs to: a held step reports its inner steps before itself, so
+ * results and planned steps part ways after the first `during`.
+ * Regression: a planted-bug counterexample was named after the step before the one that failed.
+ */
+export function plannedIndex(planned: readonly PlannedStep[], resultIndex: number): number {
+  let results = 0;
+  for (const [i, step] of planned.entries()) {
+    results += 1 + (step.during?.steps.length ?? 0);
+    if (resultIndex < results) return i;
+  }
+  return planned.length - 1;
 }
 
 export async function explore(options: ExploreOptions = {}): Promise<ExploreReport> {

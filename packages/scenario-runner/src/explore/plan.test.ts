@@ -77,3 +77,13 @@ describe('explorer planning', () => {
     expect(next!.expect).toEqual({ outcome: 'KeyDisabled', data: { noNewSnapshot: true } });
   });
 });
+
+describe('plannedIndex', () => {
+  it('[EKM-19] maps a failed result to its planned step across held steps (their inner steps report first)', async () => {
+    const { plannedIndex } = await import('./explore.ts');
+    const plain = { action: 'workflow.manualBackup', args: 's1', rules: ['EKM-11'] };
+    const held = { ...plain, during: { at: 'backup.keyUnwrapped', steps: [{ action: 'admin.disableKey', args: 'A', rules: ['EKM-19'] }] } };
+    const planned = [plain, held, plain];
+    expect([0, 1, 2, 3].map((r) => plannedIndex(planned, r))).toEqual([0, 1, 1, 2]);
+  });
+});
