@@ -21,7 +21,12 @@ describe('ekm provider serve', () => {
       child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
     });
     const info = (await (await fetch(`${url}/v1/provider`)).json()) as { protocol: string; name: string; capabilities: string[] };
-    expect(info).toEqual({ protocol: PROTOCOL, name: '@ekm/backup', version: expect.any(String), capabilities: ['store.tamper', 'update.inProgress', 'workflow.pause', 'provider.crash'] });
+    expect(info).toEqual({
+      protocol: PROTOCOL,
+      name: '@ekm/backup',
+      version: expect.any(String),
+      capabilities: ['store.tamper', 'update.inProgress', 'workflow.pause', 'provider.crash'],
+    });
     const code = await new Promise<number | null>((resolve) => {
       child.on('exit', resolve);
       child.kill('SIGINT');
