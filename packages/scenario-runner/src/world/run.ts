@@ -317,8 +317,7 @@ export class ScenarioRun {
       const committed = (await s.provider.snapshots(s.account)).length - before;
       const partial = !outcome.ok && committed > 0;
       for (const fault of faults) {
-        s.tally[fault] ??= { attempted: 0, succeeded: 0, failedCleanly: 0, failedBadly: 0, lost: 0 };
-        const t = s.tally[fault];
+        const t = s.tallyOf(fault);
         t.attempted++;
         if (outcome.ok) t.succeeded++;
         else if (!partial && (outcome.failure.kind === 'transient' || outcome.failure.kind === 'revocation')) t.failedCleanly++;

@@ -286,11 +286,14 @@ export class Scene {
     return [...kinds].sort();
   }
 
+  /** The tally of workflows run under a fault, started on first use. */
+  tallyOf(fault: string): WorkflowTally {
+    this.tally[fault] ??= { attempted: 0, succeeded: 0, failedCleanly: 0, failedBadly: 0, lost: 0 };
+    return this.tally[fault];
+  }
+
   lose(faults: readonly string[]): void {
-    for (const f of faults) {
-      this.tally[f] ??= { attempted: 0, succeeded: 0, failedCleanly: 0, failedBadly: 0, lost: 0 };
-      this.tally[f].lost++;
-    }
+    for (const f of faults) this.tallyOf(f).lost++;
   }
 
   thaw(): void {
