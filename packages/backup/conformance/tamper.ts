@@ -41,22 +41,33 @@ export class Tamperer {
     const storedManifest = await this.bucket.get(manifestKey);
     if (stored === undefined || storedManifest === undefined) throw new TamperError(`snapshot ${snapshot}'s objects are missing`);
     if (original === undefined) this.#originals.set(snapshot, { object: part.object, body: stored.body, manifestKey, manifest: storedManifest.body });
+    // The part's bytes within its object: all of it in format 1, its range in format 2.
+    const start = part.offset ?? 0;
+    const end = part.offset === undefined ? stored.body.length : start + part.bytes;
+    const current = stored.body.subarray(start, end);
     let body: Uint8Array;
     if (mode === 'flipByte') {
-      body = Uint8Array.from(stored.body);
+      body = Uint8Array.from(current);
       const at = Math.floor(body.length / 2);
       body[at] = body[at]! ^ 0x01;
     } else if (mode === 'truncate') {
-      body = stored.body.slice(0, Math.max(1, stored.body.length - 17));
+      body = current.slice(0, Math.max(1, current.length - 17));
     } else {
       const other = manifests.find((m) => m.id !== snapshot);
       const otherPart = other?.parts.find((x) => x.part === part.part);
       if (other === undefined || otherPart === undefined) throw new TamperError(`otherSnapshot needs a second snapshot with a ${part.part} part`);
-      body = (await this.bucket.get(otherPart.object))!.body;
+      const otherObject = (await this.bucket.get(otherPart.object))!.body;
+      const from = otherPart.offset ?? 0;
+      body = otherObject.slice(from, otherPart.offset === undefined ? otherObject.length : from + otherPart.bytes);
     }
+    const shift = body.length - current.length;
     const next = JSON.parse(new TextDecoder().decode(storedManifest.body)) as Manifest;
-    const parts = next.parts.map((x) => (x.object === part.object ? { ...x, sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length } : x));
-    await this.bucket.put(part.object, body);
+    const parts = next.parts.map((x) => {
+      if (x.part === part.part) return { ...x, sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length };
+      // Parts stored after it in the same object move with its new length.
+      return x.object === part.object && x.offset !== undefined && x.offset > start ? { ...x, offset: x.offset + shift } : x;
+    });
+    await this.bucket.put(part.object, Buffer.concat([stored.body.subarray(0, start), body, stored.body.subarray(end)]));
     await this.bucket.put(manifestKey, JSON.stringify({ ...next, parts }));
   }
 }

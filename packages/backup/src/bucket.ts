@@ -37,14 +37,33 @@ export interface Bucket {
   get(key: string): Promise<StoredObject | undefined>;
   /** Every key under `prefix`, in key order. */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Every key under `prefix` with its ETag, in key order, in one listing (S3's ListObjectsV2 gives both),
+   * so an immutable object already read can be known unchanged without reading it again. Without it, `list` and `get`.
+   */
+  entries?(prefix: string): Promise<ListedObject[]>;
   delete(keys: readonly string[]): Promise<void>;
   /**
    * Writes an object whose bytes arrive as a stream, holding a bounded amount of it at a time;
    * nothing is visible under `key` until the stream has ended. Without it, the chunks are joined and `put`.
    */
   putStream?(key: string, chunks: AsyncIterable<Uint8Array>): Promise<void>;
-  /** Reads an object as a stream of chunks; undefined when there is none. Without it, `get`. */
-  getStream?(key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  /**
+   * Reads an object, or the bytes `range` names of it, as a stream of chunks; undefined when there is
+   * none or the range starts past its end. Without it, `get`.
+   */
+  getStream?(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | undefined>;
+}
+
+/** Bytes `start` to `end`, both included (HTTP's `Range: bytes=start-end`). */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ListedObject {
+  readonly key: string;
+  readonly etag: string;
 }
 
 /** Writes a stream through `putStream`, or joined through `put` for a bucket that has none. */
@@ -55,14 +74,23 @@ export async function putStreamed(bucket: Bucket, key: string, chunks: AsyncIter
   await bucket.put(key, Buffer.concat(all));
 }
 
-/** Reads a stream through `getStream`, or the whole object through `get` for a bucket that has none. */
-export async function getStreamed(bucket: Bucket, key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
-  if (bucket.getStream !== undefined) return bucket.getStream(key);
+/** Reads a stream through `getStream`, or the object through `get` (cut to `range`) for a bucket that has none. */
+export async function getStreamed(bucket: Bucket, key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | undefined> {
+  if (bucket.getStream !== undefined) return bucket.getStream(key, range);
   const stored = await bucket.get(key);
   if (stored === undefined) return undefined;
+  const body = cut(stored.body, range);
+  if (body === undefined) return undefined;
   return (async function* () {
-    yield stored.body;
+    yield body;
   })();
+}
+
+/** The bytes of `range` as S3 answers it: undefined when it starts past the end, short when it ends past it. */
+function cut(body: Uint8Array, range: ByteRange | undefined): Uint8Array | undefined {
+  if (range === undefined) return body;
+  if (range.start >= body.length) return undefined;
+  return body.subarray(range.start, range.end + 1);
 }
 
 /** S3's smallest multipart part but the last (5 MiB); 8 MiB keeps the part count of a 1 GB object near 120. */
@@ -96,10 +124,11 @@ export class MemoryBucket implements Bucket {
   }
 
   /** In chunks of `readChunk` bytes (64 KiB), as S3 hands a body out, so tests see a part arrive piece by piece. */
-  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+  async getStream(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | undefined> {
     const o = this.#objects.get(key);
-    if (o === undefined) return undefined;
-    const body = Uint8Array.from(o.body);
+    const part = o === undefined ? undefined : cut(o.body, range);
+    if (part === undefined) return undefined;
+    const body = Uint8Array.from(part);
     const size = this.readChunk;
     return (async function* () {
       for (let at = 0; at < body.length; at += size) yield body.subarray(at, at + size);
@@ -110,6 +139,10 @@ export class MemoryBucket implements Bucket {
 
   async list(prefix: string): Promise<string[]> {
     return [...this.#objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  async entries(prefix: string): Promise<ListedObject[]> {
+    return (await this.list(prefix)).map((key) => ({ key, etag: this.#objects.get(key)!.etag }));
   }
 
   async delete(keys: readonly string[]): Promise<void> {
@@ -131,6 +164,10 @@ export function createS3Client(options: Pick<S3BucketOptions, 'endpoint' | 'regi
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     forcePathStyle: true,
+    // Integrity is the snapshot's own business (the manifest's SHA-256 of each part, the Encryption SDK's
+    // authentication); a CRC32 of every body as well, computed and checked, was one more cost per request.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
 }
 
@@ -230,27 +267,34 @@ export class S3Bucket implements Bucket {
     }
   }
 
-  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+  async getStream(key: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array> | undefined> {
     try {
-      const out = await this.#s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      const out = await this.#s3.send(
+        new GetObjectCommand({ Bucket: this.name, Key: key, ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }) }),
+      );
       return out.Body as AsyncIterable<Uint8Array>;
     } catch (error) {
-      if (status(error) === 404) return undefined;
+      // 416 Range Not Satisfiable: the object is shorter than the range's start.
+      if (status(error) === 404 || status(error) === 416) return undefined;
       throw error;
     }
   }
 
   async list(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
+    return (await this.entries(prefix)).map((o) => o.key);
+  }
+
+  async entries(prefix: string): Promise<ListedObject[]> {
+    const listed: ListedObject[] = [];
     let token: string | undefined;
     do {
       const out = await this.#s3.send(
         new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) }),
       );
-      for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
+      for (const o of out.Contents ?? []) if (o.Key !== undefined) listed.push({ key: o.Key, etag: o.ETag ?? '' });
       token = out.IsTruncated === true ? out.NextContinuationToken : undefined;
     } while (token !== undefined);
-    return keys.sort();
+    return listed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async delete(keys: readonly string[]): Promise<void> {

@@ -1,4 +1,14 @@
-export { MemoryBucket, S3Bucket, createS3Client, type Bucket, type PutCondition, type S3BucketOptions, type StoredObject } from './bucket.ts';
+export {
+  MemoryBucket,
+  S3Bucket,
+  createS3Client,
+  type Bucket,
+  type ByteRange,
+  type ListedObject,
+  type PutCondition,
+  type S3BucketOptions,
+  type StoredObject,
+} from './bucket.ts';
 export { S3Journal } from './journal.ts';
 export { countingPort, type KmsCalls } from './counting.ts';
 export { PARTS, SnapshotStore, newSnapshotId, type BackupHooks, type BackupWorkflow, type Manifest, type ManifestPart, type Part } from './snapshots.ts';

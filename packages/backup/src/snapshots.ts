@@ -4,17 +4,24 @@ import { ENTITY_KINDS } from '@ekm/graph';
 import { decryptSnapshotStream, encryptSnapshotStream, ProviderFailure, type TenantKey } from '@ekm/kms';
 import { failure } from '@ekm/domain';
 import { getStreamed, putStreamed, type Bucket } from './bucket.ts';
+import { ByteReader } from './byte-reader.ts';
 import { parseJsonArray, stringifyJsonArray } from './json-stream.ts';
 
 export type BackupWorkflow = 'scheduledBackup' | 'manualBackup';
 
-/** A snapshot is stored as one encrypted object per part: each entity kind, the links, the recycle bin. */
+/**
+ * A snapshot has one encrypted message per part: each entity kind, the links, the recycle bin.
+ * Format 2 stores them one after another in one object (a backup is two writes, a restore one
+ * read); format 1, one object per part, is still read.
+ */
 export const PARTS = [...ENTITY_KINDS, 'links', 'deleted'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface ManifestPart {
   readonly part: Part;
   readonly object: string;
+  /** Where the part's message starts in `object` (format 2); absent, the part is the whole object (format 1). */
+  readonly offset?: number;
   /** Of the stored (encrypted) bytes: a part swapped or altered in storage is refused before decryption. */
   readonly sha256: string;
   readonly bytes: number;
@@ -27,7 +34,7 @@ export interface ManifestPart {
  * encrypted it; the tenant key itself may have been rewrapped since (EKM-08, EKM-16).
  */
 export interface Manifest {
-  readonly format: 1;
+  readonly format: 1 | 2;
   readonly id: string;
   readonly accountId: string;
   readonly tenantId: string;
@@ -50,6 +57,7 @@ export interface BackupHooks {
 }
 
 const MANIFEST = 'manifest.json';
+const DATA = 'data.enc';
 
 /** A tenant state already in memory, handed out part by part in the stored order. */
 async function* partsOf(state: DirectoryState): AsyncGenerator<PartRead> {
@@ -71,10 +79,12 @@ export function newSnapshotId(at: Date): string {
 
 /**
  * Snapshots on the provider's bucket:
- * `snapshots/<account>/<tenant>/<id>/<part>.enc` first, then `.../manifest.json`.
+ * `snapshots/<account>/<tenant>/<id>/data.enc` first, then `.../manifest.json`.
  */
 export class SnapshotStore {
   readonly #bucket: Bucket;
+  /** Manifests already read, by object key, with the ETag they had: a listing that shows the same ETag needs no read. */
+  readonly #manifests = new Map<string, { etag: string; manifest: Manifest }>();
 
   constructor(bucket: Bucket) {
     this.#bucket = bucket;
@@ -97,31 +107,33 @@ export class SnapshotStore {
     hooks: BackupHooks = {},
   ): Promise<Manifest> {
     const base = `${this.#prefix(meta.accountId, meta.tenantId)}${meta.id}/`;
+    const object = `${base}${DATA}`;
     const parts: ManifestPart[] = [];
     await hooks.beforeData?.({ accountId: meta.accountId, tenantId: meta.tenantId, id: meta.id });
     const reading = Symbol.asyncIterator in source ? source : partsOf(source);
-    for await (const { part, items } of reading) {
-      if (part !== PARTS[parts.length]) throw new Error(`snapshot part ${part} out of order, expected ${PARTS[parts.length]}`);
-      const counted = { items: 0 };
-      const hash = createHash('sha256');
-      let bytes = 0;
-      const sealed = encryptSnapshotStream(key, { tenant: meta.tenantId, snapshot: meta.id }, stringifyJsonArray(items, { counted }));
-      async function* hashed(): AsyncGenerator<Uint8Array> {
-        for await (const chunk of sealed) {
+    // Every part's message in stored order, each hashed as it passes: one upload for the whole snapshot.
+    async function* sealed(): AsyncGenerator<Uint8Array> {
+      let offset = 0;
+      for await (const { part, items } of reading) {
+        if (part !== PARTS[parts.length]) throw new Error(`snapshot part ${part} out of order, expected ${PARTS[parts.length]}`);
+        const counted = { items: 0 };
+        const hash = createHash('sha256');
+        let bytes = 0;
+        for await (const chunk of encryptSnapshotStream(key, { tenant: meta.tenantId, snapshot: meta.id }, stringifyJsonArray(items, { counted }))) {
           const c = chunk as Buffer;
           hash.update(c);
           bytes += c.byteLength;
           yield c;
         }
+        parts.push({ part, object, offset, sha256: hash.digest('hex'), bytes, items: counted.items });
+        offset += bytes;
       }
-      const object = `${base}${part}.enc`;
-      // A source that fails fails the upload: the object is not written (S3 aborts the multipart upload).
-      await putStreamed(this.#bucket, object, hashed());
-      parts.push({ part, object, sha256: hash.digest('hex'), bytes, items: counted.items });
     }
+    // A source that fails fails the upload: the object is not written (S3 aborts the multipart upload).
+    await putStreamed(this.#bucket, object, sealed());
     if (parts.length !== PARTS.length) throw new Error(`snapshot ${meta.id} has ${parts.length} of ${PARTS.length} parts`);
-    await hooks.afterDataWritten?.({ accountId: meta.accountId, tenantId: meta.tenantId, id: meta.id, objects: parts.map((p) => p.object) });
-    const manifest: Manifest = { format: 1, ...meta, tenantKeyVersion: key.version, parts };
+    await hooks.afterDataWritten?.({ accountId: meta.accountId, tenantId: meta.tenantId, id: meta.id, objects: [object] });
+    const manifest: Manifest = { format: 2, ...meta, tenantKeyVersion: key.version, parts };
     await hooks.beforeCommit?.(manifest);
     if (!(await this.#bucket.put(`${base}${MANIFEST}`, JSON.stringify(manifest, null, 2), { ifNoneMatch: '*' }))) {
       throw new Error(`snapshot ${meta.id} already has a manifest`);
@@ -132,11 +144,22 @@ export class SnapshotStore {
 
   /** Complete snapshots of a tenant, oldest first. */
   async list(accountId: string, tenantId: string): Promise<Manifest[]> {
-    const keys = (await this.#bucket.list(this.#prefix(accountId, tenantId))).filter((k) => k.endsWith(`/${MANIFEST}`));
+    const prefix = this.#prefix(accountId, tenantId);
+    const listed =
+      this.#bucket.entries === undefined ? (await this.#bucket.list(prefix)).map((key) => ({ key, etag: undefined })) : await this.#bucket.entries(prefix);
     const manifests: Manifest[] = [];
-    for (const k of keys) {
-      const stored = await this.#bucket.get(k);
-      if (stored !== undefined) manifests.push(JSON.parse(new TextDecoder().decode(stored.body)) as Manifest);
+    for (const { key, etag } of listed.filter((o) => o.key.endsWith(`/${MANIFEST}`))) {
+      // A manifest is written once; one rewritten in storage has another ETag and is read again.
+      const known = this.#manifests.get(key);
+      if (known !== undefined && known.etag === etag) {
+        manifests.push(known.manifest);
+        continue;
+      }
+      const stored = await this.#bucket.get(key);
+      if (stored === undefined) continue;
+      const manifest = JSON.parse(new TextDecoder().decode(stored.body)) as Manifest;
+      if (stored.etag !== '') this.#manifests.set(key, { etag: stored.etag, manifest });
+      manifests.push(manifest);
     }
     return manifests.sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1));
   }
@@ -166,47 +189,70 @@ export class SnapshotStore {
    * vouched for once its last item is out: act on nothing until the stream has ended.
    */
   async *parts(key: TenantKey, manifest: Manifest, only?: ReadonlySet<Part>): AsyncGenerator<{ readonly part: Part; readonly items: AsyncIterable<unknown> }> {
-    for (const p of manifest.parts) {
-      if (only !== undefined && !only.has(p.part)) continue;
-      const altered = () => new ProviderFailure(failure('DataTampered', `Part ${p.part} of snapshot ${manifest.id} is missing or altered in storage.`));
-      const source = await getStreamed(this.#bucket, p.object);
-      if (source === undefined) throw altered();
-      const raw = source[Symbol.asyncIterator]();
-      const hash = createHash('sha256');
-      // Pulled by hand, not with for-await, so a decryption that gives up does not close the stream: the rest is still hashed.
-      const hashed: AsyncIterable<Uint8Array> = {
-        [Symbol.asyncIterator]: () => ({
-          async next() {
-            const r = await raw.next();
-            if (!r.done) hash.update(r.value);
-            return r;
-          },
-        }),
-      };
-      const drainAndCheck = async () => {
-        for (let r = await raw.next(); !r.done; r = await raw.next()) hash.update(r.value);
-        if (hash.digest('hex') !== p.sha256) throw altered();
-      };
-      let finished = false;
-      const parsed = parseJsonArray(decryptSnapshotStream(key, { tenant: manifest.tenantId, snapshot: manifest.id }, hashed));
-      const items = (async function* () {
-        try {
-          yield* parsed;
-        } catch (error) {
-          // What storage altered is said as such; an authenticated message that fails otherwise keeps its own failure.
-          await drainAndCheck();
-          throw error;
+    const chosen = manifest.parts.filter((p) => only === undefined || only.has(p.part));
+    // One read per run of adjacent chosen parts in one object: a whole format-2 snapshot is one request.
+    for (let i = 0; i < chosen.length; ) {
+      let j = i + 1;
+      while (j < chosen.length && adjacent(chosen[j - 1]!, chosen[j]!)) j++;
+      const run = chosen.slice(i, j);
+      i = j;
+      const first = run[0]!;
+      const last = run.at(-1)!;
+      const range = first.offset === undefined ? undefined : { start: first.offset, end: last.offset! + last.bytes - 1 };
+      const source = range !== undefined && range.end < range.start ? emptySource() : await getStreamed(this.#bucket, first.object, range);
+      if (source === undefined) throw altered(manifest, first);
+      const reader = new ByteReader(source);
+      try {
+        for (const p of run) {
+          const items = this.#partItems(key, manifest, p, reader);
+          let finished = false;
+          // A consumer that stops early does not close the part: what it left is read through below, so the hash is still checked.
+          const handed: AsyncIterable<unknown> = {
+            [Symbol.asyncIterator]: () => ({
+              next: async () => {
+                const r = await items.next();
+                if (r.done) finished = true;
+                return r;
+              },
+              return: async () => ({ done: true, value: undefined }),
+            }),
+          };
+          yield { part: p.part, items: handed };
+          if (!finished) for await (const _ of items);
         }
-        await drainAndCheck();
-        finished = true;
-      })();
-      // A consumer that stops early does not close the part: what it left is read through below, so the hash is still checked.
-      const handed: AsyncIterable<unknown> = {
-        [Symbol.asyncIterator]: () => ({ next: () => items.next(), return: async () => ({ done: true, value: undefined }) }),
-      };
-      yield { part: p.part, items: handed };
-      if (!finished) for await (const _ of items);
+      } finally {
+        await reader.close();
+      }
     }
+  }
+
+  /** One part's items, decrypted and parsed as its bytes arrive; its hash is checked once its bytes are all read. */
+  async *#partItems(key: TenantKey, manifest: Manifest, p: ManifestPart, reader: ByteReader): AsyncGenerator<unknown> {
+    const raw = reader.take(p.bytes);
+    const hash = createHash('sha256');
+    // Pulled by hand, not with for-await, so a decryption that gives up does not close the stream: the rest is still hashed.
+    const hashed: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        async next() {
+          const r = await raw.next();
+          if (!r.done) hash.update(r.value);
+          return r;
+        },
+      }),
+    };
+    const drainAndCheck = async () => {
+      for (let r = await raw.next(); !r.done; r = await raw.next()) hash.update(r.value);
+      if (hash.digest('hex') !== p.sha256) throw altered(manifest, p);
+    };
+    const parsed = parseJsonArray(decryptSnapshotStream(key, { tenant: manifest.tenantId, snapshot: manifest.id }, hashed));
+    try {
+      yield* parsed;
+    } catch (error) {
+      // What storage altered is said as such; an authenticated message that fails otherwise keeps its own failure.
+      await drainAndCheck();
+      throw error;
+    }
+    await drainAndCheck();
   }
 
   /** Reads and decrypts the chosen parts (all by default) into a tenant state, keeping only the items `keep` accepts (all by default). */
@@ -221,3 +267,15 @@ export class SnapshotStore {
     return { tenantId: manifest.tenantId, objects: objects as unknown as DirectoryState['objects'], links, deleted };
   }
 }
+
+/** Parts stored back to back in one object, so one ranged read serves both. */
+function adjacent(a: ManifestPart, b: ManifestPart): boolean {
+  return a.offset !== undefined && b.offset !== undefined && a.object === b.object && b.offset === a.offset + a.bytes;
+}
+
+function altered(manifest: Manifest, p: ManifestPart): ProviderFailure {
+  return new ProviderFailure(failure('DataTampered', `Part ${p.part} of snapshot ${manifest.id} is missing or altered in storage.`));
+}
+
+/** A run of parts with no bytes at all (only an altered manifest says so): nothing to read, and its hash check fails. */
+async function* emptySource(): AsyncGenerator<Uint8Array> {}

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { generateTenant } from '@ekm/entra-mock';
 import { MemoryJournal, ProviderFailure, TenantKeys } from '@ekm/kms';
 import { MemoryKms } from '@ekm/kms/testing';
-import { MemoryBucket } from '../src/bucket.ts';
+import { type ByteRange, MemoryBucket } from '../src/bucket.ts';
 import { parseJsonArray, stringifyJsonArray } from '../src/json-stream.ts';
 import { newSnapshotId, SnapshotStore } from '../src/snapshots.ts';
 import { writeZip, writeZipFile } from '../src/zip.ts';
@@ -16,8 +16,8 @@ class CountingBucket extends MemoryBucket {
   pulled = 0;
   open = 0;
   maxOpen = 0;
-  override async getStream(key: string) {
-    const inner = await super.getStream(key);
+  override async getStream(key: string, range?: ByteRange) {
+    const inner = await super.getStream(key, range);
     if (inner === undefined) return undefined;
     const self = this;
     return (async function* () {
