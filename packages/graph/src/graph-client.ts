@@ -168,11 +168,91 @@ export class GraphClient {
     }
   }
 
+  /**
+   * GETs of paths relative to /v1.0, up to 20 at a time in one `POST /$batch` (JSON batching:
+   * "JSON batch requests are currently limited to 20 individual requests"), each answer as `get`
+   * would give it, in input order. A request answered 429, 503 or 504 inside a batch is throttled
+   * on its own (Microsoft Graph throttling guidance: "each request in a batch is evaluated against
+   * throttling limits"), so only those are sent again, after the longest Retry-After among them.
+   */
+  async getMany<T>(paths: readonly string[]): Promise<T[]> {
+    const results = new Array<T>(paths.length);
+    for (let at = 0; at < paths.length; at += BATCH_LIMIT) {
+      let pending = paths.slice(at, at + BATCH_LIMIT).map((_, i) => at + i);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        const requests = pending.map((i) => ({ id: String(i), method: 'GET', url: `/${paths[i]}` }));
+        const out = await this.post<{ responses?: BatchResponse[] }>('$batch', { requests });
+        const answered = new Map((out?.responses ?? []).map((r) => [r.id, r]));
+        const again: number[] = [];
+        let wait = 0;
+        for (const i of pending) {
+          const r = answered.get(String(i));
+          if (r === undefined) throw new GraphError(`GET ${paths[i]}: no answer in the $batch response`, undefined, undefined, 'GraphUnavailable');
+          if (r.status >= 200 && r.status < 300) {
+            results[i] = r.body as T;
+            continue;
+          }
+          const error = batchError(r);
+          if (r.status !== 429 && r.status !== 503 && r.status !== 504) throw new GraphError(`GET ${paths[i]}: ${error.message}`, r.status, error.code);
+          if (attempt >= this.maxRetries) {
+            const code: GraphFailureCode = r.status === 429 ? 'GraphThrottled' : 'GraphUnavailable';
+            throw new GraphError(`${error.message} (gave up after ${attempt} retries)`, r.status, error.code, code);
+          }
+          const retryAfter = Number(header(r, 'retry-after'));
+          wait = Math.max(wait, header(r, 'retry-after') !== undefined && Number.isFinite(retryAfter) ? retryAfter * 1000 : this.backoffMs(attempt));
+          again.push(i);
+        }
+        if (again.length > 0) {
+          this.retries += again.length;
+          await this.sleep(wait);
+        }
+        pending = again;
+      }
+    }
+    return results;
+  }
+
+  /** Every item of each collection: first pages through `getMany`, any further page through its `@odata.nextLink`. */
+  async listMany<T>(paths: readonly string[]): Promise<T[][]> {
+    const firsts = await this.getMany<{ value: T[]; '@odata.nextLink'?: string }>(paths);
+    const all: T[][] = [];
+    for (const first of firsts) {
+      const items = [...first.value];
+      for (let next = first['@odata.nextLink']; next !== undefined; ) {
+        const page: { value: T[]; '@odata.nextLink'?: string } = await this.get(next);
+        items.push(...page.value);
+        next = page['@odata.nextLink'];
+      }
+      all.push(items);
+    }
+    return all;
+  }
+
   async list<T>(path: string, options: ListOptions = {}): Promise<T[]> {
     const all: T[] = [];
     for await (const page of this.pages<T>(path, options)) all.push(...page);
     return all;
   }
+}
+
+/** JSON batching's limit of requests per batch. */
+const BATCH_LIMIT = 20;
+
+interface BatchResponse {
+  readonly id: string;
+  readonly status: number;
+  readonly headers?: Record<string, string>;
+  readonly body?: unknown;
+}
+
+function header(r: BatchResponse, name: string): string | undefined {
+  for (const [k, v] of Object.entries(r.headers ?? {})) if (k.toLowerCase() === name) return v;
+  return undefined;
+}
+
+function batchError(r: BatchResponse): { code: string | undefined; message: string } {
+  const error = (r.body as { error?: { code?: string; message?: string } } | undefined)?.error;
+  return { code: error?.code, message: error?.message ?? `HTTP ${r.status}` };
 }
 
 async function graphErrorBody(response: Response): Promise<{ code: string | undefined; message: string }> {

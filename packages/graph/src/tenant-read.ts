@@ -6,6 +6,8 @@ import type { Entity, EntityKind, Relation } from './model.ts';
 const PAGE = 999;
 /** Objects whose relations are listed before their link sets are handed on: bounds what is held. */
 const LINK_BATCH = 1000;
+/** JSON batching's limit of requests per `$batch`. */
+const RELATIONS_PER_BATCH = 20;
 
 /** One part of a tenant as the backup stores it: each entity kind, the links, the recycle bin. */
 export type TenantPart = EntityKind | 'links' | 'deleted';
@@ -27,6 +29,24 @@ function stored<T extends object>(object: T, drop?: string): T {
 
 /** Graph returns at most 20 objects of an expanded collection; a full one is listed again. */
 const EXPAND_LIMIT = 20;
+
+type Page = { value: Entity[]; '@odata.nextLink'?: string };
+
+/** A kind's list with an explicit `$select` of every property the restore writes back, its expandable relation expanded. */
+function listPath(kind: EntityKind): string {
+  const info = KINDS[kind];
+  const query: Record<string, string> = { $select: info.select.join(',') };
+  if (info.expand !== undefined) query['$expand'] = `${info.expand}($select=id)`;
+  // Directory roles support no query option but $select (directoryrole-list.md).
+  if (kind !== 'directoryRole') query['$top'] = String(PAGE);
+  return `${info.path}?${Object.entries(query)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&')}`;
+}
+
+function deletedPath(kind: EntityKind): string {
+  return `directory/deletedItems/microsoft.graph.${kind}?$select=${[...KINDS[kind].select, 'deletedDateTime'].join(',')}&$top=${PAGE}`;
+}
 
 /** Runs `work` over `items` with at most `limit` in flight, keeping results in input order. */
 async function inOrder<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -52,10 +72,27 @@ async function inOrder<T, R>(items: readonly T[], limit: number, work: (item: T)
  * mock's own `Directory.state()`.
  */
 export async function* readTenantParts(client: GraphClient, options: { concurrency?: number } = {}): AsyncGenerator<PartRead> {
-  const concurrency = options.concurrency ?? 8;
+  // Batches in flight at once, each of up to 20 relation listings.
+  const batches = Math.max(1, Math.ceil((options.concurrency ?? 8) / 4));
   const ids = new Map<EntityKind, string[]>();
   /** Link sets read through `$expand`, by kind; `undefined` targets: the expansion was full, list them. */
   const expanded = new Map<EntityKind, { id: string; targets: string[] | undefined }[]>();
+  // The first page of every kind and of the recycle bin in one $batch: a small tenant is read in two or three requests.
+  const recycled = ENTITY_KINDS.filter((k) => KINDS[k].recycled);
+  const firstPages = new Map<string, Page>();
+  const firstPaths = [...ENTITY_KINDS.map(listPath), ...recycled.map(deletedPath)];
+  (await client.getMany<Page>(firstPaths)).forEach((page, i) => firstPages.set(firstPaths[i]!, page));
+  /** A collection's pages: the one already read, then each `@odata.nextLink`. */
+  async function* pagesOf(path: string): AsyncGenerator<Entity[]> {
+    const first = firstPages.get(path)!;
+    firstPages.delete(path);
+    yield first.value;
+    for (let next = first['@odata.nextLink']; next !== undefined; ) {
+      const page: Page = await client.get(next);
+      yield page.value;
+      next = page['@odata.nextLink'];
+    }
+  }
   for (const kind of ENTITY_KINDS) {
     const info = KINDS[kind];
     const listed = info.relations.some((r) => r !== info.expand);
@@ -64,12 +101,7 @@ export async function* readTenantParts(client: GraphClient, options: { concurren
     const links: { id: string; targets: string[] | undefined }[] = [];
     if (info.expand !== undefined) expanded.set(kind, links);
     async function* objects(): AsyncGenerator<Entity> {
-      const query: Record<string, string> = { $select: info.select.join(',') };
-      if (info.expand !== undefined) query['$expand'] = `${info.expand}($select=id)`;
-      // Directory roles support no query option but $select (directoryrole-list.md).
-      if (kind !== 'directoryRole') query['$top'] = String(PAGE);
-      const q = Object.entries(query).map(([k, v]) => `${k}=${v}`).join('&');
-      for await (const page of client.pages<Entity>(`${info.path}?${q}`)) {
+      for await (const page of pagesOf(listPath(kind))) {
         for (const o of page) {
           keep?.push(o.id);
           if (info.expand !== undefined) {
@@ -84,27 +116,39 @@ export async function* readTenantParts(client: GraphClient, options: { concurren
     yield { part: kind, items: objects() };
   }
   async function* links(): AsyncGenerator<LinkSet> {
-    const list = async (kind: EntityKind, id: string, relation: Relation): Promise<LinkSet> => {
-      const targets = await client.list<{ id: string }>(`${KINDS[kind].path}/${id}/${relation}`, { top: PAGE, select: ['id'] });
-      return { kind, id, relation, targets: targets.map((t) => t.id) };
+    // Per-object relations go 20 to a request through $batch: a tenant with many groups is read in few requests.
+    const listAll = async (kind: EntityKind, ids: readonly string[], relation: Relation): Promise<LinkSet[]> => {
+      const chunks: string[][] = [];
+      for (let at = 0; at < ids.length; at += RELATIONS_PER_BATCH) chunks.push(ids.slice(at, at + RELATIONS_PER_BATCH));
+      const listed = await inOrder(chunks, batches, (chunk) =>
+        client.listMany<{ id: string }>(chunk.map((id) => `${KINDS[kind].path}/${id}/${relation}?$top=${PAGE}&$select=id`)),
+      );
+      return listed.flat().map((targets, i) => ({ kind, id: ids[i]!, relation, targets: targets.map((t) => t.id) }));
     };
     for (const kind of ENTITY_KINDS) {
       for (const relation of KINDS[kind].relations) {
         if (relation === KINDS[kind].expand) {
           const sets = expanded.get(kind) ?? [];
           for (let at = 0; at < sets.length; at += LINK_BATCH) {
-            const batch = await inOrder(sets.slice(at, at + LINK_BATCH), concurrency, async (s) =>
-              s.targets === undefined ? list(kind, s.id, relation) : { kind, id: s.id, relation, targets: s.targets },
+            const slice = sets.slice(at, at + LINK_BATCH);
+            // Expansions Graph cut at 20 are listed in full.
+            const full = await listAll(
+              kind,
+              slice.filter((s) => s.targets === undefined).map((s) => s.id),
+              relation,
             );
-            for (const s of batch) if (s.targets.length > 0) yield s;
+            let f = 0;
+            for (const s of slice) {
+              const set = s.targets === undefined ? full[f++]! : { kind, id: s.id, relation, targets: s.targets };
+              if (set.targets.length > 0) yield set;
+            }
           }
           expanded.delete(kind);
           continue;
         }
         const of = ids.get(kind) ?? [];
         for (let at = 0; at < of.length; at += LINK_BATCH) {
-          const sets = await inOrder(of.slice(at, at + LINK_BATCH), concurrency, (id) => list(kind, id, relation));
-          for (const s of sets) if (s.targets.length > 0) yield s;
+          for (const s of await listAll(kind, of.slice(at, at + LINK_BATCH), relation)) if (s.targets.length > 0) yield s;
         }
       }
     }
@@ -112,9 +156,8 @@ export async function* readTenantParts(client: GraphClient, options: { concurren
   yield { part: 'links', items: links() };
   ids.clear();
   async function* deleted(): AsyncGenerator<DeletedObject> {
-    for (const kind of ENTITY_KINDS.filter((k) => KINDS[k].recycled)) {
-      const select = [...KINDS[kind].select, 'deletedDateTime'].join(',');
-      for await (const page of client.pages<Entity>(`directory/deletedItems/microsoft.graph.${kind}?$select=${select}&$top=${PAGE}`)) {
+    for (const kind of recycled) {
+      for await (const page of pagesOf(deletedPath(kind))) {
         for (const object of page) yield { kind, object: stored(object) };
       }
     }

@@ -10,6 +10,36 @@ afterAll(() => graph.close());
 const options = { tenantId: t.tenantId, clientId: t.clientId, clientSecret: t.clientSecret };
 
 describe('GraphClient', () => {
+  it('getMany: 45 GETs in three $batch requests, answers in input order, only throttled ones sent again after the longest Retry-After', async () => {
+    const delays: number[] = [];
+    const client = new GraphClient({ ...options, sleep: async (ms) => void delays.push(ms) });
+    const users = t.directory.list('user');
+    const paths = Array.from({ length: 45 }, (_, i) => `users/${users[i % users.length]!.id}?$select=id,displayName`);
+    await client.get('users?$top=1'); // the token first, so the count below is of batches
+    const before = client.requests;
+    t.faults.throttleNext(3, 2);
+    const got = await client.getMany<{ id: string }>(paths);
+    t.faults.clear();
+    expect(got.map((u) => u.id)).toEqual(paths.map((p) => p.slice('users/'.length, p.indexOf('?'))));
+    // 20 + 20 + 5, and one more for the first batch's three throttled requests, sent together.
+    expect(client.requests - before).toBe(4);
+    expect(delays).toEqual([2000]);
+    expect(client.retries).toBe(3);
+  });
+
+  it('getMany: a refusal inside a batch is a GraphError with Graph\'s code; a throttle that outlasts the retries is GraphThrottled', async () => {
+    const client = new GraphClient({ ...options, maxRetries: 2, sleep: async () => {} });
+    const missing = await client.getMany(['users/00000000-0000-0000-0000-000000000000']).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(GraphError);
+    expect((missing as GraphError).status).toBe(404);
+    expect((missing as GraphError).code).toBeUndefined();
+    t.faults.throttleNext(10, 1);
+    const throttled = await client.getMany(['users', 'groups']).catch((e: unknown) => e);
+    t.faults.clear();
+    expect((throttled as GraphError).code).toBe('GraphThrottled');
+    expect((throttled as GraphError).message).toContain('gave up after 2 retries');
+  });
+
   it('falls back to its own backoff when a 429 has no Retry-After, as conditional access answers', async () => {
     const delays: number[] = [];
     const client = new GraphClient({ ...options, sleep: async (ms) => void delays.push(ms) });

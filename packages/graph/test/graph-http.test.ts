@@ -18,7 +18,8 @@ describe('Graph over loopback HTTP', () => {
     const read = await readTenant(client);
     // Pages of 999 at most: 300 users in one page, and next links must come back through the loopback too.
     expect(read).toEqual(await control.state(t.tenantId));
-    expect(client.requests).toBeGreaterThan(8);
+    // The token, every first page in one $batch, the relations in further batches: all through the loopback.
+    expect(client.requests).toBeGreaterThan(2);
 
     await control.checkpoint(t.tenantId);
     expect(await control.differences(t.tenantId)).toEqual([]);

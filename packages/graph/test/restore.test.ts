@@ -128,7 +128,9 @@ describe('backup read and in-place restore through Graph', () => {
     const backup = await readTenant(client);
     expect(t.faults.faulted).toBeGreaterThan(50);
     expect(client.retries).toBe(t.faults.faulted);
-    expect(delays.slice(0, 5)).toEqual([2000, 2000, 2000, 2000, 2000]);
+    // The five throttled first pages came in one $batch: they are sent again together, after their Retry-After of 2 s, once.
+    expect(delays[0]).toBe(2000);
+    expect(delays.filter((d) => d === 2000)).toHaveLength(1);
     expect(compareDirectories(expected, backup)).toEqual([]);
     await client.delete(`users/${t.directory.list('user')[3]!.id}`);
     await executeRestorePlan(client, planRestore(backup, await readTenant(client)));
