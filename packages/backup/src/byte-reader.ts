@@ -38,7 +38,20 @@ export class ByteReader {
     }
   }
 
-  /** Ends the source early (an HTTP body frees its connection). */
+  /**
+   * Reads the source to its end once every piece has been taken (a ranged read holds nothing
+   * more): an HTTP body read to its end keeps its connection for the next request, where one
+   * cut short destroys it (regression: under MSW's interceptor the next body on the client
+   * then ended early, and a download was refused as DataTampered).
+   */
+  async finish(): Promise<void> {
+    while (!this.#ended) {
+      this.#left = undefined;
+      if ((await this.#source.next()).done) this.#ended = true;
+    }
+  }
+
+  /** Ends the source early, when a read is abandoned half-way (an HTTP body is destroyed). */
   async close(): Promise<void> {
     if (!this.#ended) {
       this.#ended = true;

@@ -220,6 +220,7 @@ export class SnapshotStore {
           yield { part: p.part, items: handed };
           if (!finished) for await (const _ of items);
         }
+        await reader.finish();
       } finally {
         await reader.close();
       }
@@ -230,13 +231,20 @@ export class SnapshotStore {
   async *#partItems(key: TenantKey, manifest: Manifest, p: ManifestPart, reader: ByteReader): AsyncGenerator<unknown> {
     const raw = reader.take(p.bytes);
     const hash = createHash('sha256');
+    /** Storage failing mid-read (after the bucket's own resumes): said as itself, not as the data altered. */
+    let unreadable: unknown;
     // Pulled by hand, not with for-await, so a decryption that gives up does not close the stream: the rest is still hashed.
     const hashed: AsyncIterable<Uint8Array> = {
       [Symbol.asyncIterator]: () => ({
         async next() {
-          const r = await raw.next();
-          if (!r.done) hash.update(r.value);
-          return r;
+          try {
+            const r = await raw.next();
+            if (!r.done) hash.update(r.value);
+            return r;
+          } catch (error) {
+            unreadable = error;
+            throw error;
+          }
         },
       }),
     };
@@ -248,6 +256,7 @@ export class SnapshotStore {
     try {
       yield* parsed;
     } catch (error) {
+      if (unreadable !== undefined) throw unreadable;
       // What storage altered is said as such; an authenticated message that fails otherwise keeps its own failure.
       await drainAndCheck();
       throw error;

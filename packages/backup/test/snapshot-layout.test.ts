@@ -129,6 +129,26 @@ describe('snapshot layout (format 2)', () => {
     expect((err2 as ProviderFailure).code).toBe('DataTampered');
   });
 
+  it('storage failing mid-read is said as itself, not as the data altered (regression: a connection lost mid-download was DataTampered)', async () => {
+    const { state, bucket, store, key, meta } = await setup();
+    const manifest = await store.write(key, state, meta(1));
+    bucket.readChunk = 1024;
+    const failing = Object.assign(Object.create(Object.getPrototypeOf(bucket)) as RequestCountingBucket, bucket);
+    const lost = new Error('aborted');
+    failing.getStream = async (k: string, range?: ByteRange) => {
+      const inner = (await bucket.getStream(k, range))!;
+      return (async function* () {
+        let n = 0;
+        for await (const c of inner) {
+          if (n++ === 3) throw lost;
+          yield c;
+        }
+      })();
+    };
+    const err = await new SnapshotStore(failing).read(key, manifest).catch((e: unknown) => e);
+    expect(err).toBe(lost);
+  });
+
   it('a format-1 snapshot (one object per part) is still read', async () => {
     const { state, bucket, store, key, meta } = await setup();
     const manifest = await store.write(key, state, meta(1));

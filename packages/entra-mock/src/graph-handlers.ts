@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { HttpResponse, http } from 'msw';
 import type { HttpHandler } from 'msw';
-import { setupServer } from 'msw/node';
+import { FetchInterceptor } from '@mswjs/interceptors/fetch';
+import { SetupServerApi } from 'msw/node';
 import type { SetupServer } from 'msw/node';
 import { Directory, DirectoryRefusal } from './directory.ts';
 import type { DirectoryState } from './directory.ts';
@@ -216,12 +217,16 @@ export interface GraphServer {
 
 /**
  * One MSW server for every tenant of a run (scenarios run concurrently, each with its own
- * tenant). Loopback passes through; any other request without a handler fails the caller.
+ * tenant), intercepting `fetch`. Loopback passes through; any other fetch without a handler fails the caller.
  */
 export function createGraphServer(tenants: readonly MockTenant[] = []): GraphServer {
   const registry = new TenantRegistry();
   for (const t of tenants) registry.add(t);
-  const server = setupServer(...graphHandlers(registry));
+  // fetch only (the provider's Graph client calls fetch): Node's http module, which the AWS SDK uses
+  // for S3 and KMS, is left alone. Intercepted too, every S3 and KMS call of the process went
+  // through MSW's socket wrapper, a cost per request, and a long S3 body read under it could be
+  // cut off mid-way (regression: a 100,000-user download refused as DataTampered).
+  const server: SetupServer = new SetupServerApi(graphHandlers(registry), [new FetchInterceptor()]);
   return {
     server,
     registry,
