@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Directory, DirectoryRefusal, canonicalJson, compareDirectories } from './directory.ts';
 import { generateTenant } from './generate.ts';
+import type { EntityKind, Relation } from './model.ts';
 
 const at = new Date('2026-06-02T00:00:00Z');
 const original = generateTenant({ seed: 5, referenceDate: new Date('2026-06-01T00:00:00Z'), users: 120 });
@@ -65,5 +67,44 @@ describe('Directory', () => {
     expect(() => d.addLink('group', group.id, 'members', '00000000-0000-4000-8000-000000000000')).toThrow(expect.objectContaining({ status: 404 }));
     const app = original.objects.application[0]!;
     expect(() => d.addLink('group', group.id, 'members', app.id)).toThrow(expect.objectContaining({ status: 400 }));
+  });
+
+  it('holders and removals agree with a scan of every link set after any sequence of link changes and deletions (regression: a removal scanned every link set, 5,000 removals in a 1,000,000-user tenant took over 20 minutes)', () => {
+    const users = original.objects.user.map((u) => u.id);
+    const groups = original.objects.group.map((g) => g.id);
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('add' as const), group: fc.constantFrom(...groups), user: fc.constantFrom(...users) }),
+      fc.record({ op: fc.constant('unlink' as const), group: fc.constantFrom(...groups), user: fc.constantFrom(...users) }),
+      fc.record({ op: fc.constant('manager' as const), user: fc.constantFrom(...users), manager: fc.constantFrom(...users) }),
+      fc.record({ op: fc.constant('remove' as const), user: fc.constantFrom(...users) }),
+      fc.record({ op: fc.constant('restore' as const), user: fc.constantFrom(...users) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const d = new Directory(original);
+        for (const o of ops) {
+          try {
+            if (o.op === 'add') d.addLink('group', o.group, 'members', o.user);
+            else if (o.op === 'unlink') d.removeLink('group', o.group, 'members', o.user);
+            else if (o.op === 'manager') d.addLink('user', o.user, 'manager', o.manager);
+            else if (o.op === 'remove') d.remove('user', o.user, at);
+            else d.restore(o.user);
+          } catch (error) {
+            if (!(error instanceof DirectoryRefusal)) throw error;
+          }
+        }
+        const state = d.state();
+        const live = new Set(state.objects.user.map((u) => u.id));
+        for (const l of state.links) for (const t of l.targets) if (t.length === 36 && users.includes(t)) expect(live.has(t)).toBe(true);
+        for (const id of users.slice(0, 30)) {
+          for (const relation of ['members', 'manager'] as Relation[]) {
+            const scanned = state.links.filter((l) => l.relation === relation && l.targets.includes(id)).map((l) => `${l.kind}/${l.id}`);
+            const held = live.has(id) ? d.holders(id, relation).map((h: { kind: EntityKind; id: string }) => `${h.kind}/${h.id}`) : [];
+            expect(new Set(held)).toEqual(new Set(scanned));
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });

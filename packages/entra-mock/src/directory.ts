@@ -50,6 +50,11 @@ export class Directory {
   private readonly objects = new Map<EntityKind, Map<string, Entity>>(ENTITY_KINDS.map((k) => [k, new Map()]));
   private readonly kindById = new Map<string, EntityKind>();
   private readonly links = new Map<string, Set<string>>();
+  /** The inverse of `links`: for each target, the link sets holding it, so a removal or `holders` need not scan every set. */
+  private readonly heldBy = new Map<string, Set<string>>();
+  /** Each link set's place in `links` (a Map keeps insertion order): `holders` answers in that order. */
+  private readonly linkOrder = new Map<string, number>();
+  private nextLink = 0;
   private readonly deleted = new Map<string, DeletedObject>();
   /** Users with a password set at creation; Graph never returns it, so it lives outside the objects. */
   private readonly passwords = new Set<string>();
@@ -62,7 +67,11 @@ export class Directory {
     this.tenantId = state.tenantId;
     const copy = options.adopt === true ? <T>(o: T) => o : structuredClone;
     for (const kind of ENTITY_KINDS) for (const o of state.objects[kind]) this.add(kind, copy(o));
-    for (const l of state.links) this.links.set(linkKey(l.kind, l.id, l.relation), new Set(l.targets));
+    for (const l of state.links) {
+      const key = linkKey(l.kind, l.id, l.relation);
+      this.#setLinks(key, new Set(l.targets));
+      for (const t of l.targets) this.#hold(t, key);
+    }
     for (const d of state.deleted) this.deleted.set(d.object.id, copy(d));
   }
 
@@ -142,8 +151,14 @@ export class Directory {
     if (object === undefined) throw notFound(id);
     this.objects.get(kind)!.delete(id);
     this.kindById.delete(id);
-    for (const relation of KINDS[kind].relations) this.links.delete(linkKey(kind, id, relation));
-    for (const targets of this.links.values()) targets.delete(id);
+    for (const relation of KINDS[kind].relations) {
+      const key = linkKey(kind, id, relation);
+      for (const t of this.links.get(key) ?? []) this.#release(t, key);
+      this.links.delete(key);
+      this.linkOrder.delete(key);
+    }
+    for (const key of this.heldBy.get(id) ?? []) this.links.get(key)?.delete(id);
+    this.heldBy.delete(id);
     this.touch(kind, id, true);
     if (!softDeleted(kind, object)) this.passwords.delete(id);
     if (softDeleted(kind, object)) {
@@ -184,30 +199,50 @@ export class Directory {
     }
     const key = linkKey(kind, id, relation);
     // A manager is one reference: PUT replaces it (user-post-manager.md).
-    const targets = relation === 'manager' ? new Set<string>() : (this.links.get(key) ?? new Set<string>());
+    const previous = this.links.get(key);
+    const targets = relation === 'manager' ? new Set<string>() : (previous ?? new Set<string>());
     if (targets.has(targetId)) {
       throw new DirectoryRefusal(400, 'Request_BadRequest', `One or more added object references already exist for the following modified properties: '${relation}'.`);
     }
+    if (relation === 'manager') for (const old of previous ?? []) this.#release(old, key);
     targets.add(targetId);
-    this.links.set(key, targets);
+    this.#hold(targetId, key);
+    this.#setLinks(key, targets);
     this.touch(kind, id, false);
   }
 
   /** Objects holding `id` in one of their relations: the inverse Graph serves as memberOf. */
   holders(id: string, relation: Relation): { kind: EntityKind; id: string }[] {
-    const out: { kind: EntityKind; id: string }[] = [];
-    for (const [key, targets] of this.links) {
-      if (!targets.has(id)) continue;
-      const [kind, holder, rel] = key.split('/') as [EntityKind, string, Relation];
-      if (rel === relation) out.push({ kind, id: holder });
-    }
-    return out;
+    // In the order of the link sets, as a scan of them gave it.
+    const keys = [...(this.heldBy.get(id) ?? [])].filter((key) => key.endsWith(`/${relation}`)).sort((a, b) => this.linkOrder.get(a)! - this.linkOrder.get(b)!);
+    return keys.map((key) => {
+      const [kind, holder] = key.split('/') as [EntityKind, string];
+      return { kind, id: holder };
+    });
+  }
+
+  #setLinks(key: string, targets: Set<string>): void {
+    if (!this.linkOrder.has(key)) this.linkOrder.set(key, this.nextLink++);
+    this.links.set(key, targets);
+  }
+
+  #hold(target: string, key: string): void {
+    let keys = this.heldBy.get(target);
+    if (keys === undefined) this.heldBy.set(target, (keys = new Set()));
+    keys.add(key);
+  }
+
+  #release(target: string, key: string): void {
+    const keys = this.heldBy.get(target);
+    keys?.delete(key);
+    if (keys?.size === 0) this.heldBy.delete(target);
   }
 
   removeLink(kind: EntityKind, id: string, relation: Relation, targetId: string): void {
     if (this.get(kind, id) === undefined) throw notFound(id);
     const targets = this.links.get(linkKey(kind, id, relation));
     if (targets === undefined || !targets.delete(targetId)) throw notFound(targetId);
+    this.#release(targetId, linkKey(kind, id, relation));
     this.touch(kind, id, false);
   }
 
