@@ -227,9 +227,9 @@ export class Directory {
   }
 
   #hold(target: string, key: string): void {
-    let keys = this.heldBy.get(target);
-    if (keys === undefined) this.heldBy.set(target, (keys = new Set()));
-    keys.add(key);
+    const keys = this.heldBy.get(target);
+    if (keys === undefined) this.heldBy.set(target, new Set([key]));
+    else keys.add(key);
   }
 
   #release(target: string, key: string): void {

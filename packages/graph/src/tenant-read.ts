@@ -81,7 +81,7 @@ export async function* readTenantParts(client: GraphClient, options: { concurren
   const recycled = ENTITY_KINDS.filter((k) => KINDS[k].recycled);
   const firstPages = new Map<string, Page>();
   const firstPaths = [...ENTITY_KINDS.map(listPath), ...recycled.map(deletedPath)];
-  (await client.getMany<Page>(firstPaths)).forEach((page, i) => firstPages.set(firstPaths[i]!, page));
+  for (const [i, page] of (await client.getMany<Page>(firstPaths)).entries()) firstPages.set(firstPaths[i]!, page);
   /** A collection's pages: the one already read, then each `@odata.nextLink`. */
   async function* pagesOf(path: string): AsyncGenerator<Entity[]> {
     const first = firstPages.get(path)!;
