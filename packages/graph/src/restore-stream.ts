@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DigestTable } from './digest-table.ts';
 import { canonicalJson } from './directory-state.ts';
 import type { DeletedObject, LinkSet } from './directory-state.ts';
 import { ENTITY_KINDS, KINDS } from './model.ts';
@@ -25,27 +26,28 @@ export interface PlanStats {
 }
 
 /** Marks an entry whose live version equals the snapshot's. */
-const SAME = '';
+const SAME = DigestTable.SAME;
 const linkKey = (l: Pick<LinkSet, 'kind' | 'id' | 'relation'>) => `${l.kind}/${l.id}/${l.relation}`;
 
-/** 128 bits of SHA-256 over what `changedProperties` compares: no `@odata` annotations, an absent property equal to null. */
+/** 128 bits of SHA-256 (base64) over what `changedProperties` compares: no `@odata` annotations, an absent property equal to null. */
 function objectDigest(o: object): string {
   const kept: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (v !== null && v !== undefined && !k.startsWith('@odata.')) kept[k] = v;
-  return createHash('sha256').update(canonicalJson(kept)).digest('base64').slice(0, 22);
+  return createHash('sha256').update(canonicalJson(kept)).digest().subarray(0, 16).toString('base64');
 }
 /** Link sets compare as sets of targets. */
 function linkDigest(l: LinkSet): string {
   return createHash('sha256')
     .update([...new Set(l.targets)].sort().join(','))
-    .digest('base64')
-    .slice(0, 22);
+    .digest()
+    .subarray(0, 16)
+    .toString('base64');
 }
 
 /**
  * The same plan as `planRestore(snapshot with the live recycle bin, current)`, the same operations in the
  * same order, made without either tenant in memory: a 1,000,000-user tenant is several GB as objects.
- * 1. The snapshot is read once for a digest of every object and link set (id -> 22 characters).
+ * 1. The snapshot is read once for a digest of every object and link set (a DigestTable: 36 bytes each).
  * 2. The live tenant is read once (Graph pages, as the backup reads it): an object or link set whose
  *    digest matches is marked the same and dropped; only those that differ, and the recycle bin, are kept.
  * 3. The snapshot is read again and planned object by object against what was kept.
@@ -53,8 +55,8 @@ function linkDigest(l: LinkSet): string {
  * What is held is a digest per entity plus the differences themselves (which the plan holds anyway).
  */
 export async function planRestoreInPages(snapshot: SnapshotReader, current: AsyncIterable<PartStream>, stats: PlanStats = { heldCurrent: 0, heldSnapshot: 0 }): Promise<RestorePlan> {
-  const digests = new Map<EntityKind, Map<string, string>>(ENTITY_KINDS.map((k) => [k, new Map()]));
-  const linkDigests = new Map<string, string>();
+  const digests = new Map<EntityKind, DigestTable>(ENTITY_KINDS.map((k) => [k, new DigestTable()]));
+  const linkDigests = new DigestTable();
   for await (const { part, items } of snapshot()) {
     if (part === 'links') for await (const l of items as AsyncIterable<LinkSet>) linkDigests.set(linkKey(l), linkDigest(l));
     else if (part === 'deleted') for await (const _ of items);
