@@ -7,10 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { localstackCredentials } from '@ekm/kms/testing';
-import { S3Bucket } from '../src/bucket.ts';
+import { createS3Client, S3Bucket } from '../src/bucket.ts';
 
 let bucket: S3Bucket;
+const name = `bucket-test-${randomUUID().slice(0, 8)}`;
+const options = { endpoint: inject('localstackEndpoint'), region: 'us-east-1', credentials: localstackCredentials('111122223333') };
 const all = async (s: AsyncIterable<Uint8Array> | undefined) => {
   if (s === undefined) return undefined;
   const chunks: Uint8Array[] = [];
@@ -19,15 +22,13 @@ const all = async (s: AsyncIterable<Uint8Array> | undefined) => {
 };
 
 beforeAll(async () => {
-  bucket = await S3Bucket.open({
-    endpoint: inject('localstackEndpoint'),
-    region: 'us-east-1',
-    credentials: localstackCredentials('111122223333'),
-    bucket: `bucket-test-${randomUUID().slice(0, 8)}`,
-  });
+  bucket = await S3Bucket.open({ ...options, bucket: name });
 });
+// The bucket goes too: LocalStack keeps each bucket's storage on disk until it is deleted.
 afterAll(async () => {
-  if (bucket !== undefined) await bucket.delete(await bucket.list(''));
+  if (bucket === undefined) return;
+  await bucket.delete(await bucket.list(''));
+  await createS3Client(options).send(new DeleteBucketCommand({ Bucket: name }));
 });
 
 describe('S3Bucket', () => {
