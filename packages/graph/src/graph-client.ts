@@ -105,16 +105,11 @@ export class GraphClient {
         await this.sleep(this.backoffMs(attempt));
         continue;
       }
-      if (response.status !== 429 && response.status !== 503 && response.status !== 504) return response;
-      if (attempt >= this.maxRetries) {
-        const code: GraphFailureCode = response.status === 429 ? 'GraphThrottled' : 'GraphUnavailable';
-        const error = await graphErrorBody(response);
-        throw new GraphError(`${error.message} (gave up after ${attempt} retries)`, response.status, error.code, code);
-      }
+      if (!TRANSIENT.has(response.status)) return response;
+      if (attempt >= this.maxRetries) throw gaveUp(response.status, await graphErrorBody(response), attempt);
       await drain(response);
       this.retries++;
-      const retryAfter = Number(response.headers.get('retry-after'));
-      await this.sleep(response.headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter * 1000 : this.backoffMs(attempt));
+      await this.sleep(this.delay(response.headers.get('retry-after') ?? undefined, attempt));
     }
   }
 
@@ -141,6 +136,12 @@ export class GraphClient {
     }
   }
 
+  /** The wait before trying a transient answer again: its Retry-After (seconds) when it has a usable one, else the backoff. */
+  private delay(retryAfter: string | undefined, attempt: number): number {
+    const seconds = Number(retryAfter);
+    return retryAfter !== undefined && Number.isFinite(seconds) ? seconds * 1000 : this.backoffMs(attempt);
+  }
+
   get<T>(path: string): Promise<T> {
     return this.call<T>('GET', path);
   }
@@ -160,11 +161,15 @@ export class GraphClient {
     if (options.top !== undefined) query.set('$top', String(options.top));
     if (options.select !== undefined) query.set('$select', options.select.join(','));
     const q = query.toString();
-    let next: string | undefined = q === '' ? path : `${path}?${q}`;
-    while (next !== undefined) {
-      const page: { value: T[]; '@odata.nextLink'?: string } = await this.get(next);
+    yield* this.pagesFrom(await this.get<Page<T>>(q === '' ? path : `${path}?${q}`));
+  }
+
+  /** A collection's pages from one already read: it, then each `@odata.nextLink`. */
+  async *pagesFrom<T>(first: Page<T>): AsyncGenerator<T[]> {
+    for (let page: Page<T> | undefined = first; page !== undefined; ) {
       yield page.value;
-      next = page['@odata.nextLink'];
+      const next: string | undefined = page['@odata.nextLink'];
+      page = next === undefined ? undefined : await this.get<Page<T>>(next);
     }
   }
 
@@ -193,13 +198,9 @@ export class GraphClient {
             continue;
           }
           const error = batchError(r);
-          if (r.status !== 429 && r.status !== 503 && r.status !== 504) throw new GraphError(`GET ${paths[i]}: ${error.message}`, r.status, error.code);
-          if (attempt >= this.maxRetries) {
-            const code: GraphFailureCode = r.status === 429 ? 'GraphThrottled' : 'GraphUnavailable';
-            throw new GraphError(`${error.message} (gave up after ${attempt} retries)`, r.status, error.code, code);
-          }
-          const retryAfter = Number(header(r, 'retry-after'));
-          wait = Math.max(wait, header(r, 'retry-after') !== undefined && Number.isFinite(retryAfter) ? retryAfter * 1000 : this.backoffMs(attempt));
+          if (!TRANSIENT.has(r.status)) throw new GraphError(`GET ${paths[i]}: ${error.message}`, r.status, error.code);
+          if (attempt >= this.maxRetries) throw gaveUp(r.status, error, attempt);
+          wait = Math.max(wait, this.delay(header(r, 'retry-after'), attempt));
           again.push(i);
         }
         if (again.length > 0) {
@@ -214,15 +215,10 @@ export class GraphClient {
 
   /** Every item of each collection: first pages through `getMany`, any further page through its `@odata.nextLink`. */
   async listMany<T>(paths: readonly string[]): Promise<T[][]> {
-    const firsts = await this.getMany<{ value: T[]; '@odata.nextLink'?: string }>(paths);
     const all: T[][] = [];
-    for (const first of firsts) {
-      const items = [...first.value];
-      for (let next = first['@odata.nextLink']; next !== undefined; ) {
-        const page: { value: T[]; '@odata.nextLink'?: string } = await this.get(next);
-        items.push(...page.value);
-        next = page['@odata.nextLink'];
-      }
+    for (const first of await this.getMany<Page<T>>(paths)) {
+      const items: T[] = [];
+      for await (const page of this.pagesFrom(first)) items.push(...page);
       all.push(items);
     }
     return all;
@@ -233,6 +229,21 @@ export class GraphClient {
     for await (const page of this.pages<T>(path, options)) all.push(...page);
     return all;
   }
+}
+
+/** A page of a collection as Graph returns it. */
+export interface Page<T> {
+  readonly value: T[];
+  readonly '@odata.nextLink'?: string;
+}
+
+/** Answers retried after a wait: throttled, unavailable, gateway timeout. */
+const TRANSIENT = new Set([429, 503, 504]);
+
+/** The last transient answer, once retries are used up. */
+function gaveUp(status: number, error: { code: string | undefined; message: string }, attempt: number): GraphError {
+  const code: GraphFailureCode = status === 429 ? 'GraphThrottled' : 'GraphUnavailable';
+  return new GraphError(`${error.message} (gave up after ${attempt} retries)`, status, error.code, code);
 }
 
 /** JSON batching's limit of requests per batch. */

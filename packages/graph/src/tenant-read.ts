@@ -1,5 +1,5 @@
 import type { DeletedObject, DirectoryState, LinkSet } from './directory-state.ts';
-import type { GraphClient } from './graph-client.ts';
+import type { GraphClient, Page } from './graph-client.ts';
 import { ENTITY_KINDS, KINDS } from './model.ts';
 import type { Entity, EntityKind, Relation } from './model.ts';
 
@@ -29,8 +29,6 @@ function stored<T extends object>(object: T, drop?: string): T {
 
 /** Graph returns at most 20 objects of an expanded collection; a full one is listed again. */
 const EXPAND_LIMIT = 20;
-
-type Page = { value: Entity[]; '@odata.nextLink'?: string };
 
 /** A kind's list with an explicit `$select` of every property the restore writes back, its expandable relation expanded. */
 function listPath(kind: EntityKind): string {
@@ -79,19 +77,14 @@ export async function* readTenantParts(client: GraphClient, options: { concurren
   const expanded = new Map<EntityKind, { id: string; targets: string[] | undefined }[]>();
   // The first page of every kind and of the recycle bin in one $batch: a small tenant is read in two or three requests.
   const recycled = ENTITY_KINDS.filter((k) => KINDS[k].recycled);
-  const firstPages = new Map<string, Page>();
+  const firstPages = new Map<string, Page<Entity>>();
   const firstPaths = [...ENTITY_KINDS.map(listPath), ...recycled.map(deletedPath)];
-  for (const [i, page] of (await client.getMany<Page>(firstPaths)).entries()) firstPages.set(firstPaths[i]!, page);
-  /** A collection's pages: the one already read, then each `@odata.nextLink`. */
-  async function* pagesOf(path: string): AsyncGenerator<Entity[]> {
+  for (const [i, page] of (await client.getMany<Page<Entity>>(firstPaths)).entries()) firstPages.set(firstPaths[i]!, page);
+  /** A collection's pages: the first one already read, then each `@odata.nextLink`. */
+  function pagesOf(path: string): AsyncGenerator<Entity[]> {
     const first = firstPages.get(path)!;
     firstPages.delete(path);
-    yield first.value;
-    for (let next = first['@odata.nextLink']; next !== undefined; ) {
-      const page: Page = await client.get(next);
-      yield page.value;
-      next = page['@odata.nextLink'];
-    }
+    return client.pagesFrom(first);
   }
   for (const kind of ENTITY_KINDS) {
     const info = KINDS[kind];
