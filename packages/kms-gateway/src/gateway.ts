@@ -10,7 +10,7 @@ import { awsErrorFor, HANDLERS, keyUses, upstreamBody, type Send } from './handl
 import { callerOf, header, identityType, principalProblem, type Caller } from './identity.ts';
 import { ImportBroker } from './imports.ts';
 import { KeyRegistry } from './keys.ts';
-import { AddedLatency, notSampled, type LatencySummary } from './latency.ts';
+import { AddedLatency, answering, notSampled, type LatencySummary } from './latency.ts';
 import { afterSuccess } from './learn.ts';
 import { factsOf } from './operations.ts';
 import { RotationLog } from './rotations.ts';
@@ -232,6 +232,7 @@ export async function startKmsGateway(options: KmsGatewayOptions): Promise<KmsGa
       if (extra.toxic !== undefined) event.toxic = extra.toxic;
       audit.record(event);
       if (res.destroyed) return;
+      answering();
       res.writeHead(status, {
         'content-type': 'application/x-amz-json-1.1',
         'x-amzn-requestid': event.eventID,

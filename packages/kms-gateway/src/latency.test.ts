@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AddedLatency, notSampled, waitingUpstream } from './latency.ts';
+import { AddedLatency, answering, notSampled, waitingUpstream } from './latency.ts';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -36,6 +36,43 @@ describe("AddedLatency: the gateway's own time per call, LocalStack's excluded",
     expect(latency.summary()).toMatchObject({ count: 200, window: 100, p99Ms: 1 });
     latency.reset();
     expect(latency.summary()).toEqual({ count: 0, window: 0, p50Ms: null, p99Ms: null, maxMs: null });
+  });
+
+  /** Busy-waits: a synchronous cost, like a socket write the kernel makes wait for a core. */
+  const block = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+
+  it('sending the request is upstream time: given a function, the count starts before it runs', async () => {
+    const latency = new AddedLatency();
+    await latency.track(() =>
+      waitingUpstream(() => {
+        block(40);
+        return sleep(10);
+      }),
+    );
+    expect(latency.summary().p50Ms!).toBeLessThan(20);
+    // Given the promise, the synchronous send ran before the count: the gateway's time (the bug this pins).
+    const before = new AddedLatency();
+    await before.track(() => {
+      const sending = (() => {
+        block(40);
+        return sleep(10);
+      })();
+      return waitingUpstream(sending);
+    });
+    expect(before.summary().p50Ms!).toBeGreaterThanOrEqual(35);
+  });
+
+  it("the call's share ends where its answer starts to be written", async () => {
+    const latency = new AddedLatency();
+    await latency.track(async () => {
+      await sleep(5);
+      answering();
+      block(40); // the write, and the wait for a core the kernel may add to it
+    });
+    expect(latency.summary().p50Ms!).toBeLessThan(30);
   });
 
   it('outside a tracked call, waitingUpstream is the promise itself', async () => {

@@ -13,19 +13,32 @@ interface Waits {
   upstreamMs: number;
   /** A toxic acted on the call. */
   skip: boolean;
+  /** When the answer was ready to be written (see `answering`). */
+  answeredAt: number | undefined;
 }
 
 const current = new AsyncLocalStorage<Waits>();
 
-/** Counts the time until `p` settles as upstream time of the KMS call it is awaited for. */
-export function waitingUpstream<T>(p: Promise<T>): Promise<T> {
+/**
+ * Counts the time until `p` settles as upstream time of the KMS call it is awaited for. Given a
+ * function, the count starts before it runs: sending the request is the upstream's share too (the
+ * write is where a loaded machine hands the core to the woken LocalStack).
+ */
+export function waitingUpstream<T>(p: Promise<T> | (() => Promise<T>)): Promise<T> {
   const w = current.getStore();
-  if (w === undefined) return p;
+  if (w === undefined) return typeof p === 'function' ? p() : p;
   if (w.outstanding++ === 0) w.since = performance.now();
   const done = () => {
     if (--w.outstanding === 0) w.upstreamMs += performance.now() - w.since;
   };
-  return p.then(
+  let pending: Promise<T>;
+  try {
+    pending = typeof p === 'function' ? p() : p;
+  } catch (error) {
+    done();
+    throw error;
+  }
+  return pending.then(
     (v) => {
       done();
       return v;
@@ -41,6 +54,17 @@ export function waitingUpstream<T>(p: Promise<T>): Promise<T> {
 export function notSampled(): void {
   const w = current.getStore();
   if (w !== undefined) w.skip = true;
+}
+
+/**
+ * The current call's answer is about to be written: its share ends here. The write itself is the
+ * network's (a server's processing time ends where its response starts, as a load balancer's
+ * target processing time does); on a loaded machine the write is also where the kernel hands the
+ * core to the woken reader, and that wait is the machine's, not the gateway's.
+ */
+export function answering(): void {
+  const w = current.getStore();
+  if (w !== undefined) w.answeredAt ??= performance.now();
 }
 
 export interface LatencySummary {
@@ -63,11 +87,11 @@ export class AddedLatency {
 
   /** Runs one KMS call's handling and samples its added latency when it ends. */
   async track(handle: () => Promise<void>): Promise<void> {
-    const w: Waits = { started: performance.now(), outstanding: 0, since: 0, upstreamMs: 0, skip: false };
+    const w: Waits = { started: performance.now(), outstanding: 0, since: 0, upstreamMs: 0, skip: false, answeredAt: undefined };
     try {
       await current.run(w, handle);
     } finally {
-      if (!w.skip) this.record(Math.max(0, performance.now() - w.started - w.upstreamMs));
+      if (!w.skip) this.record(Math.max(0, (w.answeredAt ?? performance.now()) - w.started - w.upstreamMs));
     }
   }
 

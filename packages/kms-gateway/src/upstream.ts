@@ -20,7 +20,7 @@ export class Upstream {
 
   send(headers: Record<string, string>, body: string): Promise<UpstreamResponse> {
     this.calls++;
-    return waitingUpstream(this.#request(headers, body));
+    return waitingUpstream(() => this.#request(headers, body));
   }
 
   #request(headers: Record<string, string>, body: string): Promise<UpstreamResponse> {
