@@ -11,7 +11,7 @@ import {
   type LinkSet,
   type Unrestorable,
 } from '@ekm/graph';
-import { ProviderFailure, TenantKeys, unwrapTenantKey, type TenantKey } from '@ekm/kms';
+import { ProviderFailure, TenantKeys, unwrapTenantKey, type TenantKey, type WrappedTenantKey } from '@ekm/kms';
 import { tenantOf, type AccountRecord, type TenantCredentials } from './account-store.ts';
 import { noCalls, type ProviderContext } from './context.ts';
 import { countingPort, type KmsCalls } from './counting.ts';
@@ -92,12 +92,14 @@ export class Workflows {
     tenant: TenantCredentials,
     workflow: Workflow,
     work: (key: TenantKey, wrappedBy: string) => Promise<T>,
+    /** The wrapping in force as the caller just read it from the journal (a read needs the entry first); else read here. */
+    inForce?: WrappedTenantKey,
   ): Promise<(WorkflowBase & { ok: true } & T) | WorkflowFailed> {
     const c = this.#c;
     const { port, calls } = countingPort(c.workflowPort);
     const base = { workflow, accountId: record.accountId, tenantId: tenant.tenantId, kmsCalls: calls };
     const failed = (f: Failure): WorkflowFailed => ({ ...base, ok: false, transition: transitionId(record.phase, workflow, 'failed'), failure: f });
-    const wrapped = await new TenantKeys(port, c.journal).inForce(tenant.tenantId);
+    const wrapped = inForce ?? (await new TenantKeys(port, c.journal).inForce(tenant.tenantId));
     let key: TenantKey;
     try {
       // Exactly the wrapping read above, so the snapshot records the key that was really used.
@@ -164,13 +166,16 @@ export class Workflows {
     });
   }
 
-  /** The snapshot a read names, or why it cannot be read without any KMS call: not there, or lost with a destroyed key (EKM-21). */
+  /**
+   * The snapshot a read names, or why it cannot be read without any KMS call: not there, or lost with a
+   * destroyed key (EKM-21). With it the wrapping in force from the same journal read, one read for both.
+   */
   async #readable(
     record: AccountRecord,
     tenant: TenantCredentials,
     workflow: 'restore' | 'download',
     snapshotId: string | undefined,
-  ): Promise<Manifest | WorkflowFailed> {
+  ): Promise<{ manifest: Manifest; inForce: WrappedTenantKey | undefined } | WorkflowFailed> {
     const c = this.#c;
     const all = await c.store.list(record.accountId, tenant.tenantId);
     const manifest = snapshotId === undefined ? all.at(-1) : all.find((m) => m.id === snapshotId);
@@ -199,35 +204,42 @@ export class Workflows {
         ),
       );
     }
-    return manifest;
+    return { manifest, inForce: entry?.inForce };
   }
 
   /** In-place restore of a whole snapshot, or of chosen entities (their properties, their own members/owners and their memberships), through Graph. */
   restore(accountId: string, options: ReadOptions & { tenantId?: string } = {}): Promise<RestoreResult> {
     return this.#locked(accountId, async (record) => {
       const tenant = tenantOf(record, options.tenantId);
-      const manifest = await this.#readable(record, tenant, 'restore', options.snapshotId);
-      if ('ok' in manifest) return manifest;
-      return this.#withTenantKey(record, tenant, 'restore', async (key) => {
-        const store = this.#c.store;
-        const graph = this.#graphClient(tenant);
-        if (options.entities === undefined) {
-          // The whole snapshot: planned in passes over the stored parts and the tenant's Graph pages, neither
-          // held whole (planRestoreInPages). Every part is read through, its hash checked, before any Graph write.
-          const plan = await planRestoreInPages(() => store.parts(key, manifest), readTenantParts(graph));
+      const readable = await this.#readable(record, tenant, 'restore', options.snapshotId);
+      if ('ok' in readable) return readable;
+      const { manifest, inForce } = readable;
+      return this.#withTenantKey(
+        record,
+        tenant,
+        'restore',
+        async (key) => {
+          const store = this.#c.store;
+          const graph = this.#graphClient(tenant);
+          if (options.entities === undefined) {
+            // The whole snapshot: planned in passes over the stored parts and the tenant's Graph pages, neither
+            // held whole (planRestoreInPages). Every part is read through, its hash checked, before any Graph write.
+            const plan = await planRestoreInPages(() => store.parts(key, manifest), readTenantParts(graph));
+            key.drop();
+            const outcome = await executeRestorePlan(graph, plan);
+            return { snapshotId: manifest.id, executed: outcome.executed, unrestorable: plan.unrestorable };
+          }
+          const snapshot = await store.read(key, manifest, partsFor(options.entities), chosenItems(options.entities));
           key.drop();
+          const current = await readTenant(graph);
+          const target = withEntities(current, snapshot, options.entities);
+          if ('code' in target) throw new ProviderFailure(target);
+          const plan = planRestore(target, current);
           const outcome = await executeRestorePlan(graph, plan);
           return { snapshotId: manifest.id, executed: outcome.executed, unrestorable: plan.unrestorable };
-        }
-        const snapshot = await store.read(key, manifest, partsFor(options.entities), chosenItems(options.entities));
-        key.drop();
-        const current = await readTenant(graph);
-        const target = withEntities(current, snapshot, options.entities);
-        if ('code' in target) throw new ProviderFailure(target);
-        const plan = planRestore(target, current);
-        const outcome = await executeRestorePlan(graph, plan);
-        return { snapshotId: manifest.id, executed: outcome.executed, unrestorable: plan.unrestorable };
-      });
+        },
+        inForce,
+      );
     });
   }
 
@@ -235,64 +247,71 @@ export class Workflows {
   download(accountId: string, options: ReadOptions & { tenantId?: string; file: string }): Promise<DownloadResult> {
     return this.#locked(accountId, async (record) => {
       const tenant = tenantOf(record, options.tenantId);
-      const manifest = await this.#readable(record, tenant, 'download', options.snapshotId);
-      if ('ok' in manifest) return manifest;
-      return this.#withTenantKey(record, tenant, 'download', async (key) => {
-        const store = this.#c.store;
-        const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2));
-        const about = {
-          name: 'snapshot.json',
-          data: json({
-            snapshotId: manifest.id,
-            tenantId: manifest.tenantId,
-            createdAt: manifest.createdAt,
-            workflow: manifest.workflow,
-            entities: options.entities ?? 'all',
-          }),
-        };
-        let entries: AsyncIterable<ZipStreamEntry> | ZipStreamEntry[];
-        if (options.entities === undefined) {
-          // The whole snapshot: each part decrypted, pretty-printed and deflated into the file as it is read.
-          // The first part's header and first frame are checked before the file is created, as when the snapshot was read whole first.
-          const parts = store.parts(key, manifest)[Symbol.asyncIterator]();
-          const first = await parts.next();
-          const head = first.done === true ? undefined : { part: first.value.part, items: first.value.items[Symbol.asyncIterator]() };
-          const peeked = head === undefined ? undefined : await head.items.next();
-          entries = (async function* () {
-            yield about;
-            if (head === undefined || peeked === undefined) return;
-            const rest = head.items;
-            const items = (async function* () {
-              if (peeked.done === true) return;
-              yield peeked.value;
-              for (let r = await rest.next(); r.done !== true; r = await rest.next()) yield r.value;
+      const readable = await this.#readable(record, tenant, 'download', options.snapshotId);
+      if ('ok' in readable) return readable;
+      const { manifest, inForce } = readable;
+      return this.#withTenantKey(
+        record,
+        tenant,
+        'download',
+        async (key) => {
+          const store = this.#c.store;
+          const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2));
+          const about = {
+            name: 'snapshot.json',
+            data: json({
+              snapshotId: manifest.id,
+              tenantId: manifest.tenantId,
+              createdAt: manifest.createdAt,
+              workflow: manifest.workflow,
+              entities: options.entities ?? 'all',
+            }),
+          };
+          let entries: AsyncIterable<ZipStreamEntry> | ZipStreamEntry[];
+          if (options.entities === undefined) {
+            // The whole snapshot: each part decrypted, pretty-printed and deflated into the file as it is read.
+            // The first part's header and first frame are checked before the file is created, as when the snapshot was read whole first.
+            const parts = store.parts(key, manifest)[Symbol.asyncIterator]();
+            const first = await parts.next();
+            const head = first.done === true ? undefined : { part: first.value.part, items: first.value.items[Symbol.asyncIterator]() };
+            const peeked = head === undefined ? undefined : await head.items.next();
+            entries = (async function* () {
+              yield about;
+              if (head === undefined || peeked === undefined) return;
+              const rest = head.items;
+              const items = (async function* () {
+                if (peeked.done === true) return;
+                yield peeked.value;
+                for (let r = await rest.next(); r.done !== true; r = await rest.next()) yield r.value;
+              })();
+              yield { name: `${head.part}.json`, data: stringifyJsonArray(items, { indent: 2 }) };
+              for (let r = await parts.next(); r.done !== true; r = await parts.next())
+                yield { name: `${r.value.part}.json`, data: stringifyJsonArray(r.value.items, { indent: 2 }) };
             })();
-            yield { name: `${head.part}.json`, data: stringifyJsonArray(items, { indent: 2 }) };
-            for (let r = await parts.next(); r.done !== true; r = await parts.next())
-              yield { name: `${r.value.part}.json`, data: stringifyJsonArray(r.value.items, { indent: 2 }) };
-          })();
-        } else {
-          const snapshot = await store.read(key, manifest, partsFor(options.entities), chosenItems(options.entities));
-          key.drop();
-          const chosen = only(snapshot, options.entities);
-          if ('code' in chosen) throw new ProviderFailure(chosen);
-          entries = [
-            about,
-            ...ENTITY_KINDS.filter((k) => chosen.objects[k].length > 0).map((k) => ({ name: `${k}.json`, data: json(chosen.objects[k]) })),
-            { name: 'links.json', data: json(chosen.links) },
-          ];
-        }
-        const partial = `${options.file}.partial`;
-        let files: string[];
-        try {
-          files = await writeZipFile(partial, entries);
-          await rename(partial, options.file);
-        } catch (error) {
-          await rm(partial, { force: true });
-          throw error;
-        }
-        return { snapshotId: manifest.id, file: options.file, files };
-      });
+          } else {
+            const snapshot = await store.read(key, manifest, partsFor(options.entities), chosenItems(options.entities));
+            key.drop();
+            const chosen = only(snapshot, options.entities);
+            if ('code' in chosen) throw new ProviderFailure(chosen);
+            entries = [
+              about,
+              ...ENTITY_KINDS.filter((k) => chosen.objects[k].length > 0).map((k) => ({ name: `${k}.json`, data: json(chosen.objects[k]) })),
+              { name: 'links.json', data: json(chosen.links) },
+            ];
+          }
+          const partial = `${options.file}.partial`;
+          let files: string[];
+          try {
+            files = await writeZipFile(partial, entries);
+            await rename(partial, options.file);
+          } catch (error) {
+            await rm(partial, { force: true });
+            throw error;
+          }
+          return { snapshotId: manifest.id, file: options.file, files };
+        },
+        inForce,
+      );
     });
   }
 }
