@@ -261,6 +261,14 @@ describe('help and version', () => {
     expect(o.out()).toContain('--provider <url>');
   });
 
+  // Regression: `verify <results dir> [scenario paths..]` filled its column and ran into its summary.
+  it('usage keeps two spaces between every command or option and its help; a long one gets a line of its own', async () => {
+    const o = io();
+    expect(await cli(['help'], o)).toBe(0);
+    expect(o.out()).toMatch(/\n {2}verify <results dir> \[scenario paths\.\.\]\n {30}check a results bundle/);
+    for (const line of o.out().split('\n')) expect(line, line).not.toMatch(/^ {2}\S.*\S(\.\.|\]|>)[a-z]/);
+  });
+
   it('--version names the harness, the protocol and the commit', async () => {
     const o = io();
     expect(await cli(['--version'], o)).toBe(0);

@@ -124,11 +124,16 @@ export function parseCommand<C extends CommandName>(
   return { values: values as Values<(typeof COMMANDS)[C]['options']>, positionals };
 }
 
+/** `left` padded to `width`, then `text`; a `left` too long for its column gets a line of its own. */
+function row(indent: string, left: string, width: number, text: string): string {
+  return left.length < width - 1 ? `${indent}${left.padEnd(width)}${text}` : `${indent}${left}\n${indent}${' '.repeat(width)}${text}`;
+}
+
 function optionLines(command: Command, indent: string): string[] {
   return Object.entries(command.options).map(([name, o]) => {
     const left = `--${name}${o.value === undefined ? '' : ` ${o.value}`}`;
     const def = o.default === undefined || o.default === false ? '' : ` (default: ${String(o.default)})`;
-    return `${indent}${left.padEnd(26)}${o.help}${def}`;
+    return row(indent, left, 26, `${o.help}${def}`);
   });
 }
 
@@ -136,14 +141,14 @@ export function commandHelp(name: CommandName): string {
   const c: Command = COMMANDS[name];
   const lines = [`usage: ekm ${name}${c.args === undefined ? '' : ` ${c.args}`}${Object.keys(c.options).length > 0 ? ' [options]' : ''}`, '', c.summary];
   if (Object.keys(c.options).length > 0) lines.push('', 'options:', ...optionLines(c, '  '));
-  lines.push(`  ${'--help'.padEnd(26)}this text`);
+  lines.push(row('  ', '--help', 26, 'this text'));
   return `${lines.join('\n')}\n`;
 }
 
 export function usage(): string {
   const lines = ['usage: ekm <command> [options]', '       ekm --version', '', 'commands:'];
   for (const [name, c] of Object.entries(COMMANDS) as [string, Command][]) {
-    lines.push(`  ${`${name}${c.args === undefined ? '' : ` ${c.args.split('  ')[0]}`}`.padEnd(28)}${c.summary}`);
+    lines.push(row('  ', `${name}${c.args === undefined ? '' : ` ${c.args.split('  ')[0]}`}`, 28, c.summary));
     lines.push(...optionLines(c, '      '));
   }
   return `${lines.join('\n')}\n`;
