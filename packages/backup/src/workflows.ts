@@ -207,111 +207,102 @@ export class Workflows {
     return { manifest, inForce: entry?.inForce };
   }
 
-  /** In-place restore of a whole snapshot, or of chosen entities (their properties, their own members/owners and their memberships), through Graph. */
-  restore(accountId: string, options: ReadOptions & { tenantId?: string } = {}): Promise<RestoreResult> {
+  /** A restore or download: the snapshot found readable, then the work with its tenant key, the wrapping in force from the same journal read. */
+  #reading<T extends object>(
+    accountId: string,
+    options: ReadOptions & { tenantId?: string },
+    workflow: 'restore' | 'download',
+    work: (key: TenantKey, manifest: Manifest, tenant: TenantCredentials) => Promise<T>,
+  ): Promise<(WorkflowBase & { ok: true } & T) | WorkflowFailed> {
     return this.#locked(accountId, async (record) => {
       const tenant = tenantOf(record, options.tenantId);
-      const readable = await this.#readable(record, tenant, 'restore', options.snapshotId);
+      const readable = await this.#readable(record, tenant, workflow, options.snapshotId);
       if ('ok' in readable) return readable;
-      const { manifest, inForce } = readable;
-      return this.#withTenantKey(
-        record,
-        tenant,
-        'restore',
-        async (key) => {
-          const store = this.#c.store;
-          const graph = this.#graphClient(tenant);
-          if (options.entities === undefined) {
-            // The whole snapshot: planned in passes over the stored parts and the tenant's Graph pages, neither
-            // held whole (planRestoreInPages). Every part is read through, its hash checked, before any Graph write.
-            const plan = await planRestoreInPages(() => store.parts(key, manifest), readTenantParts(graph));
-            key.drop();
-            const outcome = await executeRestorePlan(graph, plan);
-            return { snapshotId: manifest.id, executed: outcome.executed, unrestorable: plan.unrestorable };
-          }
-          const snapshot = await store.read(key, manifest, partsFor(options.entities), chosenItems(options.entities));
-          key.drop();
-          const current = await readTenant(graph);
-          const target = withEntities(current, snapshot, options.entities);
-          if ('code' in target) throw new ProviderFailure(target);
-          const plan = planRestore(target, current);
-          const outcome = await executeRestorePlan(graph, plan);
-          return { snapshotId: manifest.id, executed: outcome.executed, unrestorable: plan.unrestorable };
-        },
-        inForce,
-      );
+      return this.#withTenantKey(record, tenant, workflow, (key) => work(key, readable.manifest, tenant), readable.inForce);
+    });
+  }
+
+  /** In-place restore of a whole snapshot, or of chosen entities (their properties, their own members/owners and their memberships), through Graph. */
+  restore(accountId: string, options: ReadOptions & { tenantId?: string } = {}): Promise<RestoreResult> {
+    return this.#reading(accountId, options, 'restore', async (key, manifest, tenant) => {
+      const store = this.#c.store;
+      const graph = this.#graphClient(tenant);
+      if (options.entities === undefined) {
+        // The whole snapshot: planned in passes over the stored parts and the tenant's Graph pages, neither
+        // held whole (planRestoreInPages). Every part is read through, its hash checked, before any Graph write.
+        const plan = await planRestoreInPages(() => store.parts(key, manifest), readTenantParts(graph));
+        key.drop();
+        const outcome = await executeRestorePlan(graph, plan);
+        return { snapshotId: manifest.id, executed: outcome.executed, unrestorable: plan.unrestorable };
+      }
+      const snapshot = await store.read(key, manifest, partsFor(options.entities), chosenItems(options.entities));
+      key.drop();
+      const current = await readTenant(graph);
+      const target = withEntities(current, snapshot, options.entities);
+      if ('code' in target) throw new ProviderFailure(target);
+      const plan = planRestore(target, current);
+      const outcome = await executeRestorePlan(graph, plan);
+      return { snapshotId: manifest.id, executed: outcome.executed, unrestorable: plan.unrestorable };
     });
   }
 
   /** Downloads a snapshot (or chosen entities) to `file`: a zip of JSON a person can open, written under a temporary name and renamed. */
   download(accountId: string, options: ReadOptions & { tenantId?: string; file: string }): Promise<DownloadResult> {
-    return this.#locked(accountId, async (record) => {
-      const tenant = tenantOf(record, options.tenantId);
-      const readable = await this.#readable(record, tenant, 'download', options.snapshotId);
-      if ('ok' in readable) return readable;
-      const { manifest, inForce } = readable;
-      return this.#withTenantKey(
-        record,
-        tenant,
-        'download',
-        async (key) => {
-          const store = this.#c.store;
-          const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2));
-          const about = {
-            name: 'snapshot.json',
-            data: json({
-              snapshotId: manifest.id,
-              tenantId: manifest.tenantId,
-              createdAt: manifest.createdAt,
-              workflow: manifest.workflow,
-              entities: options.entities ?? 'all',
-            }),
-          };
-          let entries: AsyncIterable<ZipStreamEntry> | ZipStreamEntry[];
-          if (options.entities === undefined) {
-            // The whole snapshot: each part decrypted, pretty-printed and deflated into the file as it is read.
-            // The first part's header and first frame are checked before the file is created, as when the snapshot was read whole first.
-            const parts = store.parts(key, manifest)[Symbol.asyncIterator]();
-            const first = await parts.next();
-            const head = first.done === true ? undefined : { part: first.value.part, items: first.value.items[Symbol.asyncIterator]() };
-            const peeked = head === undefined ? undefined : await head.items.next();
-            entries = (async function* () {
-              yield about;
-              if (head === undefined || peeked === undefined) return;
-              const rest = head.items;
-              const items = (async function* () {
-                if (peeked.done === true) return;
-                yield peeked.value;
-                for (let r = await rest.next(); r.done !== true; r = await rest.next()) yield r.value;
-              })();
-              yield { name: `${head.part}.json`, data: stringifyJsonArray(items, { indent: 2 }) };
-              for (let r = await parts.next(); r.done !== true; r = await parts.next())
-                yield { name: `${r.value.part}.json`, data: stringifyJsonArray(r.value.items, { indent: 2 }) };
-            })();
-          } else {
-            const snapshot = await store.read(key, manifest, partsFor(options.entities), chosenItems(options.entities));
-            key.drop();
-            const chosen = only(snapshot, options.entities);
-            if ('code' in chosen) throw new ProviderFailure(chosen);
-            entries = [
-              about,
-              ...ENTITY_KINDS.filter((k) => chosen.objects[k].length > 0).map((k) => ({ name: `${k}.json`, data: json(chosen.objects[k]) })),
-              { name: 'links.json', data: json(chosen.links) },
-            ];
-          }
-          const partial = `${options.file}.partial`;
-          let files: string[];
-          try {
-            files = await writeZipFile(partial, entries);
-            await rename(partial, options.file);
-          } catch (error) {
-            await rm(partial, { force: true });
-            throw error;
-          }
-          return { snapshotId: manifest.id, file: options.file, files };
-        },
-        inForce,
-      );
+    return this.#reading(accountId, options, 'download', async (key, manifest) => {
+      const store = this.#c.store;
+      const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2));
+      const about = {
+        name: 'snapshot.json',
+        data: json({
+          snapshotId: manifest.id,
+          tenantId: manifest.tenantId,
+          createdAt: manifest.createdAt,
+          workflow: manifest.workflow,
+          entities: options.entities ?? 'all',
+        }),
+      };
+      let entries: AsyncIterable<ZipStreamEntry> | ZipStreamEntry[];
+      if (options.entities === undefined) {
+        // The whole snapshot: each part decrypted, pretty-printed and deflated into the file as it is read.
+        // The first part's header and first frame are checked before the file is created, as when the snapshot was read whole first.
+        const parts = store.parts(key, manifest)[Symbol.asyncIterator]();
+        const first = await parts.next();
+        const head = first.done === true ? undefined : { part: first.value.part, items: first.value.items[Symbol.asyncIterator]() };
+        const peeked = head === undefined ? undefined : await head.items.next();
+        entries = (async function* () {
+          yield about;
+          if (head === undefined || peeked === undefined) return;
+          const rest = head.items;
+          const items = (async function* () {
+            if (peeked.done === true) return;
+            yield peeked.value;
+            for (let r = await rest.next(); r.done !== true; r = await rest.next()) yield r.value;
+          })();
+          yield { name: `${head.part}.json`, data: stringifyJsonArray(items, { indent: 2 }) };
+          for (let r = await parts.next(); r.done !== true; r = await parts.next())
+            yield { name: `${r.value.part}.json`, data: stringifyJsonArray(r.value.items, { indent: 2 }) };
+        })();
+      } else {
+        const snapshot = await store.read(key, manifest, partsFor(options.entities), chosenItems(options.entities));
+        key.drop();
+        const chosen = only(snapshot, options.entities);
+        if ('code' in chosen) throw new ProviderFailure(chosen);
+        entries = [
+          about,
+          ...ENTITY_KINDS.filter((k) => chosen.objects[k].length > 0).map((k) => ({ name: `${k}.json`, data: json(chosen.objects[k]) })),
+          { name: 'links.json', data: json(chosen.links) },
+        ];
+      }
+      const partial = `${options.file}.partial`;
+      let files: string[];
+      try {
+        files = await writeZipFile(partial, entries);
+        await rename(partial, options.file);
+      } catch (error) {
+        await rm(partial, { force: true });
+        throw error;
+      }
+      return { snapshotId: manifest.id, file: options.file, files };
     });
   }
 }
